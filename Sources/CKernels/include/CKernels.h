@@ -1,0 +1,27 @@
+// C kernels with runtime CPU dispatch: small-M matrix products (decode, M ≤ 16) where BLAS sgemm is
+// slow because it packs the whole weight matrix on every call. Each AVX-512 function is compiled with a
+// function-level target attribute and chosen at run time; a portable C loop is the fallback and the
+// reference the fast path is tested against. No compiler flags are needed.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the CPU has AVX-512F (the fast fp32 kernels), 0 otherwise.
+int ck_has_avx512(void);
+/// 1 when the CPU has AVX-512 BF16 (VDPBF16PS).
+int ck_has_avx512bf16(void);
+
+/// y[m, n] (+)= sum_k x[m, k] * w[n, k] for rows n in [n0, n1) and all m < M (weights row-major [N, K]).
+/// ldy is the row stride of y. When accumulate is 0, y is overwritten.
+void ck_gemm_nt_small(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
+/// The portable reference version of ck_gemm_nt_small.
+void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,212 @@
+// The inference forward pass of a Llama / Qwen2 / Qwen3 decoder (transformers `LlamaModel`,
+// `Qwen2Model`, `Qwen3Model`): embedding → L × [RMSNorm → attention (q/k/v bias, q/k RMSNorm, RoPE,
+// GQA) → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm → LM head.
+//
+// Tokens of several sequences are packed into one batch (no padding): each segment continues one cache
+// slot, so batched prefill of variable-length prompts and batched decode of many samples are the same
+// call. Linear layers run over all packed tokens at once; attention runs per segment.
+
+import Foundation
+import RPTKernels
+
+/// A packed batch: `tokens` holds the segments one after another.
+public struct ForwardBatch: Sendable {
+    public struct Segment: Sendable {
+        public var slot: Int
+        public var count: Int
+        public init(slot: Int, count: Int) { self.slot = slot; self.count = count }
+    }
+    public var tokens: [Int]
+    public var segments: [Segment]
+
+    public init(tokens: [Int], segments: [Segment]) {
+        self.tokens = tokens
+        self.segments = segments
+    }
+
+    /// One token for each listed slot (a decode step).
+    public init(decode tokens: [Int], slots: [Int]) {
+        self.tokens = tokens
+        self.segments = slots.map { Segment(slot: $0, count: 1) }
+    }
+}
+
+/// Which rows of the batch get logits.
+public enum LogitRows: Sendable {
+    case none, lastOfEachSegment, all
+}
+
+/// Reusable activation buffers for `Model.forward`, grown on demand.
+public final class ForwardWorkspace: @unchecked Sendable {
+    var capacityTokens = 0
+    var x, xn, q, k, v, att, gate, up: UnsafeMutablePointer<Float>?
+    var positions: UnsafeMutablePointer<Int32>?
+
+    public init() {}
+    deinit { release() }
+
+    private func release() {
+        for p in [x, xn, q, k, v, att, gate, up] { p?.deallocate() }
+        positions?.deallocate()
+    }
+
+    func reserve(tokens n: Int, config c: ModelConfig) {
+        guard n > capacityTokens else { return }
+        release()
+        let cap = max(n, 16)
+        x = .allocate(capacity: cap * c.hiddenSize)
+        xn = .allocate(capacity: cap * c.hiddenSize)
+        q = .allocate(capacity: cap * c.qDim)
+        k = .allocate(capacity: cap * c.kvDim)
+        v = .allocate(capacity: cap * c.kvDim)
+        att = .allocate(capacity: cap * c.qDim)
+        gate = .allocate(capacity: cap * c.intermediateSize)
+        up = .allocate(capacity: cap * c.intermediateSize)
+        positions = .allocate(capacity: cap)
+        capacityTokens = cap
+    }
+}
+
+extension Model {
+    /// Runs the batch through the model, appending its keys/values to the cache slots, and returns
+    /// logits [rows, vocab] for the requested rows (row order = batch order).
+    public func forward(_ batch: ForwardBatch, cache: KVCache, logits which: LogitRows,
+                        workspace ws: ForwardWorkspace = ForwardWorkspace()) throws -> [Float] {
+        let c = config
+        let n = batch.tokens.count
+        guard n > 0 else { return [] }
+        guard batch.segments.reduce(0, { $0 + $1.count }) == n else {
+            throw RPTError("forward: segment lengths do not add up to the token count")
+        }
+        ws.reserve(tokens: n, config: c)
+        let x = ws.x!, xn = ws.xn!, q = ws.q!, k = ws.k!, v = ws.v!, att = ws.att!, gate = ws.gate!, up = ws.up!
+        let pos = ws.positions!
+        let p = params.base
+        let H = c.hiddenSize
+
+        // Positions, bounds, embeddings.
+        var row = 0
+        for seg in batch.segments {
+            let start = cache.lengths[seg.slot]
+            guard start + seg.count <= cache.capacity else {
+                throw RPTError("sequence in slot \(seg.slot) needs \(start + seg.count) positions but the cache holds \(cache.capacity)")
+            }
+            guard start + seg.count <= rope.positions else {
+                throw RPTError("sequence of \(start + seg.count) tokens exceeds max_position_embeddings (\(rope.positions))")
+            }
+            for j in 0..<seg.count { pos[row + j] = Int32(start + j) }
+            row += seg.count
+        }
+        for (i, t) in batch.tokens.enumerated() {
+            guard t >= 0, t < c.vocabSize else { throw RPTError("token id \(t) is outside the vocabulary (0..<\(c.vocabSize))") }
+            (x + i * H).update(from: p + layout.embed + t * H, count: H)
+        }
+
+        let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+        for (l, o) in layout.layers.enumerated() {
+            // Attention block.
+            Vector.rmsNormRows(x, p + o.inputNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
+            Matmul.nt(xn, p + o.wq, q, M: n, N: c.qDim, K: H)
+            Matmul.nt(xn, p + o.wk, k, M: n, N: c.kvDim, K: H)
+            Matmul.nt(xn, p + o.wv, v, M: n, N: c.kvDim, K: H)
+            if let b = o.bq { Matmul.addBias(q, p + b, M: n, N: c.qDim) }
+            if let b = o.bk { Matmul.addBias(k, p + b, M: n, N: c.kvDim) }
+            if let b = o.bv { Matmul.addBias(v, p + b, M: n, N: c.kvDim) }
+            if let qn = o.qNorm, let kn = o.kNorm {
+                Vector.rmsNormRows(q, p + qn, q, rows: n * c.numHeads, count: c.headDim, eps: c.rmsNormEps)
+                Vector.rmsNormRows(k, p + kn, k, rows: n * c.numKVHeads, count: c.headDim, eps: c.rmsNormEps)
+            }
+            rope.cos.withUnsafeBufferPointer { cosT in
+                rope.sin.withUnsafeBufferPointer { sinT in
+                    Rope.apply(q, rows: n, heads: c.numHeads, headDim: c.headDim, positions: pos, cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+                    Rope.apply(k, rows: n, heads: c.numKVHeads, headDim: c.headDim, positions: pos, cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+                }
+            }
+            // Append keys/values to the cache.
+            row = 0
+            for seg in batch.segments {
+                let start = cache.lengths[seg.slot]
+                (cache.keys(layer: l, slot: seg.slot) + start * c.kvDim).update(from: k + row * c.kvDim, count: seg.count * c.kvDim)
+                (cache.values(layer: l, slot: seg.slot) + start * c.kvDim).update(from: v + row * c.kvDim, count: seg.count * c.kvDim)
+                row += seg.count
+            }
+            attend(batch: batch, cache: cache, layer: l, q: q, out: att, shape: shape)
+            Matmul.nt(att, p + o.wo, x, M: n, N: H, K: c.qDim, accumulate: true)
+            if let b = o.bo { Matmul.addBias(x, p + b, M: n, N: H) }
+
+            // MLP block.
+            Vector.rmsNormRows(x, p + o.postNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
+            Matmul.nt(xn, p + o.gate, gate, M: n, N: c.intermediateSize, K: H)
+            Matmul.nt(xn, p + o.up, up, M: n, N: c.intermediateSize, K: H)
+            swigluRows(gate, up, count: n * c.intermediateSize)
+            Matmul.nt(gate, p + o.down, x, M: n, N: H, K: c.intermediateSize, accumulate: true)
+        }
+        for seg in batch.segments { cache.lengths[seg.slot] += seg.count }
+
+        // Final norm and LM head for the requested rows.
+        var rows: [Int] = []
+        switch which {
+        case .none: return []
+        case .all: rows = Array(0..<n)
+        case .lastOfEachSegment:
+            var end = 0
+            for seg in batch.segments { end += seg.count; rows.append(end - 1) }
+        }
+        for (i, r) in rows.enumerated() {
+            Vector.rmsNorm(x + r * H, p + layout.finalNorm, xn + i * H, count: H, eps: c.rmsNormEps)
+        }
+        var logits = [Float](repeating: 0, count: rows.count * c.vocabSize)
+        logits.withUnsafeMutableBufferPointer { out in
+            Matmul.nt(xn, p + layout.lmHead, out.baseAddress!, M: rows.count, N: c.vocabSize, K: H)
+        }
+        return logits
+    }
+
+    private func swigluRows(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        let box = UnsafeSendable((gate, up))
+        Parallel.forRange(count, minChunk: 32768) { i0, i1 in
+            let (g, u) = box.value
+            Vector.swiglu(g + i0, u + i0, g + i0, count: i1 - i0)
+        }
+    }
+
+    /// Attention for every segment: long segments through the blocked sgemm path, the rest row by row.
+    private func attend(batch: ForwardBatch, cache: KVCache, layer l: Int, q: UnsafeMutablePointer<Float>,
+                        out: UnsafeMutablePointer<Float>, shape: AttentionHeads) {
+        var rowSegments: [(row: Int, slot: Int, start: Int, count: Int)] = []
+        var row = 0
+        for seg in batch.segments {
+            let start = cache.lengths[seg.slot]
+            if seg.count >= 32 {
+                Attention.blocked(q: q + row * shape.qDim, out: out + row * shape.qDim, count: seg.count, start: start,
+                                  keys: cache.keys(layer: l, slot: seg.slot), values: cache.values(layer: l, slot: seg.slot),
+                                  shape: shape)
+            } else {
+                rowSegments.append((row, seg.slot, start, seg.count))
+            }
+            row += seg.count
+        }
+        guard !rowSegments.isEmpty else { return }
+        // Gather the rows handled one by one; each sees its own causal prefix of its slot.
+        var rowIndex: [Int] = [], views: [KVView] = []
+        for s in rowSegments {
+            let kp = UnsafePointer(cache.keys(layer: l, slot: s.slot)), vp = UnsafePointer(cache.values(layer: l, slot: s.slot))
+            for j in 0..<s.count {
+                rowIndex.append(s.row + j)
+                views.append(KVView(keys: kp, values: vp, count: s.start + j + 1))
+            }
+        }
+        if rowIndex.count == batch.tokens.count {
+            Attention.rows(q: q, out: out, rows: rowIndex.count, shape: shape) { views[$0] }
+        } else {
+            // Compact the short-segment rows, attend, scatter back.
+            let m = rowIndex.count
+            let qs = UnsafeMutablePointer<Float>.allocate(capacity: m * shape.qDim)
+            let os = UnsafeMutablePointer<Float>.allocate(capacity: m * shape.qDim)
+            defer { qs.deallocate(); os.deallocate() }
+            for (i, r) in rowIndex.enumerated() { (qs + i * shape.qDim).update(from: q + r * shape.qDim, count: shape.qDim) }
+            Attention.rows(q: qs, out: os, rows: m, shape: shape) { views[$0] }
+            for (i, r) in rowIndex.enumerated() { (out + r * shape.qDim).update(from: os + i * shape.qDim, count: shape.qDim) }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+// A decoder-only transformer (Llama / Qwen2 / Qwen3): its configuration, tensor layout, and weights.
+// The forward pass lives in Forward.swift; loading in HFCheckpoint.swift and Llama2CCheckpoint.swift.
+
+import Foundation
+
+public final class Model: @unchecked Sendable {
+    public let config: ModelConfig
+    public let layout: ModelLayout
+    public let params: ParameterBuffer
+    /// RoPE cos/sin tables, [maxPositions][headDim/2] each.
+    public let rope: RopeTable
+
+    public init(config: ModelConfig, params: ParameterBuffer? = nil) {
+        self.config = config
+        self.layout = ModelLayout(config: config)
+        self.params = params ?? ParameterBuffer(specs: layout.specs)
+        self.rope = RopeTable(config: config)
+    }
+
+    public var parameterCount: Int { layout.specs.reduce(0) { $0 + $1.count } }
+
+    /// Loads an HF directory (config.json + safetensors), or a llama2.c `.bin` checkpoint.
+    public static func load(path: String) throws -> Model {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw RPTError("no such file or directory", file: path)
+        }
+        if isDir.boolValue { return try loadHFDirectory(path) }
+        if path.hasSuffix(".json") { return try loadHFDirectory((path as NSString).deletingLastPathComponent) }
+        return try loadLlama2C(path: path)
+    }
+}
+
+/// RoPE angles as transformers computes them: inv_freq in Float32, angle = Float(pos) · inv_freq[i].
+public struct RopeTable: Sendable {
+    public let halfDim: Int
+    public let positions: Int
+    public let cos: [Float]
+    public let sin: [Float]
+
+    public init(config c: ModelConfig, positions: Int? = nil) {
+        halfDim = c.headDim / 2
+        self.positions = positions ?? max(c.maxPositions, 1)
+        let invFreq = RopeTable.inverseFrequencies(config: c)
+        var cosT = [Float](repeating: 0, count: self.positions * halfDim)
+        var sinT = cosT
+        for p in 0..<self.positions {
+            for i in 0..<halfDim {
+                let angle = Float(p) * invFreq[i]
+                cosT[p * halfDim + i] = Float(Foundation.cos(Double(angle)))
+                sinT[p * halfDim + i] = Float(Foundation.sin(Double(angle)))
+            }
+        }
+        cos = cosT
+        sin = sinT
+    }
+
+    /// inv_freq[i] = 1 / theta^(2i/d), then the config's rope_scaling (transformers `_compute_*_parameters`).
+    public static func inverseFrequencies(config c: ModelConfig) -> [Float] {
+        let d = c.headDim
+        var inv = (0..<(d / 2)).map { i in Float(1.0) / Float(pow(c.ropeTheta, Double(Float(2 * i) / Float(d)))) }
+        switch c.ropeScaling {
+        case .none: break
+        case .linear(let factor):
+            inv = inv.map { $0 / Float(factor) }
+        case .llama3(let factor, let low, let high, let original):
+            let lowWavelen = Double(original) / low
+            let highWavelen = Double(original) / high
+            inv = inv.map { f in
+                let wavelen = 2 * Double.pi / Double(f)
+                if wavelen < highWavelen { return f }
+                if wavelen > lowWavelen { return f / Float(factor) }
+                let smooth = (Double(original) / wavelen - low) / (high - low)
+                return Float((1 - smooth) * Double(f) / factor + smooth * Double(f))
+            }
+        }
+        return inv
+    }
+}

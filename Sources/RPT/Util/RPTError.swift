@@ -1,0 +1,18 @@
+// Errors that reach a user. Every error names the file (or input) and the problem, so bad input never
+// becomes a trap or a silent wrong answer (DEVELOPERS.md, "Standards").
+
+/// An error with the path of the offending file (or a label such as `--prompt`) and a plain description.
+public struct RPTError: Error, CustomStringConvertible, Equatable {
+    public var file: String?
+    public var message: String
+
+    public init(_ message: String, file: String? = nil) {
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String {
+        if let file { return "\(file): \(message)" }
+        return message
+    }
+}

@@ -1,0 +1,97 @@
+// Causal scaled-dot-product attention with grouped-query heads over a key/value cache
+// (softmax(q·kᵀ/√d)·v; "Attention Is All You Need" §3.2, GQA: query head h reads KV head h / (H/H_kv)).
+//
+// Keys and values of one sequence are rows [position][kvHeads · headDim] in the cache. Two paths:
+//  - `rows`: one query row at a time (decode, short prefill), parallel over (row, head);
+//  - `blocked`: blocks of query rows through sgemm (long prefill), where the matrix units win.
+
+import Foundation
+
+public struct AttentionHeads: Sendable {
+    public var heads: Int, kvHeads: Int, headDim: Int
+    public init(heads: Int, kvHeads: Int, headDim: Int) { self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim }
+    public var qDim: Int { heads * headDim }
+    public var kvDim: Int { kvHeads * headDim }
+    public var group: Int { heads / kvHeads }
+    public var scale: Float { 1 / Float(headDim).squareRoot() }
+}
+
+/// Where one query row reads its keys and values: the first `count` cache rows of its sequence.
+public struct KVView {
+    public var keys: UnsafePointer<Float>
+    public var values: UnsafePointer<Float>
+    public var count: Int
+    public init(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int) {
+        self.keys = keys; self.values = values; self.count = count
+    }
+}
+
+public enum Attention {
+    /// out[r] = attention of q[r] over view(r), for r in 0..<rows. q and out are [rows, qDim].
+    public static func rows(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, shape: AttentionHeads,
+                            view: (Int) -> KVView) {
+        let views = (0..<rows).map(view)
+        let maxCount = views.map(\.count).max() ?? 0
+        let box = UnsafeSendable((q, out, views))
+        Parallel.forRange(rows * shape.heads, minChunk: max(1, 4096 / max(maxCount * shape.headDim / 64, 1))) { i0, i1 in
+            let (q, out, views) = box.value
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(maxCount, 1)) { scores in
+                for item in i0..<i1 {
+                    let r = item / shape.heads, h = item % shape.heads
+                    one(q: q + r * shape.qDim + h * shape.headDim, out: out + r * shape.qDim + h * shape.headDim,
+                        view: views[r], kvHead: h / shape.group, shape: shape, scores: scores.baseAddress!)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func one(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, view: KVView, kvHead: Int,
+                    shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
+        let d = shape.headDim, stride = shape.kvDim
+        let k = view.keys + kvHead * d, v = view.values + kvHead * d
+        let n = view.count
+        for t in 0..<n { scores[t] = Vector.dot(q, k + t * stride, count: d) * shape.scale }
+        Vector.softmax(scores, count: n)
+        out.update(repeating: 0, count: d)
+        for t in 0..<n { Vector.axpy(out, scores[t], v + t * stride, count: d) }
+    }
+
+    /// Causal attention for `count` consecutive query rows of one sequence whose first row is at cache
+    /// position `start` (rows at positions start..<start+count; the cache holds start+count rows).
+    /// q/out are [count, qDim]. Uses blocks of `block` query rows and two sgemms per head and block.
+    public static func blocked(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int, start: Int,
+                               keys: UnsafePointer<Float>, values: UnsafePointer<Float>, shape: AttentionHeads,
+                               block: Int = 128) {
+        let d = shape.headDim
+        let total = start + count
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * total)
+        defer { scores.deallocate() }
+        var r0 = 0
+        while r0 < count {
+            let rb = min(block, count - r0)
+            let keysNeeded = start + r0 + rb
+            for h in 0..<shape.heads {
+                let g = h / shape.group
+                // scores[rb, keysNeeded] = scale · Q_h · K_gᵀ
+                Matmul.gemm(transA: false, transB: true, M: rb, N: keysNeeded, K: d, alpha: shape.scale,
+                            q + r0 * shape.qDim + h * d, lda: shape.qDim, keys + g * d, ldb: shape.kvDim,
+                            beta: 0, scores, ldc: keysNeeded)
+                // causal softmax: row i sees keys 0...start+r0+i
+                let box = UnsafeSendable(scores)
+                Parallel.forRange(rb, minChunk: max(1, 8192 / keysNeeded)) { i0, i1 in
+                    for i in i0..<i1 {
+                        let row = box.value + i * keysNeeded
+                        let visible = start + r0 + i + 1
+                        Vector.softmax(row, count: visible)
+                        (row + visible).update(repeating: 0, count: keysNeeded - visible)
+                    }
+                }
+                // out_h[rb, d] = P · V_g
+                Matmul.gemm(transA: false, transB: false, M: rb, N: d, K: keysNeeded, scores, lda: keysNeeded,
+                            values + g * d, ldb: shape.kvDim, beta: 0, out + r0 * shape.qDim + h * d, ldc: shape.qDim)
+            }
+            r0 += rb
+        }
+    }
+}

@@ -1,0 +1,41 @@
+// Linear layers, y = x · Wᵀ (+ bias), with W in the Hugging Face [out, in] row-major layout.
+// Large M (prefill, training) goes to OpenBLAS sgemm; small M (decode) to our C kernel, which streams
+// W once instead of packing it (shared/docs/cpu-backend-measurements.md §1, §3).
+
+import CKernels
+import COpenBLAS
+
+public enum Matmul {
+    /// Up to this many rows of x use the small-M kernel.
+    public static let smallM = 16
+
+    /// y[M, N] = x[M, K] · w[N, K]ᵀ, or y += … when `accumulate`.
+    public static func nt(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                          M: Int, N: Int, K: Int, accumulate: Bool = false) {
+        if M == 0 || N == 0 { return }
+        if M <= smallM {
+            let box = UnsafeSendable((x, w, y))
+            Parallel.forRange(N, minChunk: 64) { n0, n1 in
+                let (x, w, y) = box.value
+                ck_gemm_nt_small(x, w, y, Int32(M), Int32(K), Int32(N), Int32(n0), Int32(n1), accumulate ? 1 : 0)
+            }
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(N), Int32(K), 1, x, Int32(K), w, Int32(K),
+                        accumulate ? 1 : 0, y, Int32(N))
+        }
+    }
+
+    /// Adds a bias row to every row of y[M, N].
+    public static func addBias(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, M: Int, N: Int) {
+        for m in 0..<M { Vector.add(y + m * N, b, count: N) }
+    }
+
+    /// General row-major sgemm with explicit leading dimensions (attention blocks, backward passes).
+    public static func gemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float = 1,
+                            _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if M == 0 || N == 0 { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,39 @@
+// Paths to committed assets and fixtures, and small comparison helpers shared by the tests.
+
+import Foundation
+@testable import RPT
+
+enum Repo {
+    /// The repository root, found from this file's location.
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static func path(_ relative: String) -> String { root + "/" + relative }
+    static var stories260KBin: String { path("Assets/stories260K/stories260K.bin") }
+    static var stories260KHF: String { path("Assets/stories260K/hf") }
+    static var stories260KTokenizer: String { path("Assets/stories260K/tok512.bin") }
+    static func fixtureModel(_ name: String) -> String { path("Tests/Fixtures/models/\(name)") }
+}
+
+/// A fresh temporary directory removed by the caller (or left for the OS).
+func temporaryDirectory(_ label: String = "rpt-test") -> String {
+    let dir = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count, "length mismatch \(a.count) vs \(b.count)")
+    var m: Float = 0
+    for i in 0..<a.count { m = max(m, abs(a[i] - b[i])) }
+    return m
+}
+
+/// Logits of every position of one sequence (fresh cache).
+func allLogits(_ model: Model, _ tokens: [Int]) throws -> [Float] {
+    let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
+    return try model.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: tokens.count)]), cache: cache, logits: .all)
+}
