@@ -1,0 +1,100 @@
+// The fast kernels against plain reference loops (the readable path they must equal), and the
+// blocked-sgemm attention against the row-by-row path through the whole model.
+
+import Foundation
+import Testing
+import CKernels
+@testable import RPT
+@testable import RPTKernels
+
+private func randomArray(_ n: Int, _ rng: inout RandomGenerator, scale: Float = 1) -> [Float] {
+    (0..<n).map { _ in Float(rng.nextUnit() * 2 - 1) * scale }
+}
+
+@Suite struct KernelTests {
+    @Test(arguments: [1, 2, 3, 4, 5, 8, 13, 16, 17, 40])
+    func matmulMatchesReference(_ m: Int) {
+        var rng = RandomGenerator(seed: UInt64(m))
+        let k = 67, n = 45
+        let x = randomArray(m * k, &rng), w = randomArray(n * k, &rng)
+        var y = [Float](repeating: 0, count: m * n)
+        var ref = y
+        Matmul.nt(x, w, &y, M: m, N: n, K: k)
+        for i in 0..<m { for j in 0..<n {
+            var s: Float = 0
+            for t in 0..<k { s += x[i * k + t] * w[j * k + t] }
+            ref[i * n + j] = s
+        } }
+        #expect(maxAbsDiff(y, ref) < 1e-4)
+        // accumulate adds onto y
+        Matmul.nt(x, w, &y, M: m, N: n, K: k, accumulate: true)
+        #expect(maxAbsDiff(y, ref.map { 2 * $0 }) < 2e-4)
+    }
+
+    @Test func smallGemmKernelEqualsPortableReference() {
+        var rng = RandomGenerator(seed: 9)
+        for (m, k, n) in [(1, 512, 33), (4, 100, 8), (7, 31, 9), (16, 1408, 20)] {
+            let x = randomArray(m * k, &rng), w = randomArray(n * k, &rng)
+            var fast = [Float](repeating: 0, count: m * n), ref = fast
+            ck_gemm_nt_small(x, w, &fast, Int32(m), Int32(k), Int32(n), 0, Int32(n), 0)
+            ck_gemm_nt_small_ref(x, w, &ref, Int32(m), Int32(k), Int32(n), 0, Int32(n), 0)
+            #expect(maxAbsDiff(fast, ref) < 1e-3)
+        }
+    }
+
+    @Test func vectorExpSoftmaxAndNormMatchScalar() {
+        var rng = RandomGenerator(seed: 3)
+        let xs = randomArray(1000, &rng, scale: 40)
+        var e = xs
+        e.withUnsafeMutableBufferPointer { _ = Vector.expShifted($0.baseAddress!, shift: 0, count: $0.count) }
+        for i in 0..<xs.count {
+            let r = Foundation.exp(xs[i])
+            #expect(abs(e[i] - r) <= 1e-6 * r + 1e-30)
+        }
+        var s = Array(xs.prefix(77))
+        s.withUnsafeMutableBufferPointer { Vector.softmax($0.baseAddress!, count: $0.count) }
+        let m = xs.prefix(77).max()!
+        let z = xs.prefix(77).reduce(0) { $0 + Foundation.exp(Double($1 - m)) }
+        for i in 0..<77 { #expect(abs(Double(s[i]) - Foundation.exp(Double(xs[i] - m)) / z) < 1e-6) }
+        #expect(abs(xs.prefix(77).withUnsafeBufferPointer { Vector.logSumExp($0.baseAddress!, count: 77) } - Float(Double(m) + Foundation.log(z))) < 1e-4)
+
+        let row = randomArray(70, &rng), w = randomArray(70, &rng)
+        var out = [Float](repeating: 0, count: 70)
+        Vector.rmsNorm(row, w, &out, count: 70, eps: 1e-5)
+        let r = 1 / (row.reduce(0) { $0 + $1 * $1 } / 70 + 1e-5).squareRoot()
+        #expect(maxAbsDiff(out, (0..<70).map { row[$0] * r * w[$0] }) < 1e-5)
+
+        let g = randomArray(50, &rng, scale: 10), u = randomArray(50, &rng)
+        var sw = [Float](repeating: 0, count: 50)
+        Vector.swiglu(g, u, &sw, count: 50)
+        #expect(maxAbsDiff(sw, (0..<50).map { g[$0] / (1 + Foundation.exp(-g[$0])) * u[$0] }) < 1e-5)
+    }
+
+    /// A long prompt (blocked sgemm attention) gives the same logits as feeding it token by token
+    /// (the row path), for every position.
+    @Test func blockedAttentionEqualsRowPath() throws {
+        let model = try Model.load(path: Repo.fixtureModel("qwen3_f32"))
+        var rng = RandomGenerator(seed: 5)
+        let tokens = (0..<150).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }
+        let blocked = try allLogits(model, tokens)
+        let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
+        var stepwise: [Float] = []
+        for t in tokens {
+            stepwise += try model.forward(ForwardBatch(decode: [t], slots: [0]), cache: cache, logits: .all)
+        }
+        #expect(maxAbsDiff(blocked, stepwise) < 1e-4)
+    }
+
+    @Test func topKEntropyMatchesDefinition() {
+        var rng = RandomGenerator(seed: 11)
+        let logits = randomArray(500, &rng, scale: 5)
+        let h = logits.withUnsafeBufferPointer { Distribution.topKEntropy($0.baseAddress!, vocab: 500, k: 16) }
+        let top = logits.sorted(by: >).prefix(16)
+        let z = top.reduce(0) { $0 + Foundation.exp(Double($1)) }
+        let ref = -top.reduce(0.0) { acc, l in let p = Foundation.exp(Double(l)) / z; return acc + p * Foundation.log(p) }
+        #expect(abs(Double(h) - ref) < 1e-5)
+        // uniform logits: ln 16
+        let flat = [Float](repeating: 0.5, count: 40)
+        #expect(abs(flat.withUnsafeBufferPointer { Distribution.topKEntropy($0.baseAddress!, vocab: 40, k: 16) } - Float(Foundation.log(16.0))) < 1e-6)
+    }
+}

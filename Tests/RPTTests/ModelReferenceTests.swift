@@ -1,0 +1,102 @@
+// The forward pass against PyTorch + transformers (Tests/Fixtures/models, made by
+// scripts/make_model_fixtures.py): full logits (fp32 max abs error ≤ 1e-4), per-position log-probs,
+// top-16 entropies, and greedy continuations, for tiny random Llama, Qwen2 and Qwen3 models in F32,
+// BF16, F16 and sharded files, tied and untied, with and without llama3 RoPE scaling.
+
+import Foundation
+import Testing
+@testable import RPT
+
+let referenceModels = ["llama_f32", "llama_bf16_tied", "llama_rope_llama3", "qwen2_f32", "qwen2_bf16_tied",
+                       "qwen3_f32", "qwen3_f16_tied_sharded"]
+
+struct ModelReference {
+    let model: Model
+    let ref: SafeTensorsFile
+    let vocab: Int
+    init(_ name: String) throws {
+        model = try Model.load(path: Repo.fixtureModel(name))
+        ref = try SafeTensorsFile(path: Repo.fixtureModel(name) + "/reference.safetensors")
+        vocab = model.config.vocabSize
+    }
+    /// Real tokens of reference sequence b.
+    func sequence(_ b: Int) throws -> [Int] {
+        let ids = try ref.ints("input_ids"), lengths = try ref.ints("lengths")
+        let t = ids.count / lengths.count
+        return Array(ids[(b * t)..<(b * t + lengths[b])])
+    }
+}
+
+@Suite struct ModelReferenceTests {
+    @Test(arguments: referenceModels)
+    func logitsMatchPyTorch(_ name: String) throws {
+        let r = try ModelReference(name)
+        let all = try r.ref.floats("logits")
+        let t = try r.ref.ints("input_ids").count / 2
+        for b in 0..<2 {
+            let seq = try r.sequence(b)
+            let ours = try allLogits(r.model, seq)
+            let theirs = Array(all[(b * t * r.vocab)..<((b * t + seq.count) * r.vocab)])
+            let err = maxAbsDiff(ours, theirs)
+            #expect(err <= 1e-4, "\(name) sequence \(b): max abs logit error \(err)")
+        }
+    }
+
+    /// Both sequences in one packed batch (different lengths, separate cache slots) give the same logits.
+    @Test(arguments: referenceModels)
+    func packedBatchMatchesPyTorch(_ name: String) throws {
+        let r = try ModelReference(name)
+        let s0 = try r.sequence(0), s1 = try r.sequence(1)
+        let cache = KVCache(config: r.model.config, slots: 2, capacity: 16)
+        let batch = ForwardBatch(tokens: s0 + s1, segments: [.init(slot: 0, count: s0.count), .init(slot: 1, count: s1.count)])
+        let ours = try r.model.forward(batch, cache: cache, logits: .all)
+        let all = try r.ref.floats("logits")
+        let t = try r.ref.ints("input_ids").count / 2
+        let theirs = Array(all[0..<(s0.count * r.vocab)]) + Array(all[(t * r.vocab)..<((t + s1.count) * r.vocab)])
+        #expect(maxAbsDiff(ours, theirs) <= 1e-4)
+    }
+
+    @Test(arguments: referenceModels)
+    func logProbsAndEntropyMatchPyTorch(_ name: String) throws {
+        let r = try ModelReference(name)
+        let lp = try r.ref.floats("token_logprobs"), ent = try r.ref.floats("entropy_top16")
+        let t = try r.ref.ints("input_ids").count / 2
+        for b in 0..<2 {
+            let seq = try r.sequence(b)
+            let logits = try allLogits(r.model, seq)
+            try logits.withUnsafeBufferPointer { p in
+                for i in 0..<seq.count {
+                    let row = p.baseAddress! + i * r.vocab
+                    let h = Distribution.topKEntropy(row, vocab: r.vocab, k: 16)
+                    #expect(abs(h - ent[b * t + i]) <= 1e-4, "\(name) entropy b\(b) t\(i): \(h) vs \(ent[b * t + i])")
+                    if i + 1 < seq.count {
+                        let ours = Distribution.logProb(row, vocab: r.vocab, token: seq[i + 1])
+                        #expect(abs(ours - lp[b * (t - 1) + i]) <= 1e-4, "\(name) logprob b\(b) t\(i)")
+                    }
+                }
+                _ = try #require(p.baseAddress)
+            }
+        }
+    }
+
+    @Test(arguments: referenceModels)
+    func greedyContinuationMatchesPyTorch(_ name: String) throws {
+        let r = try ModelReference(name)
+        let prompt = try r.ref.ints("greedy_prompt"), expected = try r.ref.ints("greedy_ids")
+        let out = try Generator(model: r.model).generate(prompts: [prompt], options: GenerationOptions(maxTokens: expected.count))
+        #expect(out[0].tokens == expected)
+    }
+
+    /// G greedy samples sharing one prefill, next to a second prompt, all equal the single-prompt result.
+    @Test func samplesShareThePromptPrefill() throws {
+        let r = try ModelReference("qwen2_f32")
+        let prompt = try r.ref.ints("greedy_prompt"), expected = try r.ref.ints("greedy_ids")
+        let other = try r.sequence(1)
+        let out = try Generator(model: r.model).generate(prompts: [prompt, other], samplesPerPrompt: 3,
+                                                         options: GenerationOptions(maxTokens: expected.count))
+        #expect(out.count == 6)
+        for s in out where s.promptIndex == 0 { #expect(s.tokens == expected) }
+        let alone = try Generator(model: r.model).generate(prompts: [other], options: GenerationOptions(maxTokens: expected.count))
+        for s in out where s.promptIndex == 1 { #expect(s.tokens == alone[0].tokens) }
+    }
+}
