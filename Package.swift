@@ -35,7 +35,7 @@ let package = Package(
                 swiftSettings: kernelFlags),
         .target(name: "RPT", dependencies: ["RPTKernels"], path: "Sources/RPT"),
         .executableTarget(name: "rpt", dependencies: [
-            "RPT", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "RPT", "RPTKernels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/rpt"),
         .testTarget(name: "RPTTests", dependencies: ["RPT", "RPTKernels"], path: "Tests/RPTTests",
                     exclude: [], resources: []),

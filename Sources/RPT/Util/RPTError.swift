@@ -1,6 +1,8 @@
 // Errors that reach a user. Every error names the file (or input) and the problem, so bad input never
 // becomes a trap or a silent wrong answer (DEVELOPERS.md, "Standards").
 
+import Foundation
+
 /// An error with the path of the offending file (or a label such as `--prompt`) and a plain description.
 public struct RPTError: Error, CustomStringConvertible, Equatable {
     public var file: String?
@@ -15,4 +17,8 @@ public struct RPTError: Error, CustomStringConvertible, Equatable {
         if let file { return "\(file): \(message)" }
         return message
     }
+}
+
+extension RPTError: LocalizedError {
+    public var errorDescription: String? { description }
 }

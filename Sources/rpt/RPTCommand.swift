@@ -1,0 +1,47 @@
+// The `rpt` command: the whole Reinforcement Pre-Training workflow from one executable.
+
+import ArgumentParser
+import Foundation
+import RPT
+import RPTKernels
+
+@main
+struct RPTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpt",
+        abstract: "Reinforcement Pre-Training (arXiv 2506.08007) for Llama / Qwen2 / Qwen3 checkpoints, in Swift.",
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, ScoreCommand.self, BenchCommand.self])
+
+    static func main() {
+        // Arguments are text: refuse invalid UTF-8 instead of silently replacing bytes.
+        for i in 1..<Int(CommandLine.argc) {
+            if let raw = CommandLine.unsafeArgv[i], String(validatingCString: raw) == nil {
+                FileHandle.standardError.write(Data("Error: command-line argument \(i) is not valid UTF-8\n".utf8))
+                Foundation.exit(2)
+            }
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// `--model PATH [--tokenizer FILE]`, shared by every command that loads a model.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Hugging Face model directory, or a llama2.c .bin checkpoint (then --tokenizer).")
+    var model: String
+
+    @Option(help: "tokenizer.json or llama2.c tokenizer.bin (default: the model directory's tokenizer.json).")
+    var tokenizer: String?
+
+    @Option(help: "Threads for the compute kernels (default: all cores).")
+    var threads: Int?
+
+    func load() throws -> LanguageModel {
+        if let t = threads { Parallel.setThreads(t) }
+        return try LanguageModel.load(model: model, tokenizer: tokenizer)
+    }
+}
