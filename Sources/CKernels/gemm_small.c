@@ -1,6 +1,6 @@
 // Small-M GEMM, y = x · wᵀ, for the decode path (M = number of sequences decoded together, 1..16).
-// The weights stream from memory once per 4-token block; tiles of 4 weight rows × up to 4 tokens keep
-// 16 AVX-512 accumulators in registers, reduced horizontally once per tile.
+// The weights stream from memory once; tiles of 4 weight rows × up to 4 tokens keep 16 AVX-512
+// accumulators in registers, reduced horizontally once per tile.
 #include "CKernels.h"
 #include <immintrin.h>
 
@@ -58,19 +58,22 @@ AVX512 static inline __attribute__((always_inline)) void tile(const float *x, co
 #define TILE_CASE(RB, MB) tile(x, w, y, K, ldy, n, m, RB, MB, accumulate)
 
 AVX512 static void gemm_small_avx512(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate) {
-    for (int m = 0; m < M; m += 4) {
-        int mb = M - m < 4 ? M - m : 4;
-        int n = n0;
-        for (; n + 4 <= n1; n += 4) {
-            switch (mb) {
+    // Weight rows outside, tokens inside: a 4-row tile of w is read from memory once and reused from L1
+    // by every block of 4 tokens.
+    int n = n0;
+    for (; n + 4 <= n1; n += 4) {
+        for (int m = 0; m < M; m += 4) {
+            switch (M - m < 4 ? M - m : 4) {
             case 1: TILE_CASE(4, 1); break;
             case 2: TILE_CASE(4, 2); break;
             case 3: TILE_CASE(4, 3); break;
             default: TILE_CASE(4, 4); break;
             }
         }
-        for (; n < n1; n++) {
-            switch (mb) {
+    }
+    for (; n < n1; n++) {
+        for (int m = 0; m < M; m += 4) {
+            switch (M - m < 4 ? M - m : 4) {
             case 1: TILE_CASE(1, 1); break;
             case 2: TILE_CASE(1, 2); break;
             case 3: TILE_CASE(1, 3); break;

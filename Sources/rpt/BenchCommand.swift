@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
             var times: [Double] = []
             for r in 0...repeats {
                 let cache = KVCache(config: c, slots: 1, capacity: len)
-                let t = try time { _ = try m.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: len)]), cache: cache, logits: .lastOfEachSegment, workspace: ws) }
+                let t = try time { _ = try m.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: len)]), cache: cache, logits: .all, workspace: ws) }
                 if r > 0 { times.append(t) }
             }
             let rate = Double(len) / median(times)

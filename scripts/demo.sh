@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job on the bundled defaults: build, then run the engine on the bundled real model
+# (stories260K, llama2.c format): greedy generation from BOS, sampling from a prompt, per-token
+# scoring with RPT's top-16 entropy, and tokenization with the bundled Qwen tokenizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+RPT=.build/release/rpt
+M=Assets/stories260K
+set -x
+$RPT generate --model $M/stories260K.bin --tokenizer $M/tok512.bin --prompt "" --max-tokens 120
+$RPT generate --model $M/hf --tokenizer $M/tok512.bin --prompt "Once upon a time, Tom" --max-tokens 60 --temperature 0.8 --top-p 0.95 --seed 7
+$RPT score --model $M/stories260K.bin --tokenizer $M/tok512.bin --text "The cat sat on the mat."
+$RPT tokenize --tokenizer Assets/qwen2-tokenizer/tokenizer.json --text "Reinforcement Pre-Training: predict the next token, then \\boxed{ it}."

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the build needs on a fresh Debian 12 machine (OpenBLAS from Debian) and builds the
+# release binary. Safe to run repeatedly: it installs nothing that is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! pkg-config --exists openblas 2>/dev/null; then
+    echo "setup: installing libopenblas-dev and pkg-config (Debian)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
+fi
+if ! command -v swift >/dev/null; then
+    echo "setup: the Swift toolchain (6.0 or newer) is required on PATH" >&2
+    exit 1
+fi
+swift build -c release --product rpt 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
+test -x .build/release/rpt
