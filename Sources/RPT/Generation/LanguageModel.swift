@@ -58,11 +58,17 @@ public struct LanguageModel: @unchecked Sendable {
         return s
     }
 
-    /// The text of `generated` as it reads after `prompt` (decoders such as SentencePiece's drop the
-    /// leading space of a sequence's first word, so decoding the continuation alone can differ).
+    /// The text of `generated` as it reads after `prompt`, as an HF pipeline shows it: decode(prompt +
+    /// generated) minus decode(prompt), with leading special tokens (BOS) left out, so a SentencePiece
+    /// decoder drops the dummy-prefix space of the first word exactly as it would for plain text.
+    /// llama2.c's tokenizer keeps BOS: run.c's rule strips that space only right after BOS.
     public func continuationText(prompt: [Int], generated: [Int]) -> String {
-        let full = tokenizer.decode(prompt + generated)
-        let head = tokenizer.decode(prompt)
+        var context = prompt[...]
+        if !(tokenizer is Llama2cTokenizer) {
+            while let first = context.first, tokenizer.isSpecial(first) { context = context.dropFirst() }
+        }
+        let full = tokenizer.decode(Array(context) + generated)
+        let head = tokenizer.decode(Array(context))
         if full.hasPrefix(head) { return String(full.dropFirst(head.count)) }
         return tokenizer.decode(generated)
     }

@@ -1,5 +1,6 @@
-// A small JSON value type over Foundation's JSONSerialization (RFC 8259), with typed accessors that
-// turn "wrong type" into `nil` so callers can report which field of which file is malformed.
+// A JSON value (RFC 8259) with dictionary objects and typed accessors that turn "wrong type" into
+// `nil`, so callers can report which field of which file is malformed. Parsing goes through
+// JSONReader (one parser for the package); `serialized()` writes compact JSON with sorted keys.
 
 import Foundation
 
@@ -11,13 +12,13 @@ public enum JSON: Equatable, Sendable {
     case array([JSON])
     case object([String: JSON])
 
-    /// Parses a JSON document; the error names `file` and the parser's complaint.
+    /// Parses a JSON document; the error names `file` and where the text is malformed.
     public static func parse(_ data: Data, file: String) throws -> JSON {
-        let any: Any
-        do { any = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
-            throw RPTError("malformed JSON (\(error.localizedDescription))", file: file)
+        do {
+            return JSON(try JSONReader.parse([UInt8](data), file: file))
+        } catch let e as RPTError {
+            throw RPTError("malformed JSON: " + e.message, file: file)
         }
-        return JSON(any: any)
     }
 
     public static func load(path: String) throws -> JSON {
@@ -27,20 +28,17 @@ public enum JSON: Equatable, Sendable {
         return try parse(data, file: path)
     }
 
-    init(any: Any) {
-        switch any {
-        case is NSNull: self = .null
-        case let s as String: self = .string(s)
-        case let n as NSNumber:
-            // Booleans arrive as NSNumber with objCType "c" (or as Bool) on Linux and Darwin.
-            if String(cString: n.objCType) == "c" || type(of: any) == Bool.self {
-                self = .bool(n.boolValue)
-            } else {
-                self = .number(n.doubleValue)
-            }
-        case let a as [Any]: self = .array(a.map(JSON.init(any:)))
-        case let o as [String: Any]: self = .object(o.mapValues(JSON.init(any:)))
-        default: self = .null
+    init(_ v: JSONValue) {
+        switch v {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .number(let d): self = .number(d)
+        case .string(let s): self = .string(s)
+        case .array(let a): self = .array(a.map(JSON.init))
+        case .object(let o):
+            var d: [String: JSON] = [:]
+            for (k, v) in zip(o.keys, o.values) { d[k] = JSON(v) }
+            self = .object(d)
         }
     }
 
