@@ -4,15 +4,38 @@
 
 import CKernels
 import COpenBLAS
+import Dispatch
+
+/// FLOPs and time spent inside matrix products, collected only while `Matmul.profile` is set
+/// (benchmarks use it to report the fraction of peak the matmuls reach).
+public final class MatmulProfile: @unchecked Sendable {
+    public var flops: Double = 0
+    public var seconds: Double = 0
+    /// The same for products with M·N·K ≥ 2^24 (the "large" matmuls).
+    public var largeFlops: Double = 0
+    public var largeSeconds: Double = 0
+    public init() {}
+
+    @inline(__always) func record(_ m: Int, _ n: Int, _ k: Int, since t0: UInt64) {
+        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let f = 2 * Double(m) * Double(n) * Double(k)
+        flops += f; seconds += dt
+        if m * n * k >= 1 << 24 { largeFlops += f; largeSeconds += dt }
+    }
+}
 
 public enum Matmul {
     /// Up to this many rows of x use the small-M kernel.
     public static let smallM = 16
 
+    nonisolated(unsafe) public static var profile: MatmulProfile?
+
     /// y[M, N] = x[M, K] · w[N, K]ᵀ, or y += … when `accumulate`.
     public static func nt(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                           M: Int, N: Int, K: Int, accumulate: Bool = false) {
         if M == 0 || N == 0 { return }
+        let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        defer { profile?.record(M, N, K, since: t0) }
         if M <= smallM {
             let box = UnsafeSendable((x, w, y))
             Parallel.forRange(N, minChunk: 64) { n0, n1 in
@@ -35,6 +58,8 @@ public enum Matmul {
                             _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
         if M == 0 || N == 0 { return }
+        let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        defer { profile?.record(M, N, K, since: t0) }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
