@@ -34,6 +34,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write results as JSON to this file.")
     var json: String?
 
+    @Flag(help: "Measure training steps (forward + backward + AdamW) instead of inference.")
+    var train = false
+
+    @Option(name: .customLong("seq-len"), help: "Training sequence length (--train).")
+    var seqLen: Int = 512
+
+    @Option(name: .customLong("batch-size"), help: "Training sequences per step (--train).")
+    var batchSize: Int = 1
+
+    @Option(name: .customLong("peak-gflops"), help: "Measured fp32 peak of this machine, for the matmul efficiency figure.")
+    var peakGFLOPs: Double = 220
+
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
         let m = try Model.load(path: model)
@@ -46,6 +58,7 @@ struct BenchCommand: ParsableCommand {
             try body()
             return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
+        if train { try benchTraining(m, randomTokens: randomTokens, median: median, time: time); return }
         let ws = ForwardWorkspace()
         print("model: \(model) (\(c.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads)")
         var prefill: [String: JSON] = [:]
@@ -93,6 +106,49 @@ struct BenchCommand: ParsableCommand {
             let out: JSON = .object(["prefill": .object(prefill), "decode": .object(decode), "threads": .number(Double(Parallel.threads)),
                                      "bandwidth_gbs": .number(bandwidth / 1e9), "decode_bound_ms": .number(boundMs),
                                      "parameters": .number(Double(m.parameterCount))])
+            try AtomicFile.write(Data(out.serialized().utf8), to: path)
+        }
+    }
+
+    /// Training throughput: forward + backward + gradient clipping + AdamW on random sequences, the
+    /// fraction of fp32 peak reached inside the large matmuls, and the peak resident memory.
+    func benchTraining(_ m: Model, randomTokens: (Int) -> [Int], median: ([Double]) -> Double,
+                       time: (() throws -> Void) throws -> Double) throws {
+        let grads = ParameterBuffer(specs: m.layout.specs)
+        let opt = try AdamW(params: m.params, grads: grads, lr: 1e-4, beta1: 0.9, beta2: 0.95, weightDecay: 0.1)
+        let sequences = (0..<batchSize).map { _ in randomTokens(seqLen + 1) }
+        let batch = TrainingBatch(sequences: sequences)
+        let weights = batch.packed(sequences.map { [Float](repeating: 1, count: $0.count - 1) }).map { -$0 / Float(batchSize * seqLen) }
+        print("model: \(model) (\(m.config.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads)")
+        var times: [Double] = []
+        let profile = MatmulProfile()
+        for r in 0...repeats {
+            if r == repeats { Matmul.profile = profile }
+            let t = try time {
+                grads.zero()
+                let tape = try m.trainForward(batch)
+                try m.backward(tape, gradLogProbs: weights, into: grads)
+                _ = GradientClipping.clip(grads, maxNorm: 1)
+                opt.step()
+            }
+            Matmul.profile = nil
+            if r > 0 { times.append(t) }
+        }
+        let tokens = Double(batchSize * (seqLen + 1))
+        let rate = tokens / median(times)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakRSS = Double(usage.ru_maxrss) * 1024
+        let large = profile.largeFlops / profile.largeSeconds / 1e9
+        print(String(format: "train %d × %d tokens: %.1f ms/step, %.1f tokens/s", batchSize, seqLen + 1, 1000 * median(times), rate))
+        print(String(format: "matmuls: %.1f%% of the step; large matmuls %.1f GFLOP/s = %.0f%% of %.0f GFLOP/s peak; all matmuls %.1f GFLOP/s",
+                     100 * profile.seconds / times.last!, large, 100 * large / peakGFLOPs, peakGFLOPs, profile.flops / profile.seconds / 1e9))
+        print(String(format: "peak resident memory %.2f GiB", peakRSS / 1073741824))
+        if let path = json {
+            let out: JSON = .object(["train_tokens_per_s": .number(rate), "step_s": .array(times.map { .number($0) }),
+                                     "large_matmul_gflops": .number(large), "matmul_fraction_of_step": .number(profile.seconds / times.last!),
+                                     "peak_rss_bytes": .number(peakRSS), "seq_len": .number(Double(seqLen)),
+                                     "batch_size": .number(Double(batchSize)), "threads": .number(Double(Parallel.threads))])
             try AtomicFile.write(Data(out.serialized().utf8), to: path)
         }
     }

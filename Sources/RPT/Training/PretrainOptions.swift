@@ -1,0 +1,74 @@
+// Options of `rpt pretrain` (continual next-token training, or SFT on prompt/completion JSONL). They
+// are stored in every checkpoint's trainer_state.json, and `--resume` continues with the stored ones.
+
+import Foundation
+
+public struct PretrainOptions: Codable, Sendable, Equatable {
+    /// HF directory, llama2.c .bin, or a config.json to initialise from.
+    public var model: String
+    public var tokenizer: String?
+    public var data: String
+    public var out: String
+    public var steps: Int = 100
+    public var seqLen: Int = 256
+    public var batchSize: Int = 4
+    public var gradAccumulation: Int = 1
+    public var lr: Float = 3e-4
+    /// "constant", "warmup:N", "cosine:N:minRatio", "linear:N:minRatio".
+    public var schedule: String = "cosine:0:0.1"
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.95
+    public var eps: Float = 1e-8
+    public var weightDecay: Float = 0.1
+    public var gradClip: Float = 1.0
+    public var seed: UInt64 = 0
+    /// Documents (or SFT examples) held out for validation: a count, or a fraction when < 1.
+    public var validation: Double = 0.05
+    public var evalEvery: Int = 50
+    public var evalBatches: Int = 8
+    public var saveEvery: Int = 100
+    public var keepLast: Int = 3
+    public var saveBF16: Bool = false
+    public var logEvery: Int = 1
+    // Corpus format.
+    public var textField: String = "text"
+    public var template: String?
+    public var delimiter: String?
+    /// Supervised fine-tuning: JSONL with prompt/completion fields, loss on completion tokens only.
+    public var sft: Bool = false
+    public var promptField: String = "prompt"
+    public var completionField: String = "completion"
+
+    public init(model: String, tokenizer: String? = nil, data: String, out: String) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.data = data
+        self.out = out
+    }
+
+    public func validate() throws {
+        func bad(_ m: String) -> RPTError { RPTError(m, file: "rpt pretrain") }
+        guard steps >= 0 else { throw bad("--steps must be ≥ 0") }
+        guard seqLen >= 2 else { throw bad("--seq-len must be ≥ 2") }
+        guard batchSize >= 1, gradAccumulation >= 1 else { throw bad("--batch-size and --grad-accumulation must be ≥ 1") }
+        guard lr > 0, lr.isFinite else { throw bad("--lr must be a positive number") }
+        guard gradClip >= 0, weightDecay >= 0 else { throw bad("--grad-clip and --weight-decay must be ≥ 0") }
+        guard validation >= 0 else { throw bad("--validation must be ≥ 0") }
+        guard saveEvery >= 1, evalEvery >= 1, logEvery >= 1 else { throw bad("--save-every, --eval-every and --log-every must be ≥ 1") }
+    }
+
+    var validationSize: ValidationSize {
+        validation == 0 ? .none : validation < 1 ? .fraction(validation) : .count(Int(validation))
+    }
+
+    public var json: JSON {
+        get throws {
+            let data = try JSONEncoder().encode(self)
+            return try JSON.parse(data, file: "options")
+        }
+    }
+
+    public init(json: JSON) throws {
+        self = try JSONDecoder().decode(PretrainOptions.self, from: Data(json.serialized().utf8))
+    }
+}

@@ -1,0 +1,212 @@
+// `rpt pretrain`: next-token training (the paper's continual-NTP baseline) or SFT, with AdamW, gradient
+// accumulation and clipping, a learning-rate schedule, periodic validation loss, metrics JSONL, and
+// atomic checkpoints from which `--resume` continues bit-exactly (same weights, optimizer moments,
+// data cursor; the thread count must match, as BLAS summation order depends on it).
+
+import Foundation
+import RPTKernels
+
+/// The training examples of a run: a token stream (pretraining) or an SFT dataset.
+enum TrainingData {
+    case stream(PretrainingData)
+    case sft(SFTData)
+
+    var cursor: DataCursor {
+        switch self { case .stream(let d): return d.train.cursor; case .sft(let d): return d.train.cursor }
+    }
+    mutating func restore(_ c: DataCursor) throws {
+        switch self {
+        case .stream(var d): try d.train.restore(c); self = .stream(d)
+        case .sft(var d): try d.train.restore(c); self = .sft(d)
+        }
+    }
+    mutating func next() -> TokenSequenceBatch {
+        switch self {
+        case .stream(var d): let b = d.train.next(); self = .stream(d); return b
+        case .sft(var d): let b = d.train.next(); self = .sft(d); return b
+        }
+    }
+    func validationBatches(_ n: Int, batchSize: Int) -> [TokenSequenceBatch] {
+        switch self {
+        case .stream(let d): return d.validation?.orderedBatches(maxWindows: n * batchSize) ?? []
+        case .sft(let d): return d.validation?.orderedBatches(maxExamples: n * batchSize) ?? []
+        }
+    }
+}
+
+public final class Pretrainer {
+    public let options: PretrainOptions
+    public let model: Model
+    public let tokenizer: any Tokenizer
+    let optimizer: AdamW
+    let grads: ParameterBuffer
+    let schedule: LearningRateSchedule
+    var data: TrainingData
+    var step = 0
+    let tokenizerSources: [String]
+    /// Called with each log line (stdout by default).
+    public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+
+    /// Sets up a run, or resumes the latest checkpoint in `options.out` when `resume` is true (the stored
+    /// options are used then, except `steps`).
+    public init(options requested: PretrainOptions, resume: Bool) throws {
+        var options = requested
+        var checkpoint: Checkpoint?
+        if resume, let latest = Checkpoint.latest(in: requested.out) {
+            let ck = try Checkpoint.load(dir: latest)
+            options = try PretrainOptions(json: ck.state.options)
+            options.steps = requested.steps
+            checkpoint = ck
+        }
+        try options.validate()
+        self.options = options
+        // Model and tokenizer. The tokenizer files are copied once into OUT/tokenizer, the source every
+        // checkpoint copies from (a resumed run must not depend on a checkpoint that may be pruned).
+        let sourceTokenizer: String
+        if let ck = checkpoint {
+            model = ck.model
+            sourceTokenizer = ck.directory
+        } else if options.model.hasSuffix(".json") {
+            let config = try ModelConfig.load(path: options.model)
+            model = Model.initialized(config: config, seed: options.seed)
+            sourceTokenizer = options.tokenizer ?? (options.model as NSString).deletingLastPathComponent
+        } else {
+            model = try Model.load(path: options.model)
+            sourceTokenizer = options.tokenizer ?? options.model
+        }
+        let tokenizerDir = options.out + "/tokenizer"
+        for stale in (try? FileManager.default.contentsOfDirectory(atPath: options.out)) ?? [] where stale.hasPrefix(".tokenizer.tmp-") {
+            try? FileManager.default.removeItem(atPath: options.out + "/" + stale)
+        }
+        if !FileManager.default.fileExists(atPath: tokenizerDir) {
+            let tmp = options.out + "/.tokenizer.tmp-\(getpid())"
+            try? FileManager.default.removeItem(atPath: tmp)
+            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            try Checkpoint.copyTokenizerFiles([sourceTokenizer], into: tmp)
+            guard rename(tmp, tokenizerDir) == 0 else { throw RPTError("cannot create tokenizer directory", file: tokenizerDir) }
+        }
+        tokenizerSources = [tokenizerDir]
+        tokenizer = try loadTokenizer(path: tokenizerDir)
+        guard tokenizer.vocabSize <= model.config.vocabSize else {
+            throw RPTError("tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary has \(model.config.vocabSize)", file: sourceTokenizer)
+        }
+        // Data.
+        let v = options.validationSize
+        if options.sft {
+            let sftOptions = SFTOptions(promptField: options.promptField, completionField: options.completionField)
+            data = .sft(try SFTData.load(path: options.data, options: sftOptions, tokenizer: tokenizer, seqLen: options.seqLen,
+                                         batchSize: options.batchSize, validation: v, seed: options.seed))
+        } else {
+            let corpus = CorpusOptions(documentDelimiter: options.delimiter, textField: options.textField,
+                                       template: try options.template.map { try TextTemplate($0, label: "--template") })
+            data = .stream(try PretrainingData.load(path: options.data, options: corpus, tokenizer: tokenizer, seqLen: options.seqLen,
+                                                    batchSize: options.batchSize, validation: v, seed: options.seed))
+        }
+        grads = ParameterBuffer(specs: model.layout.specs)
+        optimizer = try AdamW(params: model.params, grads: grads, lr: options.lr, beta1: options.beta1, beta2: options.beta2,
+                              eps: options.eps, weightDecay: options.weightDecay)
+        schedule = try LearningRateSchedule(parsing: options.schedule, totalSteps: options.steps)
+        if let ck = checkpoint {
+            try optimizer.restore(m: ck.m, v: ck.v, t: ck.state.adamwStep)
+            step = ck.state.step
+            let cursor = try JSONDecoder().decode(DataCursor.self, from: Data(ck.state.dataCursor.serialized().utf8))
+            try data.restore(cursor)
+        }
+    }
+
+    /// Runs to `options.steps` (or stops after step `stopAfter`, saving a checkpoint there, as an
+    /// interruption would), logging, validating and checkpointing; returns the last training loss.
+    @discardableResult
+    public func run(stopAfter: Int? = nil) throws -> Float? {
+        let o = options
+        let end = min(o.steps, stopAfter ?? o.steps)
+        let metrics = try MetricsLog(path: o.out + "/metrics.jsonl", keepThroughStep: step > 0 ? step : nil)
+        if step == 0 { log("pretrain: \(model.parameterCount) parameters, \(o.steps) steps of \(o.batchSize)×\(o.gradAccumulation) sequences ≤ \(o.seqLen + 1) tokens; out \(o.out)") }
+        else { log("pretrain: resumed at step \(step) from \(Checkpoint.latest(in: o.out) ?? o.out)") }
+        let progress = ProgressLine(total: o.steps, label: "pretrain")
+        var lastLoss: Float?
+        let start = Date()
+        while step < end {
+            let t0 = Date()
+            let (loss, tokens) = try trainStep()
+            lastLoss = loss
+            step += 1
+            let dt = Date().timeIntervalSince(t0)
+            var record: [String: JSON] = ["step": .number(Double(step)), "loss": .number(Double(loss)),
+                                          "lr": .number(Double(optimizer.lr)), "grad_norm": .number(Double(lastGradNorm)),
+                                          "tokens": .number(Double(tokens)), "tokens_per_s": .number(Double(tokens) / dt),
+                                          "elapsed_s": .number(Date().timeIntervalSince(start))]
+            if step % o.evalEvery == 0 || step == o.steps, let val = try validationLoss() {
+                record["val_loss"] = .number(Double(val))
+            }
+            metrics.append(record)
+            if step % o.logEvery == 0 || step == o.steps {
+                var line = String(format: "step %d | loss %.4f | lr %.3g | grad_norm %.3f | %.0f tokens/s", step, loss,
+                                  optimizer.lr, lastGradNorm, Double(tokens) / dt)
+                if let v = record["val_loss"]?.double { line += String(format: " | val_loss %.4f", v) }
+                log(line)
+            }
+            progress.update(step, unit: "steps", detail: String(format: "loss %.4f", loss))
+            if step % o.saveEvery == 0 || step == end { try save() }
+        }
+        return lastLoss
+    }
+
+    private var lastGradNorm: Float = 0
+
+    /// One optimizer step over `gradAccumulation` micro-batches; returns the mean loss and the token count.
+    func trainStep() throws -> (Float, Int) {
+        let micro = (0..<options.gradAccumulation).map { _ in data.next() }
+        let predicted = micro.reduce(0) { $0 + $1.lossMasks.reduce(0) { $0 + Double($1.reduce(0, +)) } }
+        guard predicted > 0 else { throw RPTError("step \(step + 1): the batch has no positions to predict") }
+        grads.zero()
+        var loss: Double = 0
+        var tokens = 0
+        for b in micro {
+            let batch = TrainingBatch(sequences: b.sequences)
+            tokens += batch.count
+            let weights = batch.packed(b.lossMasks).map { -$0 / Float(predicted) }
+            let tape: ForwardTape
+            do { tape = try model.trainForward(batch) } catch let e as RPTError {
+                throw RPTError("step \(step + 1): \(e.message); weights left unchanged. Resume from the last checkpoint (--resume) with a lower --lr.")
+            }
+            loss += zip(tape.logProbs, weights).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } // = −Σ mask·logp / P
+            try model.backward(tape, gradLogProbs: weights, into: grads)
+        }
+        guard loss.isFinite else {
+            throw RPTError("step \(step + 1): loss is \(loss); weights left unchanged. Resume from the last checkpoint (--resume) with a lower --lr.")
+        }
+        if let bad = GradientClipping.firstNonFinite(grads) {
+            throw RPTError("step \(step + 1): non-finite gradient in tensor '\(bad)'; weights left unchanged. Resume from the last checkpoint (--resume).")
+        }
+        lastGradNorm = options.gradClip > 0 ? GradientClipping.clip(grads, maxNorm: options.gradClip) : GradientClipping.globalNorm(grads)
+        optimizer.lr = schedule.lr(step: step, peak: options.lr)
+        optimizer.step()
+        return (Float(loss), tokens)
+    }
+
+    /// Mean next-token loss over the fixed validation batches (nil without a validation split).
+    public func validationLoss() throws -> Float? {
+        let batches = data.validationBatches(options.evalBatches, batchSize: options.batchSize)
+        guard !batches.isEmpty else { return nil }
+        var total: Double = 0, count: Double = 0
+        for b in batches {
+            let batch = TrainingBatch(sequences: b.sequences)
+            let tape = try model.trainForward(batch)
+            for (lp, w) in zip(tape.logProbs, batch.packed(b.lossMasks)) where w != 0 {
+                total -= Double(lp) * Double(w); count += Double(w)
+            }
+        }
+        return count > 0 ? Float(total / count) : nil
+    }
+
+    func save() throws {
+        let cursor = try JSON.parse(JSONEncoder().encode(data.cursor), file: "cursor")
+        let state = TrainerState(step: step, dataCursor: cursor, options: try options.json,
+                                 metrics: ["grad_norm": Double(lastGradNorm)])
+        let dir = try Checkpoint.save(model: model, optimizer: optimizer, state: state, in: options.out,
+                                      options: CheckpointOptions(modelDType: options.saveBF16 ? .bfloat16 : .float32,
+                                                                 keepLast: options.keepLast, tokenizerSources: tokenizerSources))
+        log("saved checkpoint \(dir)")
+    }
+}

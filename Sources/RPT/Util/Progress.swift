@@ -1,0 +1,43 @@
+// Progress for long work: on a terminal, one self-overwriting line on stderr with rate and ETA; when
+// stderr is not a terminal (CI, logs), nothing here — callers print their own plain lines.
+
+import Foundation
+
+public final class ProgressLine {
+    let total: Int
+    let label: String
+    let start = Date()
+    let isTTY = isatty(STDERR_FILENO) == 1
+    private var lastDraw = Date.distantPast
+
+    public init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+    }
+
+    /// `done` units finished out of `total`; `detail` is appended (e.g. the current loss).
+    public func update(_ done: Int, unit: String = "it", detail: String = "", force: Bool = false) {
+        guard isTTY else { return }
+        let now = Date()
+        guard force || now.timeIntervalSince(lastDraw) > 0.2 || done >= total else { return }
+        lastDraw = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let pct = total > 0 ? 100 * Double(done) / Double(total) : 100
+        let line = String(format: "\r%@ %d/%d (%.0f%%) %.2f %@/s ETA %@ %@", label, done, total, pct, rate, unit,
+                          ProgressLine.clock(eta), detail)
+        FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
+        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    public func finish() {
+        guard isTTY else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+}
