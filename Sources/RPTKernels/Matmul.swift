@@ -48,6 +48,30 @@ public enum Matmul {
         }
     }
 
+    /// Several products of the same x in one call: y_i[M, N_i] = x[M, K] · w_iᵀ. For small M the rows of
+    /// all weights are split across threads in a single parallel region (decode runs q/k/v and gate/up
+    /// this way, halving the thread hand-offs per token).
+    public static func ntFused(_ x: UnsafePointer<Float>, _ outputs: [(w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int)],
+                               M: Int, K: Int) {
+        guard M <= smallM, M > 0 else {
+            for o in outputs { nt(x, o.w, o.y, M: M, N: o.n, K: K) }
+            return
+        }
+        let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        let total = outputs.reduce(0) { $0 + $1.n }
+        defer { profile?.record(M, total, K, since: t0) }
+        let box = UnsafeSendable((x, outputs))
+        Parallel.forRange(total, minChunk: 64) { r0, r1 in
+            let (x, outputs) = box.value
+            var base = 0
+            for o in outputs {
+                let lo = max(r0, base), hi = min(r1, base + o.n)
+                if lo < hi { ck_gemm_nt_small(x, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(lo - base), Int32(hi - base), 0) }
+                base += o.n
+            }
+        }
+    }
+
     /// Adds a bias row to every row of y[M, N].
     public static func addBias(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, M: Int, N: Int) {
         for m in 0..<M { Vector.add(y + m * N, b, count: N) }

@@ -83,6 +83,8 @@ struct BenchCommand: ParsableCommand {
                 var tokens = randomTokens(b * prompt)
                 _ = try m.forward(ForwardBatch(tokens: tokens, segments: (0..<b).map { .init(slot: $0, count: prompt) }),
                                   cache: cache, logits: .lastOfEachSegment, workspace: ws)
+                let profile = MatmulProfile()
+                if r == repeats { Matmul.profile = profile }
                 let t = try time {
                     for _ in 0..<newTokens {
                         let logits = try m.forward(ForwardBatch(decode: Array(tokens.prefix(b)), slots: Array(0..<b)), cache: cache,
@@ -90,7 +92,14 @@ struct BenchCommand: ParsableCommand {
                         tokens = (0..<b).map { i in logits.withUnsafeBufferPointer { Distribution.topK($0.baseAddress! + i * c.vocabSize, vocab: c.vocabSize, k: 1)[0] } }
                     }
                 }
+                Matmul.profile = nil
                 if r > 0 { times.append(t) }
+                if r == repeats {
+                    // Weight bytes streamed by the products (M = b rows each): flops / (2b) floats.
+                    let gbs = profile.flops / Double(2 * b) * 4 / profile.seconds / 1e9
+                    print(String(format: "  decode batch %d: matmuls take %.0f%% of the time, streaming weights at %.1f GB/s",
+                                 b, 100 * profile.seconds / t, gbs))
+                }
             }
             let rate = Double(b * newTokens) / median(times)
             decode[String(b)] = .number(rate)

@@ -106,9 +106,7 @@ extension Model {
         for (l, o) in layout.layers.enumerated() {
             // Attention block.
             Vector.rmsNormRows(x, p + o.inputNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
-            Matmul.nt(xn, p + o.wq, q, M: n, N: c.qDim, K: H)
-            Matmul.nt(xn, p + o.wk, k, M: n, N: c.kvDim, K: H)
-            Matmul.nt(xn, p + o.wv, v, M: n, N: c.kvDim, K: H)
+            Matmul.ntFused(xn, [(UnsafePointer(p + o.wq), q, c.qDim), (UnsafePointer(p + o.wk), k, c.kvDim), (UnsafePointer(p + o.wv), v, c.kvDim)], M: n, K: H)
             if let b = o.bq { Matmul.addBias(q, p + b, M: n, N: c.qDim) }
             if let b = o.bk { Matmul.addBias(k, p + b, M: n, N: c.kvDim) }
             if let b = o.bv { Matmul.addBias(v, p + b, M: n, N: c.kvDim) }
@@ -136,8 +134,7 @@ extension Model {
 
             // MLP block.
             Vector.rmsNormRows(x, p + o.postNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
-            Matmul.nt(xn, p + o.gate, gate, M: n, N: c.intermediateSize, K: H)
-            Matmul.nt(xn, p + o.up, up, M: n, N: c.intermediateSize, K: H)
+            Matmul.ntFused(xn, [(UnsafePointer(p + o.gate), gate, c.intermediateSize), (UnsafePointer(p + o.up), up, c.intermediateSize)], M: n, K: H)
             swigluRows(gate, up, count: n * c.intermediateSize)
             Matmul.nt(gate, p + o.down, x, M: n, N: H, K: c.intermediateSize, accumulate: true)
         }
