@@ -62,7 +62,7 @@ struct BenchCommand: ParsableCommand {
         let ws = ForwardWorkspace()
         print("model: \(model) (\(c.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads)")
         var prefill: [String: JSON] = [:]
-        for len in prefillLens.split(separator: ",").compactMap({ Int($0) }) where len < c.maxPositions {
+        for len in prefillLens.split(separator: ",").compactMap({ Int($0) }) where len <= c.maxPositions {
             let tokens = randomTokens(len)
             var times: [Double] = []
             for r in 0...repeats {
