@@ -7,7 +7,7 @@ import Foundation
 import Testing
 @testable import RPT
 
-private func options(_ out: String, steps: Int, model: String = Repo.fixtureModel("qwen2_f32")) -> PretrainOptions {
+func pretrainOptions(_ out: String, steps: Int, model: String = Repo.fixtureModel("qwen2_f32")) -> PretrainOptions {
     var o = PretrainOptions(model: model, data: Repo.path("Tests/Fixtures/data/short_stories.txt"), out: out)
     o.delimiter = "\n\n\n"
     o.steps = steps; o.seqLen = 32; o.batchSize = 2; o.lr = 3e-3; o.validation = 1
@@ -22,7 +22,7 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
 @Suite(.serialized) struct PretrainTests {
     @Test func lossDecreasesAndCheckpointsAreWritten() throws {
         let out = temporaryDirectory("pt")
-        try quiet(Pretrainer(options: options(out, steps: 12), resume: false)).run()
+        try quiet(Pretrainer(options: pretrainOptions(out, steps: 12), resume: false)).run()
         let lines = String(decoding: fileBytes(out + "/metrics.jsonl"), as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 12)
         let losses = try lines.map { try JSON.parse(Data($0.utf8), file: "m")["loss"]!.double! }
@@ -37,9 +37,9 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
 
     @Test func resumeIsBitExact() throws {
         let straight = temporaryDirectory("pt-straight"), resumed = temporaryDirectory("pt-resumed")
-        try quiet(Pretrainer(options: options(straight, steps: 9), resume: false)).run()
-        try quiet(Pretrainer(options: options(resumed, steps: 9), resume: false)).run(stopAfter: 5)
-        try quiet(Pretrainer(options: options(resumed, steps: 9), resume: true)).run()
+        try quiet(Pretrainer(options: pretrainOptions(straight, steps: 9), resume: false)).run()
+        try quiet(Pretrainer(options: pretrainOptions(resumed, steps: 9), resume: false)).run(stopAfter: 5)
+        try quiet(Pretrainer(options: pretrainOptions(resumed, steps: 9), resume: true)).run()
         for f in ["model.safetensors", "optimizer.safetensors"] {
             let a = fileBytes(straight + "/step-000009/" + f), b = fileBytes(resumed + "/step-000009/" + f)
             #expect(!a.isEmpty && a == b, "\(f) differs after resume")
@@ -98,7 +98,7 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
 
     @Test func nonFiniteLossStopsNamingTheStep() throws {
         let out = temporaryDirectory("pt-nan")
-        var o = options(out, steps: 30)
+        var o = pretrainOptions(out, steps: 30)
         o.lr = 1e6; o.gradClip = 0; o.saveEvery = 1; o.schedule = "constant"
         let t = quiet(try Pretrainer(options: o, resume: false))
         do {
@@ -119,7 +119,7 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
             #"{"prompt": "Question \#(i): what follows \#(i)?", "completion": " It is \#(i + 1)."}"#
         }
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: dir + "/sft.jsonl"))
-        var o = options(dir + "/run", steps: 15)
+        var o = pretrainOptions(dir + "/run", steps: 15)
         o.data = dir + "/sft.jsonl"; o.sft = true; o.delimiter = nil; o.validation = 2; o.batchSize = 4
         let t = quiet(try Pretrainer(options: o, resume: false))
         let before = try #require(try t.validationLoss())
@@ -133,8 +133,8 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
         for f in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
             try FileManager.default.copyItem(atPath: Repo.fixtureModel("qwen3_f32") + "/" + f, toPath: dir + "/" + f)
         }
-        let a = quiet(try Pretrainer(options: options(dir + "/a", steps: 1, model: dir + "/config.json"), resume: false))
-        let b = quiet(try Pretrainer(options: options(dir + "/b", steps: 1, model: dir + "/config.json"), resume: false))
+        let a = quiet(try Pretrainer(options: pretrainOptions(dir + "/a", steps: 1, model: dir + "/config.json"), resume: false))
+        let b = quiet(try Pretrainer(options: pretrainOptions(dir + "/b", steps: 1, model: dir + "/config.json"), resume: false))
         #expect(Array(a.model.params.buffer) == Array(b.model.params.buffer))
         let emb = a.model.params.values("model.embed_tokens.weight")
         let sumSquares: Float = emb.reduce(0) { $0 + $1 * $1 }
@@ -148,4 +148,16 @@ func rptBinary() -> URL {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let b = dir.appendingPathComponent("rpt")
     return FileManager.default.fileExists(atPath: b.path) ? b : URL(fileURLWithPath: Repo.root + "/.build/release/rpt")
+}
+
+@Suite struct PretrainGuardTests {
+    @Test func refusesToOverwriteCheckpointsWithoutResume() throws {
+        let out = temporaryDirectory("pt-guard")
+        var o = pretrainOptions(out, steps: 3)
+        o.saveEvery = 3
+        let t = try Pretrainer(options: o, resume: false)
+        t.log = { _ in }
+        try t.run()
+        #expect(throws: RPTError.self) { _ = try Pretrainer(options: o, resume: false) }
+    }
 }

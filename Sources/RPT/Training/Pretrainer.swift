@@ -52,6 +52,9 @@ public final class Pretrainer {
     public init(options requested: PretrainOptions, resume: Bool) throws {
         var options = requested
         var checkpoint: Checkpoint?
+        if !resume, let existing = Checkpoint.latest(in: requested.out) {
+            throw RPTError("already holds checkpoints (latest \(existing)): pass --resume to continue, or choose another --out", file: requested.out)
+        }
         if resume, let latest = Checkpoint.latest(in: requested.out) {
             let ck = try Checkpoint.load(dir: latest)
             options = try PretrainOptions(json: ck.state.options)
