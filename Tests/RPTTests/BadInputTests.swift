@@ -16,16 +16,11 @@ private func copyOfFixture(_ name: String = "llama_f32") throws -> String {
 }
 
 /// Runs `body`, requiring an RPTError whose text mentions `path` and every fragment.
-private func expectError(mentioning path: String, _ fragments: [String], _ body: () throws -> Void) {
-    do {
-        try body()
-        Issue.record("no error thrown; expected one mentioning \(fragments)")
-    } catch let e as RPTError {
-        let text = e.description
-        #expect(text.contains(path), "error does not name the file: \(text)")
-        for f in fragments { #expect(text.lowercased().contains(f.lowercased()), "error lacks '\(f)': \(text)") }
-    } catch {
-        Issue.record("unexpected error type \(type(of: error)): \(error)")
+private func expectError(mentioning path: String, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation,
+                         _ body: () throws -> Void) {
+    guard let e = expectRPTError(naming: path, exactFile: false, sourceLocation: sourceLocation, body) else { return }
+    for f in fragments {
+        #expect(e.description.lowercased().contains(f.lowercased()), "error lacks '\(f)': \(e)", sourceLocation: sourceLocation)
     }
 }
 

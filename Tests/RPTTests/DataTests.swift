@@ -42,21 +42,6 @@ enum DataFixtures {
     static let quiet: @Sendable (String) -> Void = { _ in }
 }
 
-/// The RPTError `body` throws, checking that it names `file`.
-private func expectRPTError(naming file: String, sourceLocation: SourceLocation = #_sourceLocation,
-                            _ body: () throws -> Void) -> RPTError? {
-    do {
-        try body()
-        Issue.record("expected an RPTError naming \(file)", sourceLocation: sourceLocation)
-    } catch let e as RPTError {
-        #expect(e.file == file, "error should name \(file): \(e)", sourceLocation: sourceLocation)
-        #expect(e.description.contains(file), sourceLocation: sourceLocation)
-        return e
-    } catch {
-        Issue.record("not an RPTError: \(error)", sourceLocation: sourceLocation)
-    }
-    return nil
-}
 
 @Suite struct DataCorpusReaderTests {
     @Test func directoryReadsTxtFilesInSortedOrderOneDocumentEach() throws {

@@ -1,6 +1,7 @@
 // Paths to committed assets and fixtures, and small comparison helpers shared by the tests.
 
 import Foundation
+import Testing
 @testable import RPT
 
 enum Repo {
@@ -36,4 +37,22 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
 func allLogits(_ model: Model, _ tokens: [Int]) throws -> [Float] {
     let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
     return try model.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: tokens.count)]), cache: cache, logits: .all)
+}
+
+/// Runs `body`, requiring an RPTError that names `file` in its text (and, when `exactFile`, as its
+/// `file` field). Returns the error for further checks.
+@discardableResult
+func expectRPTError(naming file: String, exactFile: Bool = true, sourceLocation: SourceLocation = #_sourceLocation,
+                    _ body: () throws -> Void) -> RPTError? {
+    do {
+        try body()
+        Issue.record("expected an RPTError naming \(file)", sourceLocation: sourceLocation)
+    } catch let e as RPTError {
+        if exactFile { #expect(e.file == file, "error should name \(file): \(e)", sourceLocation: sourceLocation) }
+        #expect(e.description.contains(file), "error should name \(file): \(e)", sourceLocation: sourceLocation)
+        return e
+    } catch {
+        Issue.record("not an RPTError: \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
 }

@@ -147,15 +147,9 @@ import Testing
     }
 }
 
-/// At least `minBytes` of English prose: WikiText-2 from the shared assets when present (beside the repository),
-/// otherwise the fixture strings repeated with varying numbers so the BPE cache does not see only repeats.
+/// At least `minBytes` of text: the fixture strings repeated with varying numbers so the BPE cache does
+/// not see only repeats.
 func englishSample(minBytes: Int) throws -> String {
-    let wiki = TokenizerFixtures.root + "/../shared/assets/wikitext-2/test.txt"
-    if let data = FileManager.default.contents(atPath: wiki) {
-        var text = String(decoding: data, as: UTF8.self)
-        while text.utf8.count < minBytes { text += text }
-        return text
-    }
     let cases = try TokenizerFixtures.load(IdsFixture.self, "gpt2.json").cases.map(\.text)
     var text = ""
     var k = 0

@@ -8,17 +8,7 @@ import Testing
 @Suite struct TokenizerErrorTests {
     /// Loads `path` and returns the RPTError it throws (recording an issue when it loads or throws something else).
     private func loadError(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) -> RPTError? {
-        do {
-            _ = try loadTokenizer(path: path)
-            Issue.record("\(path) loaded but should have failed", sourceLocation: sourceLocation)
-        } catch let e as RPTError {
-            #expect(e.file == path, "error should name the file: \(e)", sourceLocation: sourceLocation)
-            #expect(e.description.contains(path), sourceLocation: sourceLocation)
-            return e
-        } catch {
-            Issue.record("not an RPTError: \(error)", sourceLocation: sourceLocation)
-        }
-        return nil
+        expectRPTError(naming: path, sourceLocation: sourceLocation) { _ = try loadTokenizer(path: path) }
     }
 
     private func jsonFile(_ text: String, name: String = "tokenizer.json") throws -> String {

@@ -6,14 +6,7 @@ import Testing
 @testable import RPT
 
 enum TokenizerFixtures {
-    /// The repository root (this file is Tests/RPTTests/TokenizerTestSupport.swift).
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static func path(_ relative: String) -> String { root + "/" + relative }
+    static func path(_ relative: String) -> String { Repo.path(relative) }
     static func fixture(_ name: String) -> String { path("Tests/Fixtures/tokenizers/" + name) }
 
     static let qwenPath = path("Assets/qwen2-tokenizer/tokenizer.json")

@@ -40,16 +40,7 @@ enum DecoderStep: Sendable, Equatable {
             return [.strip(content: content.unicodeScalars.first!, start: max(0, json["start"]?.intValue ?? 0),
                            stop: max(0, json["stop"]?.intValue ?? 0))]
         case "Metaspace":
-            let replacement = json["replacement"]?.stringValue ?? "▁"
-            guard replacement.unicodeScalars.count == 1 else {
-                throw RPTError("Metaspace replacement must be one character", file: file)
-            }
-            var scheme = PrependScheme.always
-            if let s = json["prepend_scheme"]?.stringValue {
-                guard let p = PrependScheme(rawValue: s) else { throw RPTError("unknown Metaspace prepend_scheme \"\(s)\"", file: file) }
-                scheme = p
-            }
-            if json["add_prefix_space"]?.boolValue == false { scheme = .never }
+            let (replacement, scheme) = try PrependScheme.metaspaceOptions(json, file: file)
             return [.metaspace(replacement: replacement.unicodeScalars.first!, prependScheme: scheme)]
         default:
             throw RPTError("unsupported decoder type \"\(type)\"", file: file)

@@ -42,16 +42,7 @@ enum PreTokenizerStep: Sendable, Equatable {
             }
             return [.split(pattern)]
         case "Metaspace":
-            let replacement = json["replacement"]?.stringValue ?? "▁"
-            guard replacement.unicodeScalars.count == 1 else {
-                throw RPTError("Metaspace replacement must be one character", file: file)
-            }
-            var scheme = PrependScheme.always
-            if let s = json["prepend_scheme"]?.stringValue {
-                guard let p = PrependScheme(rawValue: s) else { throw RPTError("unknown Metaspace prepend_scheme \"\(s)\"", file: file) }
-                scheme = p
-            }
-            if json["add_prefix_space"]?.boolValue == false { scheme = .never }
+            let (replacement, scheme) = try PrependScheme.metaspaceOptions(json, file: file)
             return [.metaspace(replacement: replacement, prependScheme: scheme, split: json["split"]?.boolValue ?? true)]
         default:
             throw RPTError("unsupported pre_tokenizer type \"\(type)\"", file: file)
@@ -155,5 +146,23 @@ enum PreTokenization {
             if start < r.upperBound { ranges.append(start..<r.upperBound) }
         }
         return PreTokenizedPieces(bytes: p.bytes, ranges: ranges)
+    }
+}
+
+extension PrependScheme {
+    /// The `replacement` (one character, default "▁") and prepend scheme of a Metaspace pre-tokenizer or
+    /// decoder (`prepend_scheme`, or the older `add_prefix_space: false` meaning `never`).
+    static func metaspaceOptions(_ json: JSONValue, file: String) throws -> (replacement: String, scheme: PrependScheme) {
+        let replacement = json["replacement"]?.stringValue ?? "▁"
+        guard replacement.unicodeScalars.count == 1 else {
+            throw RPTError("Metaspace replacement must be one character", file: file)
+        }
+        var scheme = PrependScheme.always
+        if let s = json["prepend_scheme"]?.stringValue {
+            guard let p = PrependScheme(rawValue: s) else { throw RPTError("unknown Metaspace prepend_scheme \"\(s)\"", file: file) }
+            scheme = p
+        }
+        if json["add_prefix_space"]?.boolValue == false { scheme = .never }
+        return (replacement, scheme)
     }
 }
