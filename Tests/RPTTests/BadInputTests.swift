@@ -41,7 +41,7 @@ private func safetensorsBytes(header: String, body: [UInt8]) -> Data {
 
     private func write(_ data: Data) -> String {
         let path = temporaryDirectory("st") + "/t.safetensors"
-        FileManager.default.createFile(atPath: path, contents: data)
+        _ = FileManager.default.createFile(atPath: path, contents: data)
         return path
     }
 
@@ -155,18 +155,18 @@ private func safetensorsBytes(header: String, body: [UInt8]) -> Data {
         let good = try Data(contentsOf: URL(fileURLWithPath: Repo.stories260KBin))
         let dir = temporaryDirectory("l2c")
         let truncated = dir + "/truncated.bin"
-        FileManager.default.createFile(atPath: truncated, contents: good.prefix(good.count / 2))
+        _ = FileManager.default.createFile(atPath: truncated, contents: good.prefix(good.count / 2))
         expectError(mentioning: truncated, ["truncated"]) { _ = try Model.load(path: truncated) }
         let tiny = dir + "/tiny.bin"
-        FileManager.default.createFile(atPath: tiny, contents: good.prefix(10))
+        _ = FileManager.default.createFile(atPath: tiny, contents: good.prefix(10))
         expectError(mentioning: tiny, ["truncated"]) { _ = try Model.load(path: tiny) }
         var lying = good
         lying.replaceSubrange(0..<4, with: [0xFF, 0xFF, 0xFF, 0x7F]) // dim = 2^31 - 1
         let liar = dir + "/liar.bin"
-        FileManager.default.createFile(atPath: liar, contents: lying)
+        _ = FileManager.default.createFile(atPath: liar, contents: lying)
         expectError(mentioning: liar, ["implausible"]) { _ = try Model.load(path: liar) }
         let trailing = dir + "/trailing.bin"
-        FileManager.default.createFile(atPath: trailing, contents: good + Data([0, 0, 0, 0]))
+        _ = FileManager.default.createFile(atPath: trailing, contents: good + Data([0, 0, 0, 0]))
         expectError(mentioning: trailing, ["trailing bytes"]) { _ = try Model.load(path: trailing) }
     }
 

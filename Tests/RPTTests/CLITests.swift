@@ -82,7 +82,7 @@ func runRPT(_ args: [String], stdin: Data? = nil) throws -> CLIResult {
     @Test func badInputExitsNonZeroNamingTheFile() throws {
         let dir = temporaryDirectory("cli-bad")
         let broken = dir + "/model.safetensors"
-        FileManager.default.createFile(atPath: broken, contents: Data([9, 9, 9]))
+        _ = FileManager.default.createFile(atPath: broken, contents: Data([9, 9, 9]))
         try FileManager.default.copyItem(atPath: Repo.fixtureModel("llama_f32") + "/config.json", toPath: dir + "/config.json")
         let r = try runRPT(["generate", "--model", dir, "--tokenizer", "Assets/qwen2-tokenizer/tokenizer.json", "--prompt", "x"])
         #expect(r.status != 0 && r.stderr.contains(broken) && r.stderr.contains("truncated"))
@@ -91,7 +91,7 @@ func runRPT(_ args: [String], stdin: Data? = nil) throws -> CLIResult {
         let noTok = try runRPT(["generate", "--model", "Assets/stories260K/stories260K.bin", "--prompt", "x"])
         #expect(noTok.status != 0 && noTok.stderr.contains("--tokenizer"))
         let badJSON = dir + "/tokenizer.json"
-        FileManager.default.createFile(atPath: badJSON, contents: Data("{\"model\": [".utf8))
+        _ = FileManager.default.createFile(atPath: badJSON, contents: Data("{\"model\": [".utf8))
         let r2 = try runRPT(["tokenize", "--tokenizer", badJSON, "--text", "hi"])
         #expect(r2.status != 0 && r2.stderr.contains(badJSON))
     }

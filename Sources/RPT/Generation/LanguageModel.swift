@@ -21,7 +21,7 @@ public struct LanguageModel: @unchecked Sendable {
     public static func load(model modelPath: String, tokenizer tokenizerPath: String? = nil) throws -> LanguageModel {
         let model = try Model.load(path: modelPath)
         var isDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDir)
+        _ = FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDir)
         let tokPath: String
         if let t = tokenizerPath {
             tokPath = t

@@ -31,7 +31,7 @@ extension Model {
         BackwardKernels.rmsNorm(x: acts.xOut, w: p + layout.finalNorm, dy: dxn, dx: dx, dw: g + layout.finalNorm,
                                 rows: n, count: H, eps: c.rmsNormEps)
         let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-        try tape.positions.withUnsafeBufferPointer { pos in
+        tape.positions.withUnsafeBufferPointer { pos in
             for l in stride(from: c.numLayers - 1, through: 0, by: -1) {
                 let o = layout.layers[l], a = acts.layers[l]
                 // MLP block: out = xMid + h·Wdᵀ, h = silu(gate)·up.

@@ -43,7 +43,7 @@ extension Model {
             (acts.layers.first?.xIn ?? acts.xOut).advanced(by: i * H).update(from: p + layout.embed + t * H, count: H)
         }
         let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-        try positions.withUnsafeBufferPointer { pos in
+        positions.withUnsafeBufferPointer { pos in
             for (l, o) in layout.layers.enumerated() {
                 let a = acts.layers[l]
                 Vector.rmsNormRows(a.xIn, p + o.inputNorm, a.xn1, rows: n, count: H, eps: c.rmsNormEps)

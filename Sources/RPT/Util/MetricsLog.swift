@@ -20,9 +20,9 @@ public final class MetricsLog {
             }
             try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
         } else if keepThroughStep == nil {
-            fm.createFile(atPath: path, contents: nil)
+            _ = fm.createFile(atPath: path, contents: nil)
         }
-        if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+        if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw RPTError("cannot open metrics file for writing", file: path) }
         handle = h
         handle.seekToEndOfFile()
