@@ -33,11 +33,14 @@ struct ModelReference {
         let r = try ModelReference(name)
         let all = try r.ref.floats("logits")
         let t = try r.ref.ints("input_ids").count / 2
+        var worst: Float = 0
+        defer { print("\(name): max abs logit error vs PyTorch \(worst)") }
         for b in 0..<2 {
             let seq = try r.sequence(b)
             let ours = try allLogits(r.model, seq)
             let theirs = Array(all[(b * t * r.vocab)..<((b * t + seq.count) * r.vocab)])
             let err = maxAbsDiff(ours, theirs)
+            worst = max(worst, err)
             #expect(err <= 1e-4, "\(name) sequence \(b): max abs logit error \(err)")
         }
     }
