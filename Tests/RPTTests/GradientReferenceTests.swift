@@ -53,13 +53,13 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
 
     /// Central differences in Float64-free fp32 are noisy, so perturb by 1e-2 and compare loosely: this
     /// is an independent check of the analytic gradient's direction and size, not of its last digits.
-    @Test(arguments: ["qwen3_f32", "qwen2_f32", "llama_bf16_tied"])
-    func finiteDifferencesAgree(_ name: String) throws {
+    @Test(arguments: [("qwen3_f32", Float(1)), ("qwen2_f32", 1), ("llama_bf16_tied", 1), ("qwen2_f32", 0.7)])
+    func finiteDifferencesAgree(_ name: String, _ temperature: Float) throws {
         let g = try GradientCase(name)
         let grads = ParameterBuffer(specs: g.model.layout.specs)
-        try g.model.backward(try g.model.trainForward(g.batch), gradLogProbs: g.weights, into: grads)
+        try g.model.backward(try g.model.trainForward(g.batch, temperature: temperature), gradLogProbs: g.weights, into: grads)
         func loss() throws -> Double {
-            let lp = try g.model.trainForward(g.batch).logProbs
+            let lp = try g.model.trainForward(g.batch, temperature: temperature).logProbs
             return zip(lp, g.weights).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         }
         var rng = RandomGenerator(seed: 42)
@@ -82,14 +82,14 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
         }
     }
 
-    @Test(arguments: ["qwen3_f32", "llama_rope_llama3", "qwen2_bf16_tied"])
-    func trainingForwardEqualsInferenceForward(_ name: String) throws {
+    @Test(arguments: [("qwen3_f32", Float(1)), ("llama_rope_llama3", 1), ("qwen2_bf16_tied", 1), ("qwen3_f32", 0.8)])
+    func trainingForwardEqualsInferenceForward(_ name: String, _ temperature: Float) throws {
         let g = try GradientCase(name)
-        let tape = try g.model.trainForward(g.batch)
+        let tape = try g.model.trainForward(g.batch, temperature: temperature)
         let V = g.model.config.vocabSize
         for (s, start) in g.batch.starts.enumerated() {
             let seq = Array(g.batch.tokens[start..<(start + g.batch.lengths[s])])
-            let logits = try allLogits(g.model, seq)
+            let logits = try allLogits(g.model, seq).map { $0 / temperature }
             for j in 0..<(seq.count - 1) {
                 let lp = logits.withUnsafeBufferPointer { Distribution.logProb($0.baseAddress! + j * V, vocab: V, token: seq[j + 1]) }
                 #expect(abs(lp - tape.logProbs[start + j]) < 1e-4)

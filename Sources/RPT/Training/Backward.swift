@@ -3,7 +3,7 @@
 // embeddings sum both uses automatically). Gradients accumulate (β = 1 in every weight GEMM), which
 // is how micro-batches add up; zero the buffer before a step.
 //
-// Per position with weight g = dL/dlogp: dlogits = g·(onehot(target) − softmax(logits)).
+// Per position with weight g = dL/dlogp: dlogits = g·(onehot(target) − softmax(logits/T)) / T.
 // Linear y = x·Wᵀ: dx = dy·W, dW += dyᵀ·x, db += Σ_rows dy.
 
 import Foundation
@@ -98,12 +98,14 @@ extension Model {
             let m = min(chunk, rows.count - i0)
             for i in 0..<m { (x + i * H).update(from: acts.xnf + rows[i0 + i] * H, count: H) }
             Matmul.nt(x, params.base + layout.lmHead, dlogits, M: m, N: V, K: H)
+            let invT = 1 / tape.temperature
             for i in 0..<m {
                 let r = rows[i0 + i], row = dlogits + i * V
-                // dlogits = g·(onehot − softmax) = −g·exp(logits − lse) + g·onehot
+                // z = logits / T; dz = g·(onehot − softmax(z)); dlogits = dz / T
+                if invT != 1 { Vector.scale(row, invT, count: V) }
                 _ = Vector.expShifted(row, shift: acts.headLSE[r], count: V)
-                Vector.scale(row, -gradLogProbs[r], count: V)
-                row[tape.batch.targets[r]] += gradLogProbs[r]
+                Vector.scale(row, -gradLogProbs[r] * invT, count: V)
+                row[tape.batch.targets[r]] += gradLogProbs[r] * invT
             }
             Matmul.gemm(transA: true, transB: false, M: V, N: H, K: m, dlogits, lda: V, x, ldb: H, beta: 1,
                         grads.base + layout.lmHead, ldc: H)

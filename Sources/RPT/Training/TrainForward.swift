@@ -11,11 +11,14 @@ public final class ForwardTape: @unchecked Sendable {
     public let batch: TrainingBatch
     let acts: Activations
     let positions: [Int32]
+    /// Logits are divided by this before the softmax (GRPO trainers score rollouts at the sampling temperature).
+    public let temperature: Float
 
-    init(batch: TrainingBatch, acts: Activations, positions: [Int32]) {
+    init(batch: TrainingBatch, acts: Activations, positions: [Int32], temperature: Float) {
         self.batch = batch
         self.acts = acts
         self.positions = positions
+        self.temperature = temperature
     }
 
     /// log p(target) per position (0 where the target is -1).
@@ -26,9 +29,11 @@ extension Model {
     /// Rows of the LM head computed at once.
     static let headChunkRows = 64
 
-    public func trainForward(_ batch: TrainingBatch) throws -> ForwardTape {
+    /// `temperature` scales the logits (logp = log softmax(logits / T)); 1 for plain likelihood training.
+    public func trainForward(_ batch: TrainingBatch, temperature: Float = 1) throws -> ForwardTape {
         let c = config, n = batch.count, H = c.hiddenSize
         guard n > 0 else { throw RPTError("empty training batch") }
+        guard temperature > 0, temperature.isFinite else { throw RPTError("temperature must be positive, got \(temperature)") }
         for l in batch.lengths where l > rope.positions {
             throw RPTError("training sequence of \(l) tokens exceeds max_position_embeddings (\(rope.positions))")
         }
@@ -83,8 +88,8 @@ extension Model {
             }
         }
         Vector.rmsNormRows(acts.xOut, p + layout.finalNorm, acts.xnf, rows: n, count: H, eps: c.rmsNormEps)
-        try headForward(batch, acts)
-        return ForwardTape(batch: batch, acts: acts, positions: positions)
+        try headForward(batch, acts, temperature: temperature)
+        return ForwardTape(batch: batch, acts: acts, positions: positions, temperature: temperature)
     }
 
     func applyRope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, positions: UnsafePointer<Int32>, inverse: Bool) {
@@ -97,7 +102,7 @@ extension Model {
     }
 
     /// log-sum-exp and log p(target) for every row, a chunk of rows at a time.
-    private func headForward(_ batch: TrainingBatch, _ acts: Activations) throws {
+    private func headForward(_ batch: TrainingBatch, _ acts: Activations, temperature: Float) throws {
         let c = config, n = batch.count, V = c.vocabSize
         let chunk = Self.headChunkRows
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, n) * V)
@@ -106,6 +111,7 @@ extension Model {
         while r0 < n {
             let rows = min(chunk, n - r0)
             Matmul.nt(acts.xnf + r0 * c.hiddenSize, params.base + layout.lmHead, logits, M: rows, N: V, K: c.hiddenSize)
+            if temperature != 1 { Vector.scale(logits, 1 / temperature, count: rows * V) }
             for i in 0..<rows {
                 let row = logits + i * V
                 let lse = Vector.logSumExp(row, count: V)
