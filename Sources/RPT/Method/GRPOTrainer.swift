@@ -1,0 +1,186 @@
+// One GRPO iteration (paper §3.2–3.3, Table 5; notes §4): sample G responses per context, score them,
+// form group advantages, optionally drop zero-variance groups and refill from new contexts (DAPO's
+// dynamic sampling), then update the policy with the clipped objective over `epochs` × `miniBatches`
+// optimizer steps. Log-probabilities are taken at the sampling temperature, as verl and TRL do. With one
+// epoch and one mini-batch the update is exactly on-policy (ρ ≡ 1), the paper's setting.
+
+import Foundation
+import RPTKernels
+
+public struct GRPOOptions: Codable, Sendable, Equatable {
+    public var groupSize = 8
+    public var temperature: Float = 0.8
+    public var topP: Float = 1
+    public var topK = 0
+    public var maxResponseTokens = 512
+    public var epochs = 1
+    public var miniBatches = 1
+    public var normalizeByStd = true
+    public var loss = GRPOLossOptions()
+    public var gradClip: Float = 1.0
+    /// Drop groups whose rewards are all equal and refill from new contexts, up to this many extra rounds.
+    public var dynamicSampling = false
+    public var maxRefillRounds = 3
+    public init() {}
+}
+
+/// A context to roll out: its prompt and how to score a group of completions of it.
+public struct RolloutContext {
+    public var promptIds: [Int]
+    public var score: ([GeneratedSequence]) -> [Float]
+    public init(promptIds: [Int], score: @escaping ([GeneratedSequence]) -> [Float]) {
+        self.promptIds = promptIds
+        self.score = score
+    }
+}
+
+/// The scored rollouts of one context.
+public struct RolloutGroup: Sendable {
+    public var promptIds: [Int]
+    public var samples: [GeneratedSequence]
+    public var rewards: [Float]
+}
+
+public struct GRPOStepMetrics: Sendable {
+    public var rewardMean: Float = 0
+    public var groupsKept = 0
+    public var groupsDropped = 0
+    public var contextsSampled = 0
+    public var responseLengthMean: Float = 0
+    public var clipFraction: Float = 0
+    public var kl: Float = 0
+    public var loss: Float = 0
+    public var gradNorm: Float = 0
+    public var rolloutTokens = 0
+    public var trainedTokens = 0
+    public var promptTokens = 0
+    public var rolloutSeconds: Double = 0
+    public var updateSeconds: Double = 0
+    public var groups: [RolloutGroup] = []
+}
+
+public final class GRPOTrainer {
+    public let policy: Model
+    public let reference: Model?
+    public let optimizer: AdamW
+    public let grads: ParameterBuffer
+    public var options: GRPOOptions
+    public var stopTokens: Set<Int>
+
+    public init(policy: Model, reference: Model? = nil, optimizer: AdamW, options: GRPOOptions, stopTokens: Set<Int>) throws {
+        guard options.loss.klCoefficient == 0 || reference != nil else {
+            throw RPTError("a KL coefficient > 0 needs a reference model")
+        }
+        self.policy = policy
+        self.reference = reference
+        self.optimizer = optimizer
+        self.grads = optimizer.grads
+        self.options = options
+        self.stopTokens = stopTokens
+    }
+
+    /// Samples and scores G responses for each context.
+    public func rollout(_ contexts: [RolloutContext], seed: UInt64) throws -> [RolloutGroup] {
+        let o = options
+        let gen = Generator(model: policy)
+        let samples = try gen.generate(prompts: contexts.map(\.promptIds), samplesPerPrompt: o.groupSize,
+                                       options: GenerationOptions(maxTokens: o.maxResponseTokens,
+                                                                  sampling: SamplingParameters(temperature: o.temperature, topK: o.topK, topP: o.topP),
+                                                                  seed: seed, stopTokens: stopTokens))
+        return contexts.enumerated().map { i, c in
+            let group = Array(samples[(i * o.groupSize)..<((i + 1) * o.groupSize)])
+            let r = c.score(group)
+            precondition(r.count == group.count, "a reward function must score every rollout of the group")
+            return RolloutGroup(promptIds: c.promptIds, samples: group, rewards: r)
+        }
+    }
+
+    /// One GRPO step over `batchSize` contexts drawn from `next` (more when dynamic sampling refills).
+    public func step(batchSize: Int, seed: UInt64, next: () throws -> RolloutContext?) throws -> GRPOStepMetrics {
+        var m = GRPOStepMetrics()
+        let t0 = Date()
+        var kept: [RolloutGroup] = []
+        var all: [RolloutGroup] = []
+        var round = 0
+        while kept.count < batchSize {
+            var contexts: [RolloutContext] = []
+            while contexts.count < batchSize - kept.count, let c = try next() { contexts.append(c) }
+            if contexts.isEmpty { break }
+            m.contextsSampled += contexts.count
+            let groups = try rollout(contexts, seed: seed &+ UInt64(round) &* 0x9E37_79B9)
+            all += groups
+            for g in groups {
+                if options.dynamicSampling && GroupAdvantages.isZeroVariance(g.rewards[...]) { m.groupsDropped += 1 } else { kept.append(g) }
+            }
+            round += 1
+            if !options.dynamicSampling || round > options.maxRefillRounds { break }
+        }
+        m.rolloutSeconds = Date().timeIntervalSince(t0)
+        let rewards = all.flatMap(\.rewards)
+        m.rewardMean = rewards.isEmpty ? 0 : rewards.reduce(0, +) / Float(rewards.count)
+        let lengths = all.flatMap { $0.samples.map(\.tokens.count) }
+        m.responseLengthMean = lengths.isEmpty ? 0 : Float(lengths.reduce(0, +)) / Float(lengths.count)
+        m.rolloutTokens = lengths.reduce(0, +)
+        m.promptTokens = all.reduce(0) { $0 + $1.promptIds.count }
+        m.groupsKept = kept.count
+        m.groups = all
+        let t1 = Date()
+        if !kept.isEmpty { try update(kept, metrics: &m) }
+        m.updateSeconds = Date().timeIntervalSince(t1)
+        return m
+    }
+
+    /// The policy update over scored groups: `epochs` passes of `miniBatches` optimizer steps.
+    public func update(_ groups: [RolloutGroup], metrics m: inout GRPOStepMetrics) throws {
+        let o = options
+        let g = o.groupSize
+        let advantages = GroupAdvantages.compute(rewards: groups.flatMap(\.rewards), groupSize: g, normalizeByStd: o.normalizeByStd)
+        // One training sequence per rollout: prompt + response; train on response positions only.
+        var sequences: [[Int]] = [], masks: [[Float]] = [], seqAdv: [Float] = []
+        for (gi, group) in groups.enumerated() {
+            for (si, s) in group.samples.enumerated() where !s.tokens.isEmpty {
+                let seq = group.promptIds + s.tokens
+                var mask = [Float](repeating: 0, count: seq.count - 1)
+                for j in (group.promptIds.count - 1)..<(seq.count - 1) { mask[j] = 1 }
+                sequences.append(seq); masks.append(mask); seqAdv.append(advantages[gi * g + si])
+            }
+        }
+        guard !sequences.isEmpty else { return }
+        let onPolicy = o.epochs == 1 && o.miniBatches == 1
+        let chunks = (0..<o.miniBatches).map { k in (sequences.count * k / o.miniBatches)..<(sequences.count * (k + 1) / o.miniBatches) }
+            .filter { !$0.isEmpty }
+        // Rollout-time log-probs (at the sampling temperature), unless the single update is on-policy.
+        var oldLogProbs: [[Float]] = []
+        if !onPolicy {
+            for c in chunks { oldLogProbs.append(try policy.trainForward(TrainingBatch(sequences: Array(sequences[c])), temperature: o.temperature).logProbs) }
+        }
+        var clipSum: Float = 0, klSum: Float = 0, lossSum: Float = 0, steps: Float = 0
+        for _ in 0..<o.epochs {
+            for (k, c) in chunks.enumerated() {
+                let batch = TrainingBatch(sequences: Array(sequences[c]))
+                let mask = batch.packed(Array(masks[c]))
+                let sequenceOf = c.enumerated().flatMap { i, s in Array(repeating: i, count: sequences[s].count) }
+                let tape = try policy.trainForward(batch, temperature: o.temperature)
+                let current = tape.logProbs
+                var refLP: [Float]?
+                if o.loss.klCoefficient > 0, let ref = reference {
+                    refLP = try ref.trainForward(batch, temperature: o.temperature).logProbs
+                }
+                let r = GRPOLoss.compute(logProbs: current, oldLogProbs: onPolicy ? current : oldLogProbs[k], refLogProbs: refLP,
+                                         mask: mask, sequenceOf: sequenceOf, advantages: Array(seqAdv[c]), options: o.loss)
+                grads.zero()
+                try policy.backward(tape, gradLogProbs: r.gradLogProbs, into: grads)
+                if let bad = GradientClipping.firstNonFinite(grads) {
+                    throw RPTError("GRPO update: non-finite gradient in tensor '\(bad)'; weights left unchanged")
+                }
+                m.gradNorm = o.gradClip > 0 ? GradientClipping.clip(grads, maxNorm: o.gradClip) : GradientClipping.globalNorm(grads)
+                optimizer.step()
+                clipSum += r.clipFraction; klSum += r.meanKL; lossSum += r.loss; steps += 1
+                m.trainedTokens += Int(mask.reduce(0, +))
+            }
+        }
+        m.clipFraction = clipSum / max(steps, 1)
+        m.kl = klSum / max(steps, 1)
+        m.loss = lossSum / max(steps, 1)
+    }
+}
