@@ -98,6 +98,17 @@ public enum Vector {
         return s
     }
 
+    /// Σ e^(x − shift) · x (x unchanged): with shift = log Σ e^x this is E_p[x], so H = shift − result.
+    public static func expWeightedSum(_ x: UnsafePointer<Float>, shift: Float, count n: Int) -> Float {
+        var acc = V16()
+        var i = 0
+        let sv = V16(repeating: shift)
+        while i + 16 <= n { let v = load16(x + i); acc += exp(v - sv) * v; i += 16 }
+        var s = acc.sum()
+        while i < n { s += Foundation.exp(x[i] - shift) * x[i]; i += 1 }
+        return s
+    }
+
     /// In-place softmax of one row.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         let m = max(x, count: n)

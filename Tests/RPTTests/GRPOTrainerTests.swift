@@ -43,16 +43,26 @@ import Testing
         let before = try firstTokenProbability(t, target)
         var rewards: [Float] = []
         var clip: Float = 0
+        var entropies: [Float] = []
         let next = contexts(target)
         for s in 0..<25 {
             let m = try t.step(batchSize: 4, seed: UInt64(s), next: next)
             rewards.append(m.rewardMean)
+            entropies.append(m.entropy)
             clip = max(clip, m.clipFraction)
+            // 2N·(prompt + generated) + 6N·trained tokens (+2N·tokens for the old log-probs pass)
+            // The rollout prefills each prompt once; training sees G copies of it (one per sample).
+            let n = Double(t.policy.parameterCount)
+            let trained = Double(t.options.groupSize * m.promptTokens + m.rolloutTokens)
+            let extra = epochs * miniBatches > 1 ? 2 * n * trained : 0
+            let expected = 2 * n * Double(m.promptTokens + m.rolloutTokens) + 6 * n * Double(epochs) * trained + extra
+            if m.groupsKept > 0 { #expect(abs(m.flops - expected) <= 1e-9 * expected) }
         }
         let after = try firstTokenProbability(t, target)
         print("GRPO (\(epochs) epochs × \(miniBatches) mini-batches): p(target) \(before) → \(after), reward \(rewards.prefix(3)) … \(rewards.suffix(3))")
         #expect(after > 0.5 && after > 2 * before)
         #expect(rewards.suffix(5).reduce(0, +) / 5 > 0.4)
+        #expect(entropies.last! < entropies.first!, "policy entropy should fall as it concentrates: \(entropies)")
         if epochs * miniBatches == 1 { #expect(clip == 0) } // exactly on-policy: ρ ≡ 1
     }
 

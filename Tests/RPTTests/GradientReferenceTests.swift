@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 @testable import RPT
+@testable import RPTKernels
 
 struct GradientCase {
     let model: Model
@@ -85,7 +86,8 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
     @Test(arguments: [("qwen3_f32", Float(1)), ("llama_rope_llama3", 1), ("qwen2_bf16_tied", 1), ("qwen3_f32", 0.8)])
     func trainingForwardEqualsInferenceForward(_ name: String, _ temperature: Float) throws {
         let g = try GradientCase(name)
-        let tape = try g.model.trainForward(g.batch, temperature: temperature)
+        let tape = try g.model.trainForward(g.batch, temperature: temperature, entropies: true)
+        let entropies = try #require(tape.entropies)
         let V = g.model.config.vocabSize
         for (s, start) in g.batch.starts.enumerated() {
             let seq = Array(g.batch.tokens[start..<(start + g.batch.lengths[s])])
@@ -93,6 +95,13 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
             for j in 0..<(seq.count - 1) {
                 let lp = logits.withUnsafeBufferPointer { Distribution.logProb($0.baseAddress! + j * V, vocab: V, token: seq[j + 1]) }
                 #expect(abs(lp - tape.logProbs[start + j]) < 1e-4)
+                // full-distribution entropy from the inference logits
+                let h: Float = logits.withUnsafeBufferPointer { p in
+                    let row = p.baseAddress! + j * V
+                    let lse = Vector.logSumExp(row, count: V)
+                    return (0..<V).reduce(Float(0)) { acc, k in let q = exp(row[k] - lse); return acc - q * (row[k] - lse) }
+                }
+                #expect(abs(h - entropies[start + j]) < 1e-4)
             }
         }
     }

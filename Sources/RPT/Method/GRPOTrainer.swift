@@ -49,11 +49,16 @@ public struct GRPOStepMetrics: Sendable {
     public var responseLengthMean: Float = 0
     public var clipFraction: Float = 0
     public var kl: Float = 0
+    /// Mean entropy (nats) of the policy's next-token distribution over trained response tokens.
+    public var entropy: Float = 0
     public var loss: Float = 0
     public var gradNorm: Float = 0
     public var rolloutTokens = 0
     public var trainedTokens = 0
     public var promptTokens = 0
+    /// Training compute of this step: 2N per prompt or generated token in rollouts, 2N per token of an
+    /// extra scoring pass (old or reference log-probs), 6N per trained token (forward + backward).
+    public var flops: Double = 0
     public var rolloutSeconds: Double = 0
     public var updateSeconds: Double = 0
     public var groups: [RolloutGroup] = []
@@ -154,14 +159,20 @@ public final class GRPOTrainer {
         if !onPolicy {
             for c in chunks { oldLogProbs.append(try policy.trainForward(TrainingBatch(sequences: Array(sequences[c])), temperature: o.temperature).logProbs) }
         }
-        var clipSum: Float = 0, klSum: Float = 0, lossSum: Float = 0, steps: Float = 0
+        var clipSum: Float = 0, klSum: Float = 0, lossSum: Float = 0, steps: Float = 0, entropySum: Double = 0, entropyCount = 0
+        let n = Double(policy.parameterCount)
+        let allTokens = Double(sequences.reduce(0) { $0 + $1.count })
+        m.flops += 2 * n * Double(m.promptTokens + m.rolloutTokens)
+        if !onPolicy { m.flops += 2 * n * allTokens }
+        if o.loss.klCoefficient > 0 { m.flops += 2 * n * allTokens * Double(o.epochs) }
         for _ in 0..<o.epochs {
             for (k, c) in chunks.enumerated() {
                 let batch = TrainingBatch(sequences: Array(sequences[c]))
                 let mask = batch.packed(Array(masks[c]))
                 let sequenceOf = c.enumerated().flatMap { i, s in Array(repeating: i, count: sequences[s].count) }
-                let tape = try policy.trainForward(batch, temperature: o.temperature)
+                let tape = try policy.trainForward(batch, temperature: o.temperature, entropies: true)
                 let current = tape.logProbs
+                for (h, w) in zip(tape.entropies ?? [], mask) where w != 0 { entropySum += Double(h); entropyCount += 1 }
                 var refLP: [Float]?
                 if o.loss.klCoefficient > 0, let ref = reference {
                     refLP = try ref.trainForward(batch, temperature: o.temperature).logProbs
@@ -177,8 +188,10 @@ public final class GRPOTrainer {
                 optimizer.step()
                 clipSum += r.clipFraction; klSum += r.meanKL; lossSum += r.loss; steps += 1
                 m.trainedTokens += Int(mask.reduce(0, +))
+                m.flops += 6 * n * Double(batch.count)
             }
         }
+        m.entropy = entropyCount > 0 ? Float(entropySum / Double(entropyCount)) : 0
         m.clipFraction = clipSum / max(steps, 1)
         m.kl = klSum / max(steps, 1)
         m.loss = lossSum / max(steps, 1)

@@ -23,6 +23,8 @@ public final class ForwardTape: @unchecked Sendable {
 
     /// log p(target) per position (0 where the target is -1).
     public var logProbs: [Float] { Array(UnsafeBufferPointer(start: acts.logProbs, count: batch.count)) }
+    /// Entropy (nats) of the full next-token distribution per position with a target, when requested.
+    public internal(set) var entropies: [Float]?
 }
 
 extension Model {
@@ -30,7 +32,7 @@ extension Model {
     static let headChunkRows = 64
 
     /// `temperature` scales the logits (logp = log softmax(logits / T)); 1 for plain likelihood training.
-    public func trainForward(_ batch: TrainingBatch, temperature: Float = 1) throws -> ForwardTape {
+    public func trainForward(_ batch: TrainingBatch, temperature: Float = 1, entropies: Bool = false) throws -> ForwardTape {
         let c = config, n = batch.count, H = c.hiddenSize
         guard n > 0 else { throw RPTError("empty training batch") }
         guard temperature > 0, temperature.isFinite else { throw RPTError("temperature must be positive, got \(temperature)") }
@@ -88,8 +90,9 @@ extension Model {
             }
         }
         Vector.rmsNormRows(acts.xOut, p + layout.finalNorm, acts.xnf, rows: n, count: H, eps: c.rmsNormEps)
-        try headForward(batch, acts, temperature: temperature)
-        return ForwardTape(batch: batch, acts: acts, positions: positions, temperature: temperature)
+        let tape = ForwardTape(batch: batch, acts: acts, positions: positions, temperature: temperature)
+        tape.entropies = try headForward(batch, acts, temperature: temperature, entropies: entropies)
+        return tape
     }
 
     func applyRope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, positions: UnsafePointer<Int32>, inverse: Bool) {
@@ -102,7 +105,9 @@ extension Model {
     }
 
     /// log-sum-exp and log p(target) for every row, a chunk of rows at a time.
-    private func headForward(_ batch: TrainingBatch, _ acts: Activations, temperature: Float) throws {
+    /// Returns the per-position entropies when `entropies` is set (H = lse − Σ p·z).
+    private func headForward(_ batch: TrainingBatch, _ acts: Activations, temperature: Float, entropies: Bool) throws -> [Float]? {
+        var h: [Float]? = entropies ? [Float](repeating: 0, count: batch.count) : nil
         let c = config, n = batch.count, V = c.vocabSize
         let chunk = Self.headChunkRows
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, n) * V)
@@ -121,8 +126,10 @@ extension Model {
                 acts.headLSE[r0 + i] = lse
                 let t = batch.targets[r0 + i]
                 acts.logProbs[r0 + i] = t >= 0 ? row[t] - lse : 0
+                if h != nil, t >= 0 { h![r0 + i] = lse - Vector.expWeightedSum(row, shift: lse, count: V) }
             }
             r0 += rows
         }
+        return h
     }
 }
