@@ -51,15 +51,10 @@ public final class Pretrainer {
     /// options are used then, except `steps`).
     public init(options requested: PretrainOptions, resume: Bool) throws {
         var options = requested
-        var checkpoint: Checkpoint?
-        if !resume, let existing = Checkpoint.latest(in: requested.out) {
-            throw RPTError("already holds checkpoints (latest \(existing)): pass --resume to continue, or choose another --out", file: requested.out)
-        }
-        if resume, let latest = Checkpoint.latest(in: requested.out) {
-            let ck = try Checkpoint.load(dir: latest)
+        let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
+        if let ck = checkpoint {
             options = try PretrainOptions(json: ck.state.options)
             options.steps = requested.steps
-            checkpoint = ck
         }
         try options.validate()
         self.options = options
@@ -77,17 +72,7 @@ public final class Pretrainer {
             model = try Model.load(path: options.model)
             sourceTokenizer = options.tokenizer ?? options.model
         }
-        let tokenizerDir = options.out + "/tokenizer"
-        for stale in (try? FileManager.default.contentsOfDirectory(atPath: options.out)) ?? [] where stale.hasPrefix(".tokenizer.tmp-") {
-            try? FileManager.default.removeItem(atPath: options.out + "/" + stale)
-        }
-        if !FileManager.default.fileExists(atPath: tokenizerDir) {
-            let tmp = options.out + "/.tokenizer.tmp-\(getpid())"
-            try? FileManager.default.removeItem(atPath: tmp)
-            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-            try Checkpoint.copyTokenizerFiles([sourceTokenizer], into: tmp)
-            guard rename(tmp, tokenizerDir) == 0 else { throw RPTError("cannot create tokenizer directory", file: tokenizerDir) }
-        }
+        let tokenizerDir = try RunDirectory.tokenizerCopy(out: options.out, source: sourceTokenizer)
         tokenizerSources = [tokenizerDir]
         tokenizer = try loadTokenizer(path: tokenizerDir)
         guard tokenizer.vocabSize <= model.config.vocabSize else {

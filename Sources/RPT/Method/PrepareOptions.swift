@@ -1,0 +1,88 @@
+// Options of `rpt prepare` (RPT §3.3 data preparation): models, corpus, entropy filtering, windows, the
+// document split. `fingerprint` records everything that changes the output, so a resumed run refuses a
+// work directory made with different options.
+
+import Foundation
+
+public struct PrepareOptions: Sendable {
+    /// Policy model (positions are defined on its tokenizer) and optional tokenizer for a llama2.c .bin.
+    public var policy: String
+    public var policyTokenizer: String?
+    /// Proxy model whose entropy filters training positions.
+    public var proxy: String
+    public var proxyTokenizer: String?
+    /// Model whose entropy labels validation positions (nil: the policy).
+    public var splitModel: String?
+    public var splitModelTokenizer: String?
+
+    public var corpus: String
+    public var corpusOptions: CorpusOptions
+    public var outputDirectory: String
+
+    /// Training keeps positions with proxy entropy above this (nats).
+    public var entropyThreshold: Float = 1.0
+    public var topK: Int = 16
+    /// Continuation tokens stored per position.
+    public var horizon: Int = 32
+    /// Proxy context window (nil: min(model max positions, 1024)).
+    public var window: Int?
+    /// Minimum left context (tokens) of a scored position.
+    public var minContext: Int = 32
+    /// Stored contexts are left-truncated to this many tokens.
+    public var maxContextTokens: Int = 1024
+    /// Cap on training positions per document (sampled with the seed).
+    public var maxPositionsPerDocument: Int?
+    /// Validation documents (nil: 10%).
+    public var validationDocuments: Int?
+    public var seed: UInt64 = 0
+    /// Tokens per forward call.
+    public var batchTokens: Int = 4096
+
+    public init(policy: String, proxy: String, corpus: String, outputDirectory: String,
+                corpusOptions: CorpusOptions = CorpusOptions()) {
+        self.policy = policy
+        self.proxy = proxy
+        self.corpus = corpus
+        self.outputDirectory = outputDirectory
+        self.corpusOptions = corpusOptions
+    }
+
+    public func validate() throws {
+        guard entropyThreshold.isFinite, entropyThreshold >= 0 else {
+            throw RPTError("must be a non-negative number, got \(entropyThreshold)", file: "--entropy-threshold")
+        }
+        guard topK >= 1 else { throw RPTError("must be ≥ 1, got \(topK)", file: "--top-k") }
+        guard horizon >= 1 else { throw RPTError("must be ≥ 1, got \(horizon)", file: "--horizon") }
+        guard minContext >= 1 else { throw RPTError("must be ≥ 1, got \(minContext)", file: "--min-context") }
+        guard maxContextTokens >= 1 else { throw RPTError("must be ≥ 1, got \(maxContextTokens)", file: "--max-context-tokens") }
+        guard batchTokens >= 1 else { throw RPTError("must be ≥ 1, got \(batchTokens)", file: "--batch-tokens") }
+        if let w = window, w <= minContext { throw RPTError("must exceed --min-context (\(minContext)), got \(w)", file: "--window") }
+        if let m = maxPositionsPerDocument, m < 1 { throw RPTError("must be ≥ 1, got \(m)", file: "--max-positions-per-doc") }
+        if let v = validationDocuments, v < 0 { throw RPTError("must be ≥ 0, got \(v)", file: "--val-docs") }
+    }
+
+    /// Everything that determines the output. --batch-tokens is included: packing changes float rounding in
+    /// the last bits, so a resumed run must pack exactly as the first one did.
+    public func fingerprint(window resolvedWindow: Int) -> JSON {
+        func s(_ v: String?) -> JSON { v.map { .string($0) } ?? .null }
+        return .object([
+            "policy": .string(policy), "policy_tokenizer": s(policyTokenizer),
+            "proxy": .string(proxy), "proxy_tokenizer": s(proxyTokenizer),
+            "split_model": s(splitModel), "split_model_tokenizer": s(splitModelTokenizer),
+            "corpus": .string(corpus),
+            "text_field": .string(corpusOptions.textField),
+            "template": s(corpusOptions.template?.pattern),
+            "delimiter": s(corpusOptions.documentDelimiter),
+            "entropy_threshold": .number(Double(entropyThreshold)),
+            "top_k": .number(Double(topK)),
+            "horizon": .number(Double(horizon)),
+            "window": .number(Double(resolvedWindow)),
+            "min_context": .number(Double(minContext)),
+            "max_context_tokens": .number(Double(maxContextTokens)),
+            "max_positions_per_doc": maxPositionsPerDocument.map { .number(Double($0)) } ?? .null,
+            "val_docs": validationDocuments.map { .number(Double($0)) } ?? .null,
+            "seed": .string(String(seed)),
+            "batch_tokens": .number(Double(batchTokens)),
+        ])
+    }
+}

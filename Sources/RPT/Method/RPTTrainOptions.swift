@@ -1,0 +1,95 @@
+// Options of `rpt train` (paper §3.3, Table 5; notes §4.2). Defaults are the paper's values (batch 256
+// contexts, G = 8, temperature 0.8, lr 1e-6 constant, Adam β (0.9, 0.999), weight decay 0.01, grad-norm
+// clip 0.2, PPO ε 0.2, no KL, no entropy bonus, exactly on-policy, dynamic sampling from step 500,
+// prompts ≤ 4096 and responses ≤ 8192 tokens); a JSON config file sets any subset and
+// command-line flags override it. The options are stored in every checkpoint for --resume.
+
+import Foundation
+
+public struct RPTTrainOptions: Codable, Sendable, Equatable {
+    public var model: String = ""
+    public var tokenizer: String?
+    public var data: String = ""
+    public var out: String = ""
+    public var steps = 1000
+    public var batchSize = 256
+    public var groupSize = 8
+    public var temperature: Float = 0.8
+    public var topP: Float = 1
+    public var topK = 0
+    public var maxPromptTokens = 4096
+    public var maxResponseTokens = 8192
+    /// v0…v6, or a path to a template file with {context}.
+    public var template = "v0"
+    /// "auto" (from the tokenizer's chat template), "raw", "chatml" or "deepseek-r1".
+    public var chat = "auto"
+    public var reward: RewardKind = .prefix
+    public var conditionalFallback: Float = 0
+    public var lr: Float = 1e-6
+    public var lrSchedule = "constant"
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var eps: Float = 1e-8
+    public var weightDecay: Float = 0.01
+    /// Table 5's "actor gradient clip 0.2", read as a global gradient-norm clip (notes §7 item 9).
+    public var gradClip: Float = 0.2
+    public var clipLow: Float = 0.2
+    public var clipHigh: Float = 0.2
+    public var aggregation: LossAggregation = .tokenMean
+    public var constantNormalizer: Float = 8192
+    public var normalizeByStd = true
+    public var klCoefficient: Float = 0
+    public var klEstimator: KLEstimator = .k3
+    /// Reference model for the KL term (default: the initial policy); loaded only when klCoefficient > 0.
+    public var reference: String?
+    public var epochs = 1
+    public var miniBatches = 1
+    public var dynamicSampling = true
+    public var dynamicSamplingFromStep = 500
+    public var maxRefillRounds = 3
+    public var seed: UInt64 = 0
+    public var saveEvery = 100
+    public var keepLast = 3
+    public var completionsPerStep = 4
+
+    public init() {}
+
+    /// Options from a JSON config file; absent keys keep the paper's defaults. Unknown keys are errors.
+    public static func load(config path: String) throws -> RPTTrainOptions {
+        let json = try JSON.load(path: path)
+        guard let object = json.object else { throw RPTError("config must be a JSON object", file: path) }
+        var merged = try RPTTrainOptions().json.object!
+        for (k, v) in object {
+            guard merged[k] != nil || ["tokenizer", "reference"].contains(k) else {
+                throw RPTError("unknown option '\(k)' (see `rpt train --help` for the names)", file: path)
+            }
+            merged[k] = v
+        }
+        do {
+            return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(JSON.object(merged).serialized().utf8))
+        } catch {
+            throw RPTError("invalid option value: \(error)", file: path)
+        }
+    }
+
+    public var json: JSON {
+        get throws { try JSON.parse(JSONEncoder().encode(self), file: "options") }
+    }
+
+    public func validate() throws {
+        func bad(_ m: String) -> RPTError { RPTError(m, file: "rpt train") }
+        guard steps >= 0, batchSize >= 1, groupSize >= 2 else { throw bad("steps ≥ 0, batch size ≥ 1 and group size ≥ 2 are required") }
+        guard temperature > 0, topP > 0, topP <= 1, topK >= 0 else { throw bad("temperature must be > 0, top-p in (0, 1], top-k ≥ 0") }
+        guard maxPromptTokens >= 8, maxResponseTokens >= 1 else { throw bad("max prompt tokens ≥ 8 and max response tokens ≥ 1") }
+        guard lr > 0, epochs >= 1, miniBatches >= 1, miniBatches <= batchSize * groupSize else { throw bad("lr > 0, epochs ≥ 1, 1 ≤ mini-batches ≤ rollouts") }
+        guard clipLow >= 0, clipLow < 1, clipHigh >= 0, klCoefficient >= 0 else { throw bad("clip bounds in [0, 1) and KL ≥ 0") }
+        guard saveEvery >= 1 else { throw bad("save-every must be ≥ 1") }
+    }
+
+    var lossOptions: GRPOLossOptions {
+        var o = GRPOLossOptions()
+        o.clipLow = clipLow; o.clipHigh = clipHigh; o.aggregation = aggregation
+        o.constantNormalizer = constantNormalizer; o.klCoefficient = klCoefficient; o.klEstimator = klEstimator
+        return o
+    }
+}

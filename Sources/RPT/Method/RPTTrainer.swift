@@ -1,0 +1,170 @@
+// `rpt train`: Reinforcement Pre-Training (paper §3.2–3.3). Each step draws `batchSize` positions of a
+// prepared dataset (`rpt prepare`), wraps each context x_<t in the next-token-reasoning prompt, samples G
+// responses, extracts the \boxed{} prediction, scores it with the prefix-matching reward (or another), and
+// runs a GRPO update. Metrics per step go to metrics.jsonl, a sample of completions to completions.jsonl,
+// checkpoints to step-* directories; --resume continues bit-exactly (rollouts are seeded by (seed, step)).
+
+import Foundation
+
+public final class RPTTrainer {
+    public let options: RPTTrainOptions
+    public let policy: Model
+    public let tokenizer: any Tokenizer
+    let grpo: GRPOTrainer
+    let records: [PositionRecord]
+    var order: EpochOrder
+    let prompt: NextTokenPrompt
+    let extractor: AnswerExtractor
+    let reward: any RPTReward
+    let schedule: LearningRateSchedule
+    let tokenizerDir: String
+    public private(set) var step = 0
+    var totalFlops: Double = 0
+    public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+
+    public init(options requested: RPTTrainOptions, resume: Bool) throws {
+        var o = requested
+        let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
+        if let ck = checkpoint {
+            o = try JSONDecoder().decode(RPTTrainOptions.self, from: Data(ck.state.options.serialized().utf8))
+            o.steps = requested.steps
+        }
+        try o.validate()
+        options = o
+        // Policy, tokenizer (copied once into OUT/tokenizer so checkpoints never depend on a pruned one).
+        let source: String
+        if let ck = checkpoint { policy = ck.model; source = ck.directory } else {
+            policy = try Model.load(path: o.model)
+            source = o.tokenizer ?? o.model
+        }
+        tokenizerDir = try RunDirectory.tokenizerCopy(out: o.out, source: source)
+        tokenizer = try loadTokenizer(path: tokenizerDir)
+        // Prompt format.
+        let template: NextTokenPromptTemplate = try NextTokenPromptTemplate(name: o.template) ?? NextTokenPromptTemplate.load(path: o.template)
+        let chat: ChatTemplate
+        switch o.chat {
+        case "raw": chat = .raw
+        case "chatml": chat = .chatML
+        case "deepseek-r1": chat = .deepSeekR1
+        case "auto":
+            let config = tokenizerDir + "/tokenizer_config.json"
+            chat = FileManager.default.fileExists(atPath: config) ? try ChatTemplate.detect(tokenizerConfig: config) : .raw
+        default: throw RPTError("unknown chat format '\(o.chat)' (auto, raw, chatml, deepseek-r1)", file: "rpt train")
+        }
+        prompt = NextTokenPrompt(template: template, chat: chat)
+        extractor = AnswerExtractor(requireThinkClose: chat == .deepSeekR1)
+        reward = o.reward.makeReward(conditionalFallback: o.conditionalFallback)
+        // Data.
+        records = try PositionDataset.read(path: o.data)
+        guard !records.isEmpty else { throw RPTError("no positions to train on", file: o.data) }
+        let vocab = policy.config.vocabSize
+        for r in records where r.contextIds.contains(where: { $0 < 0 || $0 >= vocab }) {
+            throw RPTError("position \(r.docId)@\(r.index) has token ids outside the policy's vocabulary: was it prepared for another tokenizer?", file: o.data)
+        }
+        order = EpochOrder(count: records.count, seed: o.seed)
+        // Optimizer, reference, GRPO.
+        let grads = ParameterBuffer(specs: policy.layout.specs)
+        let optimizer = try AdamW(params: policy.params, grads: grads, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
+                                  weightDecay: o.weightDecay)
+        var g = GRPOOptions()
+        g.groupSize = o.groupSize; g.temperature = o.temperature; g.topP = o.topP; g.topK = o.topK
+        g.maxResponseTokens = o.maxResponseTokens; g.epochs = o.epochs; g.miniBatches = o.miniBatches
+        g.normalizeByStd = o.normalizeByStd; g.loss = o.lossOptions; g.gradClip = o.gradClip
+        g.maxRefillRounds = o.maxRefillRounds
+        let reference = o.klCoefficient > 0 ? try Model.load(path: o.reference ?? o.model) : nil
+        var stops = Set(tokenizer.eosTokenIds).union(policy.config.eosTokenIds)
+        if let im = tokenizer.tokenId("<|im_end|>") { stops.insert(im) }
+        grpo = try GRPOTrainer(policy: policy, reference: reference, optimizer: optimizer, options: g, stopTokens: stops)
+        schedule = try LearningRateSchedule(parsing: o.lrSchedule, totalSteps: o.steps)
+        if let ck = checkpoint {
+            try optimizer.restore(m: ck.m, v: ck.v, t: ck.state.adamwStep)
+            step = ck.state.step
+            try order.restore(try JSONDecoder().decode(DataCursor.self, from: Data(ck.state.dataCursor.serialized().utf8)), source: o.data)
+            totalFlops = ck.state.payload["flops"]?.double ?? 0
+        }
+    }
+
+    /// Runs to `options.steps` (or stops after `stopAfter`, saving there as an interruption would).
+    public func run(stopAfter: Int? = nil) throws {
+        let o = options
+        let end = min(o.steps, stopAfter ?? o.steps)
+        let metrics = try MetricsLog(path: o.out + "/metrics.jsonl", keepThroughStep: step > 0 ? step : nil)
+        let completions = try MetricsLog(path: o.out + "/completions.jsonl", keepThroughStep: step > 0 ? step : nil)
+        log(step == 0 ? "train: \(policy.parameterCount) parameters, \(records.count) positions, \(o.steps) steps of \(o.batchSize) contexts × \(o.groupSize) rollouts; out \(o.out)"
+                      : "train: resumed at step \(step)")
+        let progress = ProgressLine(total: end, label: "train")
+        while step < end {
+            var tally = AnswerOutcomeTally()
+            var used: [PositionRecord] = []
+            grpo.options.dynamicSampling = o.dynamicSampling && step >= o.dynamicSamplingFromStep
+            grpo.optimizer.lr = schedule.lr(step: step, peak: o.lr)
+            let m = try grpo.step(batchSize: o.batchSize, seed: o.seed &+ UInt64(step) &* 1_000_003) {
+                let rec = self.records[self.order.next()]
+                used.append(rec)
+                return try self.context(for: rec) { tally.merge($0) }
+            }
+            step += 1
+            totalFlops += m.flops
+            let rewards = m.groups.flatMap(\.rewards)
+            let accuracy = rewards.isEmpty ? 0 : Float(rewards.filter { $0 == 1 }.count) / Float(rewards.count)
+            var record: [String: JSON] = [
+                "step": .number(Double(step)), "reward_mean": .number(Double(m.rewardMean)), "accuracy": .number(Double(accuracy)),
+                "groups_dropped_fraction": .number(Double(m.groupsDropped) / Double(max(m.groups.count, 1))),
+                "response_length": .number(Double(m.responseLengthMean)), "clip_fraction": .number(Double(m.clipFraction)),
+                "kl": .number(Double(m.kl)), "entropy": .number(Double(m.entropy)), "grad_norm": .number(Double(m.gradNorm)),
+                "loss": .number(Double(m.loss)), "lr": .number(Double(grpo.optimizer.lr)), "flops": .number(totalFlops),
+                "rollout_tokens_per_s": .number(Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)),
+                "rollout_s": .number(m.rolloutSeconds), "update_s": .number(m.updateSeconds),
+                "format_failures": .number(Double(tally.failed)),
+            ]
+            for (k, v) in tally.metrics { record["answers_" + k] = .number(Double(v)) }
+            metrics.append(record)
+            for (gi, group) in m.groups.prefix(o.completionsPerStep).enumerated() where gi < used.count {
+                let s = group.samples[0]
+                completions.append(["step": .number(Double(step)), "doc_id": .string(used[gi].docId), "index": .number(Double(used[gi].index)),
+                                    "target": .string(used[gi].target), "completion": .string(tokenizer.decode(s.tokens)),
+                                    "prediction": extractor.extract(tokenizer.decode(s.tokens), truncated: s.finishReason == .length).prediction.map { .string($0) } ?? .null,
+                                    "reward": .number(Double(group.rewards[0]))])
+            }
+            log(String(format: "step %d | reward_mean %.4f | accuracy %.3f | dropped %d | length %.1f | grad_norm %.3f | %.0f rollout tok/s",
+                       step, m.rewardMean, accuracy, m.groupsDropped, m.responseLengthMean, m.gradNorm,
+                       Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)))
+            progress.update(step, unit: "steps", detail: String(format: "reward %.3f", m.rewardMean))
+            if step % o.saveEvery == 0 || step == end { try save() }
+        }
+    }
+
+    /// The rollout context of one dataset position: its prompt and its reward.
+    func context(for rec: PositionRecord, tally: @escaping (AnswerOutcomeTally) -> Void) throws -> RolloutContext {
+        let p = try prompt.promptTokens(contextIds: rec.contextIds, tokenizer: tokenizer, maxPromptTokens: options.maxPromptTokens)
+        let needsProbabilities = options.reward == .dense || options.reward == .conditionalDense
+        let probabilities: ((Int) -> Float)? = needsProbabilities ? try nextTokenProbabilities(rec.contextIds) : nil
+        let tokenizer = self.tokenizer, extractor = self.extractor, reward = self.reward
+        return RolloutContext(promptIds: p.ids) { group in
+            let inputs = group.map { s in
+                RewardInput(answer: extractor.extract(tokenizer.decode(s.tokens), truncated: s.finishReason == .length),
+                            continuationBytes: rec.continuation, boundaries: rec.boundaries, nextTokenId: rec.targetId,
+                            probabilityOfToken: probabilities, tokenizer: tokenizer)
+            }
+            tally(AnswerOutcomeTally(inputs))
+            return reward.rewards(inputs)
+        }
+    }
+
+    /// P(· | x_<t) of the policy on the raw context (for the dense rewards, App. A).
+    func nextTokenProbabilities(_ contextIds: [Int]) throws -> (Int) -> Float {
+        let ids = contextIds.isEmpty ? [tokenizer.bosTokenId ?? 0] : contextIds
+        let cache = KVCache(config: policy.config, slots: 1, capacity: ids.count)
+        let logits = try policy.forward(ForwardBatch(tokens: ids, segments: [.init(slot: 0, count: ids.count)]), cache: cache, logits: .lastOfEachSegment)
+        let v = policy.config.vocabSize
+        return { id in id >= 0 && id < v ? logits.withUnsafeBufferPointer { exp(Distribution.logProb($0.baseAddress!, vocab: v, token: id)) } : 0 }
+    }
+
+    func save() throws {
+        let cursor = try JSON.parse(JSONEncoder().encode(order.cursor), file: "cursor")
+        let state = TrainerState(step: step, dataCursor: cursor, options: try options.json, payload: .object(["flops": .number(totalFlops)]))
+        let dir = try Checkpoint.save(model: policy, optimizer: grpo.optimizer, state: state, in: options.out,
+                                      options: CheckpointOptions(keepLast: options.keepLast, tokenizerSources: [tokenizerDir]))
+        log("saved checkpoint \(dir)")
+    }
+}

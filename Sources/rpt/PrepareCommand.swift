@@ -1,0 +1,103 @@
+// `rpt prepare`: build RPT's position dataset (paper §3.3, §4.1) — proxy-entropy-filtered training positions
+// and difficulty-labelled validation positions — as DIR/train.jsonl, DIR/val.jsonl and DIR/meta.json
+// (format: docs/dataset-format.md). `rpt prepare --stats DIR` prints a finished directory's summary.
+
+import ArgumentParser
+import Foundation
+import RPT
+import RPTKernels
+
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prepare",
+        abstract: "Score a corpus with a proxy model and write RPT training/validation positions (JSONL).")
+
+    @Option(help: "Print the summary of a finished output directory and exit.")
+    var stats: String?
+
+    @Option(help: "Policy model (HF directory or llama2.c .bin): positions are defined on its tokenizer.")
+    var policy: String?
+    @Option(name: .customLong("policy-tokenizer"), help: "Tokenizer for a llama2.c policy .bin.")
+    var policyTokenizer: String?
+    @Option(help: "Proxy model whose top-k entropy filters training positions.")
+    var proxy: String?
+    @Option(name: .customLong("proxy-tokenizer"), help: "Tokenizer for a llama2.c proxy .bin.")
+    var proxyTokenizer: String?
+    @Option(name: .customLong("split-model"), help: "Model whose entropy labels validation positions (default: the policy).")
+    var splitModel: String?
+    @Option(name: .customLong("split-model-tokenizer"), help: "Tokenizer for a llama2.c split model .bin.")
+    var splitModelTokenizer: String?
+
+    @Option(help: "Corpus: text file, JSONL file, or a directory of them.")
+    var corpus: String?
+    @Option(help: "Output directory.")
+    var out: String?
+    @Option(name: .customLong("text-field"), help: "JSONL field holding the document.")
+    var textField: String = "text"
+    @Option(help: "JSONL template over fields, e.g. \"{problem}\\n\\n{solution}\" (\\n and \\t are unescaped).")
+    var template: String?
+    @Option(help: "Plain text: string between documents (\\n unescaped).")
+    var delimiter: String?
+
+    @Option(name: .customLong("entropy-threshold"), help: "Training keeps positions with proxy entropy above this (nats).")
+    var entropyThreshold: Float = 1.0
+    @Option(name: .customLong("val-docs"), help: "Validation documents (default: 10% of the documents).")
+    var valDocs: Int?
+    @Option(help: "Seed of the document split and the per-document cap.")
+    var seed: UInt64 = 0
+    @Option(name: .customLong("top-k"), help: "k of the top-k entropy.")
+    var topK: Int = 16
+    @Option(help: "Continuation tokens stored per position.")
+    var horizon: Int = 32
+    @Option(help: "Proxy context window (default: min(model max positions, 1024)).")
+    var window: Int?
+    @Option(name: .customLong("min-context"), help: "Minimum left context (tokens) of a scored position.")
+    var minContext: Int = 32
+    @Option(name: .customLong("max-context-tokens"), help: "Stored contexts are left-truncated to this many tokens.")
+    var maxContextTokens: Int = 1024
+    @Option(name: .customLong("max-positions-per-doc"), help: "Cap on training positions per document (seeded sample).")
+    var maxPositionsPerDoc: Int?
+    @Option(name: .customLong("batch-tokens"), help: "Tokens per forward call.")
+    var batchTokens: Int = 4096
+    @Option(help: "Threads for the compute kernels (default: all cores).")
+    var threads: Int?
+
+    static func unescape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t")
+    }
+
+    func run() throws {
+        if let dir = stats {
+            print(try PrepareSummary.render(directory: dir), terminator: "")
+            return
+        }
+        guard let policy, let proxy, let corpus, let out else {
+            throw ValidationError("--policy, --proxy, --corpus and --out are required (or --stats DIR)")
+        }
+        if let t = threads { Parallel.setThreads(t) }
+        let tpl = try template.map { try TextTemplate(Self.unescape($0), label: "--template") }
+        var o = PrepareOptions(policy: policy, proxy: proxy, corpus: corpus, outputDirectory: out,
+                               corpusOptions: CorpusOptions(documentDelimiter: delimiter.map(Self.unescape), textField: textField, template: tpl))
+        o.policyTokenizer = policyTokenizer
+        o.proxyTokenizer = proxyTokenizer
+        o.splitModel = splitModel
+        o.splitModelTokenizer = splitModelTokenizer
+        o.entropyThreshold = entropyThreshold
+        o.validationDocuments = valDocs
+        o.seed = seed
+        o.topK = topK
+        o.horizon = horizon
+        o.window = window
+        o.minContext = minContext
+        o.maxContextTokens = maxContextTokens
+        o.maxPositionsPerDocument = maxPositionsPerDoc
+        o.batchTokens = batchTokens
+        let preparer = Preparer(options: o)
+        if let d = ProcessInfo.processInfo.environment["RPT_PREPARE_GROUP_DELAY"].flatMap(Double.init) { preparer.delayPerGroup = d }
+        let r = try preparer.run()
+        print(String(format: "wrote %@/train.jsonl (%d positions, %d documents) and %@/val.jsonl (%d positions, %d documents) in %.2f s",
+                     out, r.trainPositions, r.train.documents, out, r.valPositions, r.val.documents, r.seconds))
+        if r.documentsScoredNow > 0 {
+            print(String(format: "scored %d documents now, proxy scoring %.0f tokens/s", r.documentsScoredNow, r.proxyTokensPerSecond))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+// `rpt train`: Reinforcement Pre-Training with GRPO on a dataset made by `rpt prepare`.
+
+import ArgumentParser
+import Foundation
+import RPT
+import RPTKernels
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train",
+        abstract: "Reinforcement Pre-Training: next-token reasoning rollouts, prefix-matching reward, GRPO.")
+
+    @Option(help: "Policy: HF directory, or llama2.c .bin with --tokenizer.") var model: String?
+    @Option(help: "Tokenizer (default: the model directory's).") var tokenizer: String?
+    @Option(help: "Positions JSONL from `rpt prepare` (train.jsonl).") var data: String?
+    @Option(help: "Output directory.") var out: String?
+    @Option(help: "JSON config with any option (paper defaults otherwise); flags override it.") var config: String?
+    @Option(help: "Optimizer steps.") var steps: Int?
+    @Option(name: .customLong("group-size"), help: "Rollouts per context (G).") var groupSize: Int?
+    @Option(name: .customLong("batch-size"), help: "Contexts per step.") var batchSize: Int?
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "Sampling temperature.") var temperature: Float?
+    @Option(name: .customLong("max-response-tokens")) var maxResponseTokens: Int?
+    @Option(name: .customLong("max-prompt-tokens")) var maxPromptTokens: Int?
+    @Option(help: "Learning rate.") var lr: Float?
+    @Option(help: "Prompt template: v0…v6 or a file with {context}.") var template: String?
+    @Option(help: "auto | raw | chatml | deepseek-r1") var chat: String?
+    @Option(help: "prefix | firstToken | dense | conditionalDense") var reward: String?
+    @Option(name: .customLong("kl"), help: "KL coefficient β (loads the reference model when > 0).") var klCoefficient: Float?
+    @Option(help: "PPO epochs per rollout batch.") var epochs: Int?
+    @Option(name: .customLong("mini-batches"), help: "Optimizer steps per epoch.") var miniBatches: Int?
+    @Option(name: .customLong("dynamic-sampling-from"), help: "First step with dynamic sampling (paper: 500).") var dynamicSamplingFrom: Int?
+    @Option(name: .customLong("save-every")) var saveEvery: Int?
+    @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
+    @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let t = threads { Parallel.setThreads(t) }
+        var o = try config.map { try RPTTrainOptions.load(config: $0) } ?? RPTTrainOptions()
+        if let v = model { o.model = v }
+        if let v = tokenizer { o.tokenizer = v }
+        if let v = data { o.data = v }
+        if let v = out { o.out = v }
+        guard !o.model.isEmpty, !o.data.isEmpty, !o.out.isEmpty else {
+            throw ValidationError("--model, --data and --out are required (as flags or in --config)")
+        }
+        if let v = steps { o.steps = v }
+        if let v = groupSize { o.groupSize = v }
+        if let v = batchSize { o.batchSize = v }
+        if let v = seed { o.seed = v }
+        if let v = temperature { o.temperature = v }
+        if let v = maxResponseTokens { o.maxResponseTokens = v }
+        if let v = maxPromptTokens { o.maxPromptTokens = v }
+        if let v = lr { o.lr = v }
+        if let v = template { o.template = v }
+        if let v = chat { o.chat = v }
+        if let v = reward {
+            guard let k = RewardKind(rawValue: v) else { throw ValidationError("unknown reward '\(v)'") }
+            o.reward = k
+        }
+        if let v = klCoefficient { o.klCoefficient = v }
+        if let v = epochs { o.epochs = v }
+        if let v = miniBatches { o.miniBatches = v }
+        if let v = dynamicSamplingFrom { o.dynamicSamplingFromStep = v }
+        if let v = saveEvery { o.saveEvery = v }
+        try RPTTrainer(options: o, resume: resume).run(stopAfter: stopAfter)
+    }
+}
