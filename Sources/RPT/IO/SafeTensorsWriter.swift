@@ -22,8 +22,8 @@ public struct SafeTensorsWriter {
 
     /// The complete file contents.
     public func serialized() -> Data {
-        var header: [String: JSON] = [:]
         var body = Data()
+        var layout: [(name: String, dtype: String, shape: [Int], bytes: Int)] = []
         for e in entries {
             let begin = body.count
             let dtype: String
@@ -40,18 +40,29 @@ public struct SafeTensorsWriter {
                 let w = v.map { Int64($0) }
                 w.withUnsafeBufferPointer { body.append(Data(buffer: $0)) }
             }
-            header[e.name] = .object(["dtype": .string(dtype), "shape": .array(e.shape.map { .number(Double($0)) }),
-                                      "data_offsets": .array([.number(Double(begin)), .number(Double(body.count))])])
+            layout.append((e.name, dtype, e.shape, body.count - begin))
+        }
+        var out = Data(SafeTensorsWriter.header(layout, metadata: metadata))
+        out.append(body)
+        return out
+    }
+
+    /// The 8-byte length and the JSON header (sorted keys, padded with spaces to a multiple of 8, as the
+    /// reference implementation writes it) for tensors stored back to back in the given order.
+    public static func header(_ tensors: [(name: String, dtype: String, shape: [Int], bytes: Int)],
+                              metadata: [String: String] = [:]) -> [UInt8] {
+        var header: [String: JSON] = [:]
+        var offset = 0
+        for t in tensors {
+            header[t.name] = .object(["dtype": .string(t.dtype), "shape": .array(t.shape.map { .number(Double($0)) }),
+                                      "data_offsets": .array([.number(Double(offset)), .number(Double(offset + t.bytes))])])
+            offset += t.bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = .object(metadata.mapValues { .string($0) }) }
         var json = Array(JSON.object(header).serialized().utf8)
         while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data()
-        var n = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-        out.append(contentsOf: json)
-        out.append(body)
-        return out
+        let n = UInt64(json.count)
+        return (0..<8).map { UInt8(truncatingIfNeeded: n >> (8 * $0)) } + json
     }
 
     public func write(to path: String) throws {

@@ -412,21 +412,10 @@ private struct StreamedTensor {
 private func writeSafeTensors(path: String, tensors: [StreamedTensor], dtype: CheckpointDType,
                               metadata: [String: String]) throws {
     let elementSize = dtype == .float32 ? 4 : 2
-    var header: [String: JSON] = [:]
-    var offset = 0
-    for t in tensors {
-        let bytes = t.count * elementSize
-        header[t.name] = .object(["dtype": .string(dtype.safeTensorsName), "shape": .array(t.shape.map { .number(Double($0)) }),
-                                  "data_offsets": .array([.number(Double(offset)), .number(Double(offset + bytes))])])
-        offset += bytes
-    }
-    if !metadata.isEmpty { header["__metadata__"] = .object(metadata.mapValues { .string($0) }) }
-    var json = Array(JSON.object(header).serialized().utf8)
-    while json.count % 8 != 0 { json.append(0x20) }
+    let header = SafeTensorsWriter.header(tensors.map { ($0.name, dtype.safeTensorsName, $0.shape, $0.count * elementSize) },
+                                          metadata: metadata)
     let file = try SyncedFile(creating: path)
-    var length = UInt64(json.count).littleEndian
-    try withUnsafeBytes(of: &length) { try file.write($0) }
-    try json.withUnsafeBytes { try file.write($0) }
+    try header.withUnsafeBytes { try file.write($0) }
     let chunk = 1 << 20
     var bf16 = [UInt16](repeating: 0, count: dtype == .bfloat16 ? chunk : 0)
     for t in tensors {
