@@ -32,6 +32,13 @@ enum DataShuffle {
         return p
     }
 
+    /// `keep` distinct indices of 0..<count chosen uniformly with `seed`, in increasing order (evaluation subsets).
+    static func subset(count: Int, keep: Int, seed: UInt64) -> [Int] {
+        Array(permutation(count: count, seed: seed, stream: subsetStream).prefix(keep)).sorted()
+    }
+
+    static let subsetStream: UInt64 = 0x5355_4253_4554_0000
+
     /// Uniform in 0..<n without modulo bias (Lemire's multiply-and-reject).
     static func uniform(below n: UInt64, _ rng: inout RandomGenerator) -> UInt64 {
         var m = rng.next().multipliedFullWidth(by: n)

@@ -40,19 +40,9 @@ public final class RPTTrainer {
         tokenizerDir = try RunDirectory.tokenizerCopy(out: o.out, source: source)
         tokenizer = try loadTokenizer(path: tokenizerDir)
         // Prompt format.
-        let template: NextTokenPromptTemplate = try NextTokenPromptTemplate(name: o.template) ?? NextTokenPromptTemplate.load(path: o.template)
-        let chat: ChatTemplate
-        switch o.chat {
-        case "raw": chat = .raw
-        case "chatml": chat = .chatML
-        case "deepseek-r1": chat = .deepSeekR1
-        case "auto":
-            let config = tokenizerDir + "/tokenizer_config.json"
-            chat = FileManager.default.fileExists(atPath: config) ? try ChatTemplate.detect(tokenizerConfig: config) : .raw
-        default: throw RPTError("unknown chat format '\(o.chat)' (auto, raw, chatml, deepseek-r1)", file: "rpt train")
-        }
-        prompt = NextTokenPrompt(template: template, chat: chat)
-        extractor = AnswerExtractor(requireThinkClose: chat == .deepSeekR1)
+        let format = try ReasoningFormat(template: o.template, chat: o.chat, tokenizerPath: tokenizerDir)
+        prompt = format.prompt
+        extractor = format.extractor
         reward = o.reward.makeReward(conditionalFallback: o.conditionalFallback)
         // Data.
         records = try PositionDataset.read(path: o.data)
@@ -72,9 +62,8 @@ public final class RPTTrainer {
         g.normalizeByStd = o.normalizeByStd; g.loss = o.lossOptions; g.gradClip = o.gradClip
         g.maxRefillRounds = o.maxRefillRounds
         let reference = o.klCoefficient > 0 ? try Model.load(path: o.reference ?? o.model) : nil
-        var stops = Set(tokenizer.eosTokenIds).union(policy.config.eosTokenIds)
-        if let im = tokenizer.tokenId("<|im_end|>") { stops.insert(im) }
-        grpo = try GRPOTrainer(policy: policy, reference: reference, optimizer: optimizer, options: g, stopTokens: stops)
+        grpo = try GRPOTrainer(policy: policy, reference: reference, optimizer: optimizer, options: g,
+                               stopTokens: ReasoningFormat.stopTokens(tokenizer: tokenizer, config: policy.config))
         schedule = try LearningRateSchedule(parsing: o.lrSchedule, totalSteps: o.steps)
         if let ck = checkpoint {
             try optimizer.restore(m: ck.m, v: ck.v, t: ck.state.adamwStep)

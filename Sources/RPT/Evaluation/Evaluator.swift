@@ -1,0 +1,217 @@
+// `rpt eval` (paper §4.1 Table 1, §4.2, §4.4; notes §5.1, §5.4): next-token accuracy of one or more models on
+// a prepared validation set, per difficulty split, in standard mode (argmax = x_t) or next-token-reasoning
+// mode (template prompt, \boxed{} answer, prefix-matching reward; greedy and k samples), or multiple-choice
+// accuracy per category. The dataset, its subsample, the forward plan of standard mode and the tokenized
+// prompts of reasoning mode are built once and reused for every model that shares the tokenizer.
+
+import Foundation
+
+public enum EvalMode: String, Sendable, CaseIterable {
+    case ntp, reasoning, mcq
+}
+
+public struct EvalOptions: Sendable {
+    public var mode: EvalMode = .ntp
+    public var data = ""
+    public var sampling = ReasoningSamplingOptions()
+    public var template = "v0"
+    public var chat = "auto"
+    public var maxPromptTokens = 2048
+    /// Evaluate a seeded random subset of at most this many positions (questions for mcq).
+    public var maxItems: Int?
+    /// mcq: at most this many questions per category (seeded).
+    public var perCategory: Int?
+    public var seed: UInt64 = 0
+    /// Standard mode: tokens per forward call.
+    public var batchTokens = 1024
+    /// A JSONL file receiving every reasoning response (for `rpt patterns` and inspection).
+    public var dump: String?
+    public init() {}
+}
+
+/// The evaluation of one model.
+public struct ModelEvaluation: Sendable {
+    public var target: EvalTarget
+    /// Groups in display order: "all", then the splits (or categories).
+    public var groups: [(name: String, accuracy: GroupAccuracy)]
+    public var answers: AnswerOutcomeTally?
+    public var seconds: Double
+}
+
+public final class Evaluator {
+    public let options: EvalOptions
+    let records: [PositionRecord]
+    let questions: [MultipleChoiceQuestion]
+    /// Per item, the groups it belongs to besides "all".
+    let itemGroups: [[String]]
+    let groupNames: [String]
+    var ntpPlan: NextTokenAccuracyPlan?
+    var preparedItems: (key: Data, items: [ReasoningItem])?
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(options: EvalOptions) throws {
+        self.options = options
+        switch options.mode {
+        case .ntp, .reasoning:
+            var r = try PositionDataset.read(path: options.data)
+            guard !r.isEmpty else { throw RPTError("no positions to evaluate", file: options.data) }
+            if let cap = options.maxItems, cap < r.count {
+                let keep = DataShuffle.subset(count: r.count, keep: cap, seed: options.seed)
+                r = keep.map { r[$0] }
+            }
+            records = r
+            questions = []
+            let labelled = r.contains { $0.splits != nil }
+            itemGroups = r.map { ($0.splits ?? []).map(\.rawValue) }
+            groupNames = labelled ? ["all"] + DifficultySplit.allCases.map(\.rawValue) : ["all"]
+        case .mcq:
+            var q = try MultipleChoiceQuestion.read(path: options.data)
+            if let per = options.perCategory {
+                var byCategory: [String: [Int]] = [:]
+                for (i, x) in q.enumerated() { byCategory[x.category, default: []].append(i) }
+                var keep: [Int] = []
+                for (c, idx) in byCategory.sorted(by: { $0.key < $1.key }) {
+                    let seed = options.seed &+ UInt64(truncatingIfNeeded: c.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })
+                    keep += DataShuffle.subset(count: idx.count, keep: min(per, idx.count), seed: seed).map { idx[$0] }
+                }
+                q = keep.sorted().map { q[$0] }
+            }
+            if let cap = options.maxItems, cap < q.count {
+                q = DataShuffle.subset(count: q.count, keep: cap, seed: options.seed).map { q[$0] }
+            }
+            questions = q
+            records = []
+            itemGroups = q.map { [$0.category] }
+            groupNames = ["all"] + Set(q.map(\.category)).sorted()
+        }
+    }
+
+    public var itemCount: Int { options.mode == .mcq ? questions.count : records.count }
+
+    /// Evaluates every target in turn, reusing the dataset-side work.
+    public func evaluate(_ targets: [EvalTarget], onResult: (ModelEvaluation) -> Void = { _ in }) throws -> [ModelEvaluation] {
+        let dump = try options.dump.map { try StreamingAtomicFile(path: $0) }
+        var out: [ModelEvaluation] = []
+        for t in targets {
+            let r = try evaluate(t, dump: dump)
+            onResult(r)
+            out.append(r)
+        }
+        try dump?.commit()
+        return out
+    }
+
+    func evaluate(_ target: EvalTarget, dump: StreamingAtomicFile?) throws -> ModelEvaluation {
+        let start = Date()
+        let lm = try LanguageModel.load(model: target.path, tokenizer: target.tokenizer)
+        let vocab = lm.model.config.vocabSize
+        for r in records where r.targetId >= vocab || r.contextIds.contains(where: { $0 >= vocab }) {
+            throw RPTError("position \(r.docId)@\(r.index) has token ids outside \(target.label)'s vocabulary: was the data prepared with another tokenizer?", file: options.data)
+        }
+        let progress = ProgressLine(total: itemCount, label: "eval \(target.label)")
+        var scores: [ItemScore]
+        var tally: AnswerOutcomeTally? = nil
+        switch options.mode {
+        case .ntp:
+            let positions = lm.model.rope.positions
+            if ntpPlan?.maxContext != positions { ntpPlan = NextTokenAccuracyPlan(records: records, maxContext: positions) }
+            let correct = try ntpPlan!.evaluate(model: lm.model, targets: records.map(\.targetId), batchTokens: options.batchTokens) {
+                progress.update($0, unit: "positions")
+            }
+            scores = correct.map { ItemScore(greedy: $0) }
+        case .reasoning, .mcq:
+            let items = try reasoningItems(lm, tokenizerSource: target.tokenizer ?? target.path)
+            let outcomes = try ReasoningRollouts.run(model: lm.model, tokenizer: lm.tokenizer, items: items, options: options.sampling,
+                                                     stopTokens: ReasoningFormat.stopTokens(tokenizer: lm.tokenizer, config: lm.model.config)) {
+                progress.update($0, unit: "items")
+            }
+            var t = AnswerOutcomeTally()
+            for o in outcomes {
+                for r in [o.greedy].compactMap({ $0 }) + o.samples {
+                    if let f = r.failure { t.failures[f, default: 0] += 1 } else { t.answered += 1 }
+                }
+            }
+            tally = t
+            scores = outcomes.map { ItemScore(greedy: $0.greedy?.correct, samples: $0.samples.map(\.correct)) }
+            if let dump { try write(outcomes, of: target, to: dump) }
+        }
+        progress.finish()
+        let groups = groupNames.map { name in
+            (name, GroupAccuracy(name == "all" ? scores : zip(scores, itemGroups).filter { $0.1.contains(name) }.map(\.0)))
+        }
+        return ModelEvaluation(target: target, groups: groups, answers: tally, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The items of reasoning / multiple-choice mode, tokenized once per distinct tokenizer.
+    func reasoningItems(_ lm: LanguageModel, tokenizerSource: String) throws -> [ReasoningItem] {
+        let key = Evaluator.tokenizerKey(tokenizerSource)
+        if let p = preparedItems, p.key == key { return p.items }
+        let format = try ReasoningFormat(template: options.template, chat: options.chat, tokenizerPath: tokenizerSource)
+        let tokenizer = lm.tokenizer, extractor = format.extractor
+        // Prompts leave room for the response within the model's positions.
+        let budget = min(options.maxPromptTokens, lm.model.rope.positions - options.sampling.maxResponseTokens)
+        guard budget >= 8 else {
+            throw RPTError("max response tokens \(options.sampling.maxResponseTokens) leave no room for a prompt in \(lm.model.rope.positions) positions", file: tokenizerSource)
+        }
+        var items: [ReasoningItem] = []
+        switch options.mode {
+        case .reasoning:
+            for r in records {
+                let p = try format.prompt.promptTokens(contextIds: r.contextIds, tokenizer: tokenizer, maxPromptTokens: budget)
+                items.append(ReasoningItem(promptIds: p.ids) { response, truncated in
+                    let a = extractor.extract(response, truncated: truncated)
+                    let ok = a.prediction.map { PrefixMatchReward.matches(Array($0.utf8), continuation: r.continuation, boundaries: r.boundaries) } ?? false
+                    return ScoredResponse(prediction: a.prediction, failure: a.failure, correct: ok)
+                })
+            }
+        case .mcq:
+            for q in questions {
+                let text = format.prompt.chat.render(messages: [.user(q.prompt)], addGenerationPrompt: true)
+                var ids = tokenizer.encode(text)
+                if let bos = tokenizer.bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
+                guard ids.count <= budget else {
+                    throw RPTError("question \(q.id) is \(ids.count) prompt tokens, over the budget of \(budget) (--max-prompt-tokens, and the model's positions minus the response)", file: options.data)
+                }
+                items.append(ReasoningItem(promptIds: ids) { response, truncated in
+                    let a = extractor.extract(response, truncated: truncated)
+                    let letter = a.prediction.flatMap { MultipleChoiceQuestion.letter(in: $0, optionCount: q.options.count) }
+                    return ScoredResponse(prediction: a.prediction, failure: a.failure, correct: letter == q.answer)
+                })
+            }
+        case .ntp: break
+        }
+        preparedItems = (key, items)
+        return items
+    }
+
+    /// Identity of a tokenizer for reuse: the bytes of its file (tokenizer.json in a directory).
+    static func tokenizerKey(_ source: String) -> Data {
+        var isDir: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDir)
+        let file = isDir.boolValue ? source + "/tokenizer.json" : source
+        return FileManager.default.contents(atPath: file) ?? Data(source.utf8)
+    }
+
+    func write(_ outcomes: [ReasoningOutcome], of target: EvalTarget, to dump: StreamingAtomicFile) throws {
+        for (i, o) in outcomes.enumerated() {
+            var base: [String: JSON] = ["model": .string(target.path), "label": .string(target.label)]
+            if options.mode == .mcq {
+                let q = questions[i]
+                base["question_id"] = .string(q.id); base["category"] = .string(q.category); base["target"] = .string(q.answer)
+            } else {
+                let r = records[i]
+                base["doc_id"] = .string(r.docId); base["index"] = .number(Double(r.index)); base["target"] = .string(r.target)
+                base["splits"] = .array((r.splits ?? []).map { .string($0.rawValue) })
+            }
+            let responses = (o.greedy.map { [("greedy", 0, $0)] } ?? []) + o.samples.enumerated().map { ("sample", $0.offset, $0.element) }
+            for (kind, k, r) in responses {
+                var line = base
+                line["kind"] = .string(kind); line["sample"] = .number(Double(k)); line["completion"] = .string(r.text)
+                line["prediction"] = r.prediction.map { .string($0) } ?? .null
+                line["failure"] = r.failure.map { .string($0.rawValue) } ?? .null
+                line["reward"] = .number(r.correct ? 1 : 0); line["response_tokens"] = .number(Double(r.tokens))
+                try dump.append(Data((JSON.object(line).serialized() + "\n").utf8))
+            }
+        }
+    }
+}

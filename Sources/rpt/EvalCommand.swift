@@ -1,0 +1,81 @@
+// `rpt eval`: next-token accuracy per difficulty split (standard or reasoning mode), or zero-shot multiple
+// choice per category, for one model or every checkpoint of a run.
+
+import ArgumentParser
+import Foundation
+import RPT
+import RPTKernels
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval",
+        abstract: "Next-token accuracy per split (ntp | reasoning), or multiple choice per category (--mcq).",
+        discussion: """
+        Examples:
+          rpt eval --model runs/x/step-000040 --data data/val.jsonl --mode ntp
+          rpt eval --run runs/x --include-initial --data data/val.jsonl --mode reasoning --samples 4 --out eval.json
+          rpt eval --model M --mcq --data Assets/mmlu-pro-sample/test.jsonl --samples 0
+        """)
+
+    @Option(help: "Model: HF directory or llama2.c .bin (with --tokenizer); repeat to evaluate several.") var model: [String] = []
+    @Option(help: "Tokenizer for .bin models.") var tokenizer: String?
+    @Option(name: .customLong("run"), help: "A training run directory: evaluate each of its step-* checkpoints.") var runDirectory: String?
+    @Flag(name: .customLong("include-initial"), help: "With --run: also evaluate the model the run started from.") var includeInitial = false
+    @Option(help: "Validation positions from `rpt prepare` (val.jsonl), or MMLU-Pro JSONL with --mcq.") var data: String
+    @Option(help: "ntp (argmax) | reasoning (prompt template, \\boxed{}, prefix-matching reward).") var mode: String = "ntp"
+    @Flag(help: "Zero-shot multiple choice (MMLU-Pro format) in reasoning mode; accuracy per category.") var mcq = false
+    @Option(help: "Reasoning: sampled responses per item (mean accuracy and pass@k).") var samples: Int = 0
+    @Flag(name: .customLong("no-greedy"), help: "Reasoning: skip the greedy response.") var noGreedy = false
+    @Option(help: "Sampling temperature.") var temperature: Float = 0.8
+    @Option(name: .customLong("top-p")) var topP: Float = 1
+    @Option(name: .customLong("max-response-tokens")) var maxResponseTokens: Int = 512
+    @Option(name: .customLong("max-prompt-tokens")) var maxPromptTokens: Int = 2048
+    @Option(help: "Prompt template: v0…v6 or a file with {context}.") var template: String = "v0"
+    @Option(help: "auto | raw | chatml | deepseek-r1") var chat: String = "auto"
+    @Option(name: .customLong("max-positions"), help: "Evaluate a seeded random subset of this many items.") var maxPositions: Int?
+    @Option(name: .customLong("per-category"), help: "mcq: at most this many questions per category.") var perCategory: Int?
+    @Option(name: .customLong("batch"), help: "Reasoning: items per generation batch.") var itemsPerBatch: Int = 8
+    @Option(help: "Random seed (subset and samples).") var seed: UInt64 = 0
+    @Option(help: "Write the results JSON (rpt-eval/1) here.") var out: String?
+    @Option(help: "Write every reasoning response to this JSONL (for rpt patterns).") var dump: String?
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let t = threads { Parallel.setThreads(t) }
+        var o = EvalOptions()
+        o.data = data
+        if mcq { o.mode = .mcq } else {
+            guard let m = EvalMode(rawValue: mode), m != .mcq else { throw ValidationError("--mode must be ntp or reasoning (or pass --mcq)") }
+            o.mode = m
+        }
+        guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
+        o.sampling.samples = samples
+        o.sampling.greedy = !noGreedy
+        o.sampling.temperature = temperature
+        o.sampling.topP = topP
+        o.sampling.maxResponseTokens = maxResponseTokens
+        o.sampling.itemsPerBatch = itemsPerBatch
+        o.sampling.seed = seed
+        o.template = template
+        o.chat = chat
+        o.maxPromptTokens = maxPromptTokens
+        o.maxItems = maxPositions
+        o.perCategory = perCategory
+        o.seed = seed
+        o.dump = dump
+        var targets = try model.map { try EvalTarget.model($0, tokenizer: tokenizer) }
+        if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial) }
+        guard !targets.isEmpty else { throw ValidationError("give --model PATH (repeatable) and/or --run DIR") }
+
+        let evaluator = try Evaluator(options: o)
+        print("eval: \(evaluator.itemCount) \(o.mode == .mcq ? "questions" : "positions") of \(data), \(targets.count) model(s), mode \(o.mode.rawValue)")
+        var results = EvalResults(options: o, itemCount: evaluator.itemCount, models: [])
+        results.models = try evaluator.evaluate(targets) { m in
+            print(results.table(m) + "\n")
+        }
+        if let out {
+            try AtomicFile.write(Data((results.json.serialized() + "\n").utf8), to: out)
+            print("wrote \(out)")
+        }
+        if let dump { print("wrote \(dump)") }
+    }
+}
