@@ -30,6 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("mini-batches"), help: "Optimizer steps per epoch.") var miniBatches: Int?
     @Option(name: .customLong("dynamic-sampling-from"), help: "First step with dynamic sampling (paper: 500).") var dynamicSamplingFrom: Int?
     @Option(name: .customLong("save-every")) var saveEvery: Int?
+    @Option(name: .customLong("keep-last"), help: "Checkpoints kept (0 = all).") var keepLast: Int?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -63,6 +64,7 @@ struct TrainCommand: ParsableCommand {
         if let v = miniBatches { o.miniBatches = v }
         if let v = dynamicSamplingFrom { o.dynamicSamplingFromStep = v }
         if let v = saveEvery { o.saveEvery = v }
+        if let v = keepLast { o.keepLast = v }
         try RPTTrainer(options: o, resume: resume).run(stopAfter: stopAfter)
     }
 }

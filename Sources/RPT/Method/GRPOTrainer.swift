@@ -129,6 +129,8 @@ public final class GRPOTrainer {
         m.promptTokens = all.reduce(0) { $0 + $1.promptIds.count }
         m.groupsKept = kept.count
         m.groups = all
+        // Rollout compute is spent whether or not any group survives dynamic sampling.
+        m.flops += 2 * Double(policy.parameterCount) * Double(m.promptTokens + m.rolloutTokens)
         let t1 = Date()
         if !kept.isEmpty { try update(kept, metrics: &m) }
         m.updateSeconds = Date().timeIntervalSince(t1)
@@ -162,7 +164,6 @@ public final class GRPOTrainer {
         var clipSum: Float = 0, klSum: Float = 0, lossSum: Float = 0, steps: Float = 0, entropySum: Double = 0, entropyCount = 0
         let n = Double(policy.parameterCount)
         let allTokens = Double(sequences.reduce(0) { $0 + $1.count })
-        m.flops += 2 * n * Double(m.promptTokens + m.rolloutTokens)
         if !onPolicy { m.flops += 2 * n * allTokens }
         if o.loss.klCoefficient > 0 { m.flops += 2 * n * allTokens * Double(o.epochs) }
         for _ in 0..<o.epochs {
