@@ -10,7 +10,7 @@ struct RPTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpt",
         abstract: "Reinforcement Pre-Training (arXiv 2506.08007) for Llama / Qwen2 / Qwen3 checkpoints, in Swift.",
-        subcommands: [GenerateCommand.self, TokenizeCommand.self, ScoreCommand.self, PretrainCommand.self, PrepareCommand.self, TrainCommand.self, BenchCommand.self])
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, ScoreCommand.self, PretrainCommand.self, PrepareCommand.self, TrainCommand.self, ReportCommand.self, BenchCommand.self])
 
     static func main() {
         // Arguments are text: refuse invalid UTF-8 instead of silently replacing bytes.
