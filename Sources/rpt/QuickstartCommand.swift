@@ -84,7 +84,7 @@ struct QuickstartCommand: ParsableCommand {
                                           "--out", run + "/patterns.json"])
 
         stage(7, "report")
-        //REPORT try invoke(ReportCommand.self, ["report", "--run", run, "--out", out + "/report.html", "--title", "RPT quickstart"])
+        try invoke(ReportCommand.self, ["report", "--run", run, "--out", out + "/report.html", "--title", "RPT quickstart"])
 
         try printSummary(ntp: run + "/eval-ntp.json", reasoning: run + "/eval-reasoning.json", finalLabel: finalLabel)
         print(String(format: "\nquickstart finished in %.0f s. Everything is under %@:", Date().timeIntervalSince(start), out))

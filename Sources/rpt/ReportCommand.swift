@@ -1,0 +1,39 @@
+// `rpt report`: one self-contained HTML page (inline SVG and CSS, no scripts, no external references)
+// for a training run: training curves, accuracy by difficulty split, the compute-scaling fit, reasoning
+// patterns and sample traces. Inputs not given as flags are looked for in the run directory.
+
+import ArgumentParser
+import Foundation
+import RPT
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report",
+        abstract: "Write an HTML report of a training run (curves, evaluation, scaling fit, patterns, traces).")
+
+    @Option(name: .customLong("run"), help: "Run directory of `rpt train` (metrics.jsonl, completions.jsonl, checkpoints).")
+    var runDirectory: String
+    @Option(help: "Output HTML file.") var out: String
+    @Option(name: .customLong("eval"), help: "Evaluation file (rpt-eval/1); repeatable (default: RUN/eval*.json).")
+    var evals: [String] = []
+    @Option(help: "Scaling fit (rpt-fit/1; default: RUN/fit.json if present).") var fit: String?
+    @Option(help: "Reasoning-pattern comparison (rpt-patterns/1; default: RUN/patterns.json if present).") var patterns: String?
+    @Option(help: "Page title (default: \"RPT training report · <run name>\").") var title: String?
+    @Option(help: "Sample traces to show.") var traces: Int = 8
+
+    func validate() throws {
+        guard traces >= 0 else { throw ValidationError("--traces must be ≥ 0") }
+    }
+
+    func run() throws {
+        var o = RunReportOptions(run: runDirectory, out: out)
+        o.evals = evals
+        o.fit = fit
+        o.patterns = patterns
+        o.title = title
+        o.traces = traces
+        let written = try RunReport.write(o)
+        var line = "wrote \(written.path) (\(max(1, written.bytes / 1024)) KiB; sections: \(written.sections.joined(separator: ", ")))"
+        if !written.notes.isEmpty { line += "\n" + written.notes.map { "note: " + $0 }.joined(separator: "\n") }
+        print(line)
+    }
+}

@@ -1,0 +1,348 @@
+// `rpt report`: a page built from synthetic run inputs is self-contained (no URLs, scripts or external
+// references), has every section with the input's numbers, draws one marker per finite metric / fit
+// point and one bar per (result, split) / (set, group), escapes traces, survives NaN and empty metrics,
+// keeps sections without input as notes, and names the file of a malformed input. The chart building
+// blocks (ticks, smoothing, trace selection, fit units) are checked on their own.
+
+import Foundation
+import Testing
+@testable import RPT
+
+/// A synthetic run directory: `steps` steps of noisy rising reward (one null reward, one "NaN" entropy,
+/// an all-null column), completions with markup in them, two evaluation files, a fit and patterns.
+func writeSyntheticRun(_ dir: String, steps: Int = 60, extras: Bool = true) throws {
+    func write(_ name: String, _ text: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/" + name))
+    }
+    var rng = SystemRandomNumberGenerator()
+    var metrics = ""
+    for s in 1...steps {
+        let trend = 0.08 + 0.35 * Double(s) / Double(steps)
+        let reward = s == 17 ? "null" : String(trend + Double.random(in: -0.04...0.04, using: &rng))
+        let entropy = s == 5 ? "\"NaN\"" : String(1.9 - 0.01 * Double(s))
+        metrics += "{\"step\":\(s),\"reward_mean\":\(reward),\"accuracy\":\(trend),\"groups_dropped_fraction\":0.25,"
+            + "\"response_length\":\(500 - s),\"clip_fraction\":0.01,\"kl\":0,\"entropy\":\(entropy),\"grad_norm\":\(0.3 + 0.001 * Double(s)),"
+            + "\"loss\":0.01,\"lr\":1e-6,\"flops\":\(Double(s) * 2.5e14),\"rollout_tokens_per_s\":900,\"rollout_s\":30,\"update_s\":10,"
+            + "\"format_failures\":\(s % 3),\"answers_boxed\":30,\"always_null\":null,\"note\":\"ignored text\"}\n"
+    }
+    try write("metrics.jsonl", metrics)
+    guard extras else { return }
+    var completions = ""
+    for s in 1...steps {
+        for g in 0..<2 {
+            let rewarded = (s + g) % 3 == 0
+            let text = "Step \(s): if a < b && b > c then <b>bold</b> \\boxed{\(rewarded ? " the" : " a")}"
+            completions += "{\"step\":\(s),\"doc_id\":\"doc\(g)\",\"index\":\(s * 10 + g),\"target\":\" the\","
+                + "\"completion\":\(JSON.string(text).serialized()),\"prediction\":\(rewarded ? "\" the\"" : "\" a\""),\"reward\":\(rewarded ? 1 : 0)}\n"
+        }
+    }
+    try write("completions.jsonl", completions)
+    func split(_ acc: Double, _ n: Int, reasoning: Bool) -> String {
+        var s = "{\"n\":\(n),\"accuracy\":\(acc),\"ci95\":[\(acc - 0.05),\(acc + 0.05)]"
+        if reasoning {
+            s += ",\"greedy\":{\"accuracy\":\(acc),\"ci95\":[\(acc - 0.05),\(acc + 0.05)]},"
+                + "\"sampled\":{\"mean_accuracy\":\(acc - 0.01),\"ci95\":[0.1,0.5],\"pass_at_k\":0.6,\"k\":4}"
+        }
+        return s + ",\"extra_key\":1}"
+    }
+    func splits(_ base: Double, reasoning: Bool) -> String {
+        "{\"easy\":\(split(base + 0.1, 100, reasoning: reasoning)),\"medium\":\(split(base, 100, reasoning: reasoning)),"
+            + "\"hard\":\(split(base - 0.1, 100, reasoning: reasoning)),\"all\":\(split(base, 300, reasoning: reasoning))}"
+    }
+    try write("eval-ntp.json", "{\"format\":\"rpt-eval/1\",\"data\":\"val.jsonl\",\"mode\":\"ntp\",\"samples\":1,\"results\":["
+        + "{\"model\":\"models/base\",\"label\":\"initial\",\"step\":null,\"flops\":null,\"splits\":\(splits(0.305, reasoning: false))}]}")
+    try write("eval-reasoning.json", "{\"format\":\"rpt-eval/1\",\"data\":\"val.jsonl\",\"mode\":\"reasoning\",\"samples\":4,\"temperature\":0.8,\"results\":["
+        + "{\"model\":\"models/base\",\"label\":\"initial\",\"step\":null,\"flops\":null,\"splits\":\(splits(0.05, reasoning: true))},"
+        + "{\"model\":\"runs/x/step-000040\",\"label\":\"step-000040\",\"step\":40,\"flops\":1.2e15,\"splits\":\(splits(0.41, reasoning: true))}]}")
+    // C in units of 1e15 FLOPs (the "predicted" values say so).
+    var fits: [String] = []
+    for (name, a, alpha, p, r2) in [("easy", -0.09, 0.55, 0.47, 0.995), ("medium", -0.075, 0.5, 0.35, 0.9973), ("hard", -0.06, 0.45, 0.245, 0.989)] {
+        let points = [1.0, 2, 4, 8, 10, 12].map { k -> String in
+            let c = k * 1e15, pred = a / pow(k, alpha) + p
+            return "{\"compute\":\(c),\"accuracy\":\(pred + 0.002),\"predicted\":\(pred),\"residual\":0.002}"
+        }
+        fits.append("\"\(name)\":{\"A\":\(a),\"alpha\":\(alpha),\"p_star\":\(p),\"r2\":\(r2),\"n\":6,\"points\":[\(points.joined(separator: ","))]}")
+    }
+    try write("fit.json", "{\"format\":\"rpt-fit/1\",\"fits\":{\(fits.joined(separator: ","))}}")
+    let groups = PatternsInput.paperGroups
+    func set(_ name: String, _ props: [Double]) -> String {
+        "{\"name\":\"\(name)\",\"n\":200,\"groups\":{" + zip(groups, props).map { g, p in
+            "\"\(g)\":{\"count\":\(Int((p * 200).rounded())),\"proportion\":\(p)}"
+        }.joined(separator: ",") + "}}"
+    }
+    try write("patterns.json", "{\"format\":\"rpt-patterns/1\",\"sets\":[\(set("before.jsonl", [0.09, 0.41, 0.12, 0.2, 0.3, 0.62])),"
+        + "\(set("after.jsonl", [0.13, 0.33, 0.07, 0.36, 0.41, 0.58]))],\"relative_change\":{\"Transition\":44.4,\"Reflection\":-19.5,"
+        + "\"Breakdown\":null,\"Hypothesis\":80,\"Divergent Thinking\":36.7,\"Deduction\":-6.5}}")
+}
+
+/// The `<svg id="ID" …>…</svg>` element of `html`.
+func chart(_ id: String, in html: String) -> String? {
+    guard let start = html.range(of: "<svg id=\"\(id)\"") else { return nil }
+    guard let end = html.range(of: "</svg>", range: start.upperBound..<html.endIndex) else { return nil }
+    return String(html[start.lowerBound..<end.upperBound])
+}
+
+/// The `<section id="ID">…</section>` element of `html`.
+func section(_ id: String, in html: String) -> String? {
+    guard let start = html.range(of: "<section id=\"\(id)\"") else { return nil }
+    guard let end = html.range(of: "</section>", range: start.upperBound..<html.endIndex) else { return nil }
+    return String(html[start.lowerBound..<end.upperBound])
+}
+
+func occurrences(_ needle: String, in s: String) -> Int { s.components(separatedBy: needle).count - 1 }
+
+@Suite struct ReportTests {
+    func build(_ dir: String, configure: (inout RunReportOptions) -> Void = { _ in }) throws -> String {
+        var o = RunReportOptions(run: dir, out: dir + "/report.html")
+        configure(&o)
+        try RunReport.write(o)
+        return try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+    }
+
+    @Test func pageIsSelfContainedWithEverySection() throws {
+        let dir = temporaryDirectory("report-full")
+        try writeSyntheticRun(dir)
+        let html = try build(dir)
+        for banned in ["http://", "https://", "<script", "url(", "@import", "<link", "<img", "<iframe", " src=", "xlink:href"] {
+            #expect(!html.contains(banned), "page contains \(banned)")
+        }
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<style>") && html.hasSuffix("</html>\n"))
+        for id in ["training", "evaluation", "scaling", "patterns", "traces"] {
+            let s = try #require(section(id, in: html), "section \(id)")
+            #expect(!s.contains("class=\"note\">No "), "section \(id) should have content")
+        }
+        // Written atomically: no temporary file left beside it.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func sectionsCarryTheInputsNumbers() throws {
+        let dir = temporaryDirectory("report-numbers")
+        try writeSyntheticRun(dir)
+        let html = try build(dir) { $0.title = "Run <A> & B" }
+        #expect(html.contains("<title>Run &lt;A&gt; &amp; B</title>"))
+        // Header: steps and total FLOPs (60 × 2.5e14 = 1.5e16).
+        #expect(html.contains("<div class=\"v\">60</div>") && html.contains("1.5×10¹⁶"))
+        // Evaluation: bar names, a split accuracy with its CI and n, greedy/sampled/pass@k.
+        let eval = try #require(section("evaluation", in: html))
+        for name in ["initial · ntp", "initial · reasoning", "step-000040 · reasoning"] { #expect(eval.contains(name), "\(name)") }
+        #expect(eval.contains("51.0% <span class=\"ci\">[46.0, 56.0]</span> <span class=\"ci\">n=100</span>"))  // step-000040 easy
+        #expect(eval.contains("30.5%") && eval.contains("n=300"))
+        #expect(eval.contains("pass@4") && eval.contains("60.0"))
+        // Scaling: R² to four decimals, parameters, and the recovered compute unit.
+        let scaling = try #require(section("scaling", in: html))
+        #expect(scaling.contains("0.9973") && scaling.contains("0.9950") && scaling.contains("0.9890"))
+        #expect(scaling.contains("−0.075") && scaling.contains("0.245"))
+        #expect(scaling.contains("units of 10¹⁵ FLOPs"))
+        // Patterns: proportions with counts, relative change with sign, null change as a dash.
+        let patterns = try #require(section("patterns", in: html))
+        #expect(patterns.contains("41.0% <span class=\"ci\">(82)</span>") && patterns.contains("+44.4%") && patterns.contains("−19.5%"))
+        #expect(patterns.contains("<td>Breakdown</td><td class=\"num\">12.0% <span class=\"ci\">(24)</span></td><td class=\"num\">7.0% <span class=\"ci\">(14)</span></td><td class=\"num\">—</td>"))
+    }
+
+    @Test func chartsDrawOneMarkOfEachDatum() throws {
+        let dir = temporaryDirectory("report-charts")
+        try writeSyntheticRun(dir)
+        let html = try build(dir)
+        // 60 steps, one null reward: 59 markers; accuracy has all 60.
+        let reward = try #require(chart("chart-reward-mean", in: html))
+        #expect(occurrences("class=\"pt\"", in: reward) == 59)
+        #expect(occurrences("class=\"pt\"", in: try #require(chart("chart-accuracy", in: html))) == 60)
+        #expect(reward.contains("cumulative training FLOPs"))
+        // Entropy: one "NaN" string → 59 markers, and no NaN anywhere in the page's coordinates.
+        #expect(occurrences("class=\"pt\"", in: try #require(chart("chart-entropy", in: html))) == 59)
+        #expect(!html.contains("NaN") && !html.contains("nan\"") && !html.contains("inf\""))
+        // Constant and never-finite columns are not charted.
+        #expect(chart("chart-kl", in: html) == nil && chart("chart-lr", in: html) == nil)
+        #expect(html.contains("kl = 0"))
+        // Fit: 3 splits × 6 points; one curve per split.
+        let scaling = try #require(chart("chart-scaling", in: html))
+        #expect(occurrences("class=\"pt fit-", in: scaling) == 18)
+        #expect(occurrences("class=\"pt fit-hard\"", in: scaling) == 6)
+        #expect(occurrences("class=\"series\"", in: scaling) == 3)
+        // Evaluation: 3 results × 4 splits, each with a CI whisker; patterns: 2 sets × 6 groups.
+        let bars = try #require(chart("chart-eval-splits", in: html))
+        #expect(occurrences("class=\"bar\"", in: bars) == 12 && occurrences("class=\"whisker\"", in: bars) == 12)
+        #expect(occurrences("class=\"category\"", in: bars) == 4)
+        #expect(occurrences("class=\"bar\"", in: try #require(chart("chart-patterns", in: html))) == 12)
+    }
+
+    @Test func tracesAreEscapedAndCoverRunStartAndEnd() throws {
+        let dir = temporaryDirectory("report-traces")
+        try writeSyntheticRun(dir)
+        let html = try build(dir)
+        let traces = try #require(section("traces", in: html))
+        #expect(traces.contains("if a &lt; b &amp;&amp; b &gt; c then &lt;b&gt;bold&lt;/b&gt; \\boxed{ the}"))
+        #expect(traces.contains("\\boxed{ a}"))
+        #expect(!traces.contains("<b>bold</b>"))
+        #expect(traces.contains("<code>␣the</code>"))  // the target's leading space made visible
+        #expect(occurrences("<article class=\"trace rewarded\"", in: traces) >= 2)
+        #expect(occurrences("<article class=\"trace unrewarded\"", in: traces) >= 2)
+        let steps = traces.components(separatedBy: "step <b>").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+        #expect(steps.count == 8 && steps.min()! < 20 && steps.max()! > 40)
+        #expect(traces.contains("8 of 120 logged completions"))
+    }
+
+    @Test func sectionsWithoutInputBecomeNotes() throws {
+        let dir = temporaryDirectory("report-sparse")
+        try writeSyntheticRun(dir, steps: 5, extras: false)
+        // A JSON file matching eval*.json but of another kind is passed over by discovery.
+        try Data("{\"something\":\"else\"}".utf8).write(to: URL(fileURLWithPath: dir + "/eval-config.json"))
+        var o = RunReportOptions(run: dir, out: dir + "/out/report.html")
+        let written = try RunReport.write(o)
+        #expect(written.sections == ["training"])
+        #expect(written.notes.count == 4)
+        let html = try String(contentsOfFile: o.out, encoding: .utf8)
+        #expect(section("evaluation", in: html)!.contains("eval-config.json is not rpt-eval/1"))
+        #expect(section("scaling", in: html)!.contains("No scaling fit"))
+        #expect(section("patterns", in: html)!.contains("No reasoning-pattern comparison"))
+        #expect(section("traces", in: html)!.contains("completions.jsonl not found"))
+        // Five steps: no smoothing, one series per chart.
+        #expect(!chart("chart-reward-mean", in: html)!.contains("moving average"))
+
+        // An empty metrics file, then no metrics at all.
+        try Data().write(to: URL(fileURLWithPath: dir + "/metrics.jsonl"))
+        o.out = dir + "/empty.html"
+        try RunReport.write(o)
+        #expect(try String(contentsOfFile: o.out, encoding: .utf8).contains("metrics.jsonl has no records yet"))
+        try FileManager.default.removeItem(atPath: dir + "/metrics.jsonl")
+        let none = try RunReport.write(o)
+        #expect(none.sections.isEmpty && none.notes.count == 5)
+        #expect(try String(contentsOfFile: o.out, encoding: .utf8).contains("<div class=\"v\">—</div>"))
+    }
+
+    @Test func aCutShortLastMetricsLineIsDroppedAndFlagged() throws {
+        let dir = temporaryDirectory("report-live")
+        try writeSyntheticRun(dir, steps: 10, extras: false)
+        let handle = try #require(FileHandle(forWritingAtPath: dir + "/metrics.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"step\":11,\"reward_me".utf8))
+        try handle.close()
+        let html = try build(dir)
+        #expect(html.contains("was incomplete"))
+        #expect(occurrences("class=\"pt\"", in: try #require(chart("chart-accuracy", in: html))) == 10)
+    }
+
+    @Test func malformedInputsNameTheFile() throws {
+        let dir = temporaryDirectory("report-bad")
+        try writeSyntheticRun(dir, steps: 10, extras: false)
+        func bad(_ name: String, _ text: String, _ set: (inout RunReportOptions, String) -> Void, message: String) throws {
+            let path = dir + "/" + name
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            var o = RunReportOptions(run: dir, out: dir + "/r.html")
+            set(&o, path)
+            let e = expectRPTError(naming: path) { try RunReport.write(o) }
+            #expect(e?.message.contains(message) == true, "\(String(describing: e)) should say \(message)")
+            try FileManager.default.removeItem(atPath: path)
+        }
+        try bad("e.json", "{\"format\":\"rpt-eval/1\",\"results\":[", { $0.evals = [$1] }, message: "malformed JSON")
+        try bad("e.json", "{\"format\":\"rpt-eval/2\",\"results\":[]}", { $0.evals = [$1] }, message: "not an rpt-eval/1 file")
+        try bad("e.json", "{\"format\":\"rpt-eval/1\",\"results\":[{\"label\":\"x\",\"splits\":{\"easy\":{\"accuracy\":\"high\"}}}]}",
+                { $0.evals = [$1] }, message: "results[0].splits.easy.accuracy must be a number")
+        try bad("e.json", "{\"format\":\"rpt-eval/1\",\"results\":[{\"label\":\"x\",\"splits\":{\"all\":{\"accuracy\":0.3,\"ci95\":[0.2]}}}]}",
+                { $0.evals = [$1] }, message: "ci95 must be [low, high]")
+        try bad("f.json", "{\"format\":\"rpt-fit/1\",\"fits\":[]}", { $0.fit = $1 }, message: "fits must be an object")
+        try bad("f.json", "{\"format\":\"rpt-fit/1\",\"fits\":{\"easy\":{\"A\":1,\"points\":[{\"compute\":1}]}}}", { $0.fit = $1 },
+                message: "fits.easy.points[0] needs numeric")
+        try bad("p.json", "{\"format\":\"rpt-patterns/1\",\"sets\":[{\"name\":\"a\",\"groups\":{\"Reflection\":3}}]}", { $0.patterns = $1 },
+                message: "sets[0].groups.Reflection must be an object")
+        // Auto-discovered files are read as strictly.
+        try bad("fit.json", "{not json", { _, _ in }, message: "malformed JSON")
+        try bad("eval-x.json", "[1,", { _, _ in }, message: "malformed JSON")
+        // A bad line inside metrics.jsonl (not the last) is an error with its line number.
+        let metrics = dir + "/metrics.jsonl"
+        let good = try String(contentsOfFile: metrics, encoding: .utf8)
+        try Data(("{\"step\":1}\n{oops}\n" + good).utf8).write(to: URL(fileURLWithPath: metrics))
+        let e = expectRPTError(naming: metrics) { try RunReport.write(RunReportOptions(run: dir, out: dir + "/r.html")) }
+        #expect(e?.message.contains("line 2") == true)
+        try Data("{\"reward_mean\":1}\n".utf8).write(to: URL(fileURLWithPath: metrics))
+        expectRPTError(naming: metrics) { try RunReport.write(RunReportOptions(run: dir, out: dir + "/r.html")) }
+        // A run directory that does not exist.
+        expectRPTError(naming: dir + "/missing") { try RunReport.write(RunReportOptions(run: dir + "/missing", out: dir + "/r.html")) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/r.html"))
+    }
+
+    @Test func mcqCategoriesBecomeATable() throws {
+        let dir = temporaryDirectory("report-mcq")
+        try writeSyntheticRun(dir, steps: 10, extras: false)
+        let path = dir + "/eval-mcq.json"
+        try Data(("{\"format\":\"rpt-eval/1\",\"mode\":\"mcq\",\"results\":[{\"label\":\"step-000010\",\"categories\":"
+            + "{\"Math\":{\"n\":200,\"accuracy\":0.915,\"ci95\":[0.87,0.95]},\"Law\":{\"n\":200,\"accuracy\":0.445}}}]}").utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let html = try build(dir)
+        let eval = try #require(section("evaluation", in: html))
+        #expect(eval.contains("Categories · eval-mcq.json"))
+        #expect(eval.contains("<td>Law</td><td class=\"num\">44.5% <span class=\"ci\">n=200</span></td>"))
+        #expect(eval.contains("<td>Math</td><td class=\"num\">91.5% <span class=\"ci\">[87.0, 95.0]</span>"))
+        #expect(chart("chart-eval-splits", in: html) == nil)  // no splits, no split chart
+    }
+
+    @Test func niceTicksAndLogTicks() {
+        let s = ChartScale.linear([0.07, 0.47])
+        #expect(s.ticks.count == 6 && s.ticks.enumerated().allSatisfy { abs($1 - Double($0) * 0.1) < 1e-12 })
+        #expect(s.lower == 0 && abs(s.upper - 0.5) < 1e-12 && s.label(0.3) == "0.3")
+        let steps = ChartScale.linear([1, 60], targetTicks: 6)
+        #expect(steps.ticks == [0, 10, 20, 30, 40, 50, 60])
+        let flat = ChartScale.linear([5, 5])
+        #expect(flat.lower < 5 && flat.upper > 5)
+        // Non-negative data (a reward stuck at 0) never gets a negative axis; steps tick at whole numbers.
+        #expect(ChartScale.linear([0, 0]).lower == 0 && ChartScale.linear([0, 0]).upper == 1)
+        #expect(ChartScale.linear([1, 2], targetTicks: 6, minStep: 1).ticks == [1, 2])
+        let log = ChartScale.logarithmic([1.2e15, 1.4e16])
+        #expect(log.ticks.map { $0 / 1e15 }.map { ($0 * 1000).rounded() / 1000 } == [2, 5, 10])
+        #expect(log.lower < 1.2e15 && log.upper > 1.4e16 && log.label(1e16) == "10¹⁶" && log.label(2e15) == "2×10¹⁵")
+        let wide = ChartScale.logarithmic([1e10, 1e22])
+        #expect(wide.ticks.allSatisfy { LineChart.isDecade($0) } && wide.ticks.count <= 7)
+        #expect(ChartFormat.percent(0.4107) == "41.1%" && ChartFormat.grouped(1234567) == "1,234,567")
+        #expect(ChartFormat.decimals(forStep: 0.09999999) == 1 && ChartFormat.decimals(forStep: 5) == 0)
+        #expect(HTML.escape("<a href='x'>&\"") == "&lt;a href=&#39;x&#39;&gt;&amp;&quot;")
+    }
+
+    @Test func movingAverageAndTraceSelection() {
+        let ma = RunMetrics.movingAverage([1, 2, .nan, 4, 5], window: 3)
+        #expect(ma[0] == 1.5 && ma[1] == 1.5 && ma[2].isNaN && ma[3] == 4.5 && ma[4] == 4.5)
+        #expect(RunMetrics.smoothingWindow(count: 5) == 1 && RunMetrics.smoothingWindow(count: 60) == 7)
+        let traces = (1...20).flatMap { s in
+            [TraceSample(step: s, docId: "d", completion: "x", reward: 1), TraceSample(step: s, docId: "d", completion: "y", reward: 0)]
+        }
+        let chosen = TraceSamples.select(traces, count: 8)
+        #expect(chosen.count == 8)
+        #expect(chosen.filter { $0.step <= 10 && $0.rewarded }.count == 2 && chosen.filter { $0.step <= 10 && !$0.rewarded }.count == 2)
+        #expect(chosen.filter { $0.step > 10 && $0.rewarded }.count == 2 && chosen.map(\.step).max() == 20 && chosen.map(\.step).min() == 1)
+        // Only unrewarded traces: the selection still fills up.
+        #expect(TraceSamples.select(traces.filter { !$0.rewarded }, count: 6).count == 6)
+        #expect(TraceSamples.select([], count: 6).isEmpty)
+    }
+
+    @Test func fitComputeUnitIsRecoveredFromPredictions() {
+        func curve(scale: Double) -> FitCurve {
+            let points = [1e15, 4e15, 1.2e16].map { c in
+                FitCurve.Point(compute: c, accuracy: 0, predicted: -0.1 / pow(c / scale, 0.5) + 0.4, residual: nil)
+            }
+            var f = FitCurve(split: "easy", a: -0.1, alpha: 0.5, pStar: 0.4, r2: 0.99, n: 3, points: points)
+            f.inferComputeScale()
+            return f
+        }
+        #expect(curve(scale: 1).computeScale == 1)
+        let scaled = curve(scale: 1e20)
+        #expect(abs(scaled.computeScale / 1e20 - 1) < 1e-9)
+        #expect(abs(scaled.predict(4e15)! - (-0.1 / pow(4e-5, 0.5) + 0.4)) < 1e-9)
+    }
+
+    @Test func cliWritesTheReportAndFailsNamingBadFiles() throws {
+        let dir = temporaryDirectory("report-cli")
+        try writeSyntheticRun(dir, steps: 20)
+        let out = dir + "/page.html"
+        let r = try runRPT(["report", "--run", dir, "--out", out, "--eval", dir + "/eval-reasoning.json", "--title", "CLI run"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("wrote \(out)") && r.stdout.contains("sections: training, evaluation, scaling, patterns, traces"))
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(html.contains("<title>CLI run</title>"))
+        #expect(html.contains("step-000040 · reasoning") && !html.contains("initial · ntp"))  // --eval replaces discovery
+        let badEval = dir + "/broken.json"
+        try Data("{\"format\":".utf8).write(to: URL(fileURLWithPath: badEval))
+        let b = try runRPT(["report", "--run", dir, "--out", dir + "/b.html", "--eval", badEval])
+        #expect(b.status != 0 && b.stderr.contains(badEval))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/b.html"))
+    }
+}
