@@ -46,11 +46,12 @@ struct QuickstartCommand: ParsableCommand {
         let format = try ReasoningFormat(template: template, chat: "raw", tokenizerPath: policy)
         let tokenizer = try loadTokenizer(path: policy)
         let demos = try FormatDemonstrations.write(records: PositionDataset.read(path: data + "/train.jsonl"), prompt: format.prompt,
-                                                   tokenizer: tokenizer, maxPromptTokens: Int(promptTokens)!, to: out + "/sft-demos.jsonl")
-        print("wrote \(demos) demonstrations to \(out)/sft-demos.jsonl")
+                                                   tokenizer: tokenizer, maxPromptTokens: Int(promptTokens)!, plainTextEvery: 2,
+                                                   to: out + "/sft-demos.jsonl")
+        print("wrote \(demos) demonstrations (and plain-text contexts) to \(out)/sft-demos.jsonl")
         try invoke(PretrainCommand.self, ["pretrain", "--sft", "--model", policy, "--data", out + "/sft-demos.jsonl", "--out", sft,
-                                          "--steps", "\(sftSteps)", "--seq-len", "511", "--batch-size", "8", "--lr", "2e-3",
-                                          "--lr-schedule", "cosine:10:0.1", "--save-every", "\(sftSteps)", "--eval-every", "\(sftSteps)",
+                                          "--steps", "\(sftSteps)", "--seq-len", "511", "--batch-size", "8", "--lr", "1e-3",
+                                          "--lr-schedule", "cosine:\(min(10, sftSteps / 10)):0.1", "--save-every", "\(sftSteps)", "--eval-every", "\(sftSteps)",
                                           "--log-every", "25"] + threadArgs)
         guard let initial = Checkpoint.latest(in: sft) else { throw RPTError("format SFT wrote no checkpoint", file: sft) }
 
