@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -228,7 +229,10 @@ def main():
                   f"update {rec['update_s']:.2f} s", file=sys.stderr, flush=True)
 
     trainer.add_callback(Timer())
-    trainer.train()
+    try:
+        trainer.train()
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
 
     # Parity: TRL tokenized the same prompts to the same ids, in rpt's order.
     assert [list(p) for p in prompts_seen] == [list(p) for p in prompt_ids][:len(prompts_seen)], "prompt ids differ"
