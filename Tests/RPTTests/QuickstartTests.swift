@@ -7,6 +7,13 @@ import Testing
 @testable import RPT
 
 @Suite struct QuickstartTests {
+    @Test func demonstrationsRestateTheContextEndAndBoxTheTarget() {
+        #expect(FormatDemonstrations.completion(context: "Once upon a time she was very", target: " happy")
+                == " <think> she was very happy </think> \\boxed{ happy}")
+        // A target that continues a word: the partial word is kept, and newlines become spaces.
+        #expect(FormatDemonstrations.completion(context: "a\nbig pres", target: "ent") == " <think> a big present </think> \\boxed{ent}")
+    }
+
     @Test func quickstartRunsEveryStage() throws {
         let out = temporaryDirectory("quickstart")
         let r = try runRPT(["quickstart", "--out", out, "--steps", "2", "--sft-steps", "4", "--save-every", "1", "--eval-positions", "6"])
