@@ -146,6 +146,25 @@ import Testing
         #expect(NextTokenPrompt.contextText([]) == ("", 0))
     }
 
+    /// SentencePiece with a dummy prefix (stories260K, as Llama 2): a context that starts the document (BOS first)
+    /// is the document's text, without the "▁" the tokenizer put before its first word; a left-truncated context
+    /// keeps the space that precedes its first kept word in the document.
+    @Test(arguments: [Repo.stories260KHF, TokenizerFixtures.storiesBinPath])
+    func theDummyPrefixSpaceIsNotContext(_ path: String) throws {
+        let tok = try loadTokenizer(path: path)
+        let document = "Once upon a time"
+        let ids = tok.documentIds(document).ids
+        #expect(tok.bytes(of: Array(ids.dropFirst())).first == 0x20) // the dummy prefix
+        let prompt = NextTokenPrompt(template: .custom("[{context}]"))
+        let full = try prompt.promptTokens(contextIds: ids, tokenizer: tok, maxPromptTokens: 100)
+        #expect(full.text == "[" + document + "]" && full.contextTokensDropped == 0)
+        let cut = try prompt.promptTokens(contextIds: ids, tokenizer: tok, maxPromptTokens: full.ids.count - 1)
+        #expect(cut.contextTokensDropped > 0 && cut.text.hasPrefix("[ ") && ("[" + document + "]").hasSuffix(cut.text.dropFirst()))
+        // Without BOS nothing says where the document starts: the token bytes are kept as they are.
+        let noBOS = try prompt.promptTokens(contextIds: Array(ids.dropFirst()), tokenizer: tok, maxPromptTokens: 100)
+        #expect(noBOS.text == "[ " + document + "]")
+    }
+
     /// A tokenizer with BOS (llama2.c stories260K): BOS stays first, once, and is not counted as context.
     @Test func bosStaysFirst() throws {
         let tok = try loadTokenizer(path: TokenizerFixtures.storiesBinPath)

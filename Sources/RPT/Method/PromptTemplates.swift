@@ -196,14 +196,25 @@ public struct NextTokenPrompt: Sendable, Equatable {
 
     /// The prompt ids for a context given as ids (e.g. x_{<t} of a document, optionally starting with BOS),
     /// dropping the oldest context tokens until the encoded prompt fits `maxPromptTokens`. The kept context is
-    /// turned into text through its token bytes. Throws when even an empty context does not fit.
+    /// turned into text through its token bytes, less the SentencePiece dummy-prefix space of a context that
+    /// starts the document (BOS first), which is not document text (ByteBoundaries.swift). Throws when even an
+    /// empty context does not fit.
     public func promptTokens(contextIds: [Int], tokenizer: any Tokenizer, maxPromptTokens: Int) throws -> Tokens {
         var context = contextIds
-        if let bos = tokenizer.bosTokenId, context.first == bos { context.removeFirst() }
+        var startsDocument = false
+        if let bos = tokenizer.bosTokenId, context.first == bos { context.removeFirst(); startsDocument = true }
         let total = context.count
+        // The leading space is the tokenizer's dummy prefix when the text without it encodes to the same ids.
+        let dummyPrefix: Bool = {
+            guard startsDocument else { return false }
+            let bytes = tokenizer.bytes(of: context)
+            return bytes.first == 0x20 && tokenizer.encode(String(decoding: bytes.dropFirst(), as: UTF8.self)) == context
+        }()
 
         func build(keep: Int) throws -> Tokens {
-            let (text, partial) = NextTokenPrompt.contextText(tokenizer.bytes(of: Array(context.suffix(keep))))
+            var bytes = tokenizer.bytes(of: Array(context.suffix(keep)))
+            if dummyPrefix && keep == total { bytes.removeFirst() }
+            let (text, partial) = NextTokenPrompt.contextText(bytes)
             let prompt = try render(context: text)
             var ids = tokenizer.encode(prompt)
             if let bos = tokenizer.bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
