@@ -37,6 +37,8 @@ struct PrepareCommand: ParsableCommand {
     var template: String?
     @Option(help: "Plain text: string between documents (\\n unescaped).")
     var delimiter: String?
+    @Flag(help: "Strip GSM8K-style <<expr=result>> calculator annotations; positions inside a result record it (\"calculation\").")
+    var calculations = false
 
     @Option(name: .customLong("entropy-threshold"), help: "Training keeps positions with proxy entropy above this (nats).")
     var entropyThreshold: Float = 1.0
@@ -76,7 +78,8 @@ struct PrepareCommand: ParsableCommand {
         if let t = threads { Parallel.setThreads(t) }
         let tpl = try template.map { try TextTemplate(Self.unescape($0), label: "--template") }
         var o = PrepareOptions(policy: policy, proxy: proxy, corpus: corpus, outputDirectory: out,
-                               corpusOptions: CorpusOptions(documentDelimiter: delimiter.map(Self.unescape), textField: textField, template: tpl))
+                               corpusOptions: CorpusOptions(documentDelimiter: delimiter.map(Self.unescape), textField: textField, template: tpl,
+                                                            calculations: calculations))
         o.policyTokenizer = policyTokenizer
         o.proxyTokenizer = proxyTokenizer
         o.splitModel = splitModel

@@ -39,6 +39,8 @@ struct PretrainCommand: ParsableCommand {
     @Flag(help: "Supervised fine-tuning on prompt/completion JSONL (loss on completion tokens only).") var sft = false
     @Option(name: .customLong("prompt-field")) var promptField: String = "prompt"
     @Option(name: .customLong("completion-field")) var completionField: String = "completion"
+    @Flag(help: "Strip GSM8K-style <<expr=result>> calculator annotations from the corpus text.") var calculations = false
+    @Option(help: "Stop once training FLOPs (6N per trained token) reach this budget; --steps stays the schedule's horizon.") var flops: Double?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step, as an interruption would; --resume continues.")
     var stopAfter: Int?
@@ -54,6 +56,7 @@ struct PretrainCommand: ParsableCommand {
         o.template = template.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
         o.delimiter = delimiter.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
         o.sft = sft; o.promptField = promptField; o.completionField = completionField
+        o.calculations = calculations ? true : nil; o.flopsBudget = flops
         try Pretrainer(options: o, resume: resume).run(stopAfter: stopAfter)
     }
 }

@@ -43,12 +43,9 @@ struct QuickstartCommand: ParsableCommand {
                                          "--val-docs", "3", "--entropy-threshold", "1.0", "--max-context-tokens", "384", "--out", data] + threadArgs)
 
         stage(2, "format SFT: teach the base model to reason briefly and box the next token (a stand-in for R1-Distill)")
-        let format = try ReasoningFormat(template: template, chat: "raw", tokenizerPath: policy)
-        let tokenizer = try loadTokenizer(path: policy)
-        let demos = try FormatDemonstrations.write(records: PositionDataset.read(path: data + "/train.jsonl"), prompt: format.prompt,
-                                                   tokenizer: tokenizer, maxPromptTokens: Int(promptTokens)!, plainTextEvery: 2,
-                                                   to: out + "/sft-demos.jsonl")
-        print("wrote \(demos) demonstrations (and plain-text contexts) to \(out)/sft-demos.jsonl")
+        try invoke(DemosCommand.self, ["demos", "--data", data + "/train.jsonl", "--model", policy, "--template", template, "--chat", "raw",
+                                       "--answer", "target", "--max-prompt-tokens", promptTokens, "--docs", "0.5",
+                                       "--out", out + "/sft-demos.jsonl", "--rest", data + "/rl.jsonl"] + threadArgs)
         try invoke(PretrainCommand.self, ["pretrain", "--sft", "--model", policy, "--data", out + "/sft-demos.jsonl", "--out", sft,
                                           "--steps", "\(sftSteps)", "--seq-len", "511", "--batch-size", "8", "--lr", "1e-3",
                                           "--lr-schedule", "cosine:\(min(10, sftSteps / 10)):0.1", "--save-every", "\(sftSteps)", "--eval-every", "\(sftSteps)",

@@ -26,14 +26,18 @@ public struct CorpusOptions: Sendable {
     public var template: TextTemplate?
     /// How many skips are reported as warnings (all are counted).
     public var maxWarnings: Int
+    /// Strip GSM8K-style `<<expression=result>>` calculator annotations from the text and keep them as the
+    /// document's calculations (CalculatorAnnotations.swift); the text is NFC-normalised first.
+    public var calculations: Bool
 
     public init(format: Format = .automatic, documentDelimiter: String? = nil, textField: String = "text",
-                template: TextTemplate? = nil, maxWarnings: Int = 5) {
+                template: TextTemplate? = nil, maxWarnings: Int = 5, calculations: Bool = false) {
         self.format = format
         self.documentDelimiter = documentDelimiter
         self.textField = textField
         self.template = template
         self.maxWarnings = maxWarnings
+        self.calculations = calculations
     }
 }
 
@@ -46,12 +50,15 @@ public struct CorpusDocument: Sendable, Equatable {
     /// The line (from 1) where it starts.
     public var line: Int
     public var text: String
+    /// Calculator annotations stripped from the text (only when read with `CorpusOptions.calculations`).
+    public var calculations: [Calculation]
 
-    public init(id: String, file: String, line: Int, text: String) {
+    public init(id: String, file: String, line: Int, text: String, calculations: [Calculation] = []) {
         self.id = id
         self.file = file
         self.line = line
         self.text = text
+        self.calculations = calculations
     }
 }
 
@@ -85,6 +92,13 @@ public enum CorpusReader {
                 try readDelimitedText(file, delimiter: Array(delimiter.utf8), log: &log, into: &documents)
             } else {
                 try readWholeFile(file, log: &log, into: &documents)
+            }
+        }
+        if options.calculations {
+            for i in documents.indices {
+                let (text, calculations) = CalculatorAnnotations.strip(nfcNormalized(documents[i].text))
+                documents[i].text = text
+                documents[i].calculations = calculations
             }
         }
         guard !documents.isEmpty else {

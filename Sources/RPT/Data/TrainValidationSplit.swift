@@ -14,8 +14,9 @@ public struct TrainValidationSplit<Item> {
     public var train: [Item]
     public var validation: [Item]
 
-    /// Splits `items`; `source` names the corpus in errors (bad size, nothing left to train on).
-    public init(_ items: [Item], validation size: ValidationSize, seed: UInt64, source: String) throws {
+    /// Splits `items`; `source` names the corpus in errors (bad size, nothing left to train on unless
+    /// `allowAllValidation`, e.g. a prepared evaluation set).
+    public init(_ items: [Item], validation size: ValidationSize, seed: UInt64, source: String, allowAllValidation: Bool = false) throws {
         let n = items.count
         let k: Int
         switch size {
@@ -29,7 +30,7 @@ public struct TrainValidationSplit<Item> {
             guard c >= 0 else { throw RPTError("validation document count must be ≥ 0, got \(c)", file: source) }
             k = c
         }
-        guard k < n || k == 0 else {
+        guard k < n || k == 0 || (allowAllValidation && k == n) else {
             throw RPTError("validation would take \(k) of the \(n) documents, leaving none to train on", file: source)
         }
         let permutation = DataShuffle.permutation(count: n, seed: seed, stream: DataShuffle.splitStream)

@@ -53,9 +53,16 @@ public struct NextTokenAccuracyPlan: Sendable {
     public func evaluate(model: Model, targets: [Int], batchTokens: Int = 1024,
                          progress: ((Int) -> Void)? = nil) throws -> [Bool] {
         precondition(targets.count == recordCount)
+        return zip(try predictions(model: model, batchTokens: batchTokens, progress: progress), targets).map { $0 == $1 }
+    }
+
+    /// For every record, the model's next token after its context: the argmax (greedy, the default), or a
+    /// sample drawn with `sampling` from the stream (seed, record index), so each record's draw is fixed.
+    public func predictions(model: Model, sampling: SamplingParameters = .greedy, seed: UInt64 = 0, batchTokens: Int = 1024,
+                            progress: ((Int) -> Void)? = nil) throws -> [Int] {
         let v = model.config.vocabSize
         let ws = ForwardWorkspace()
-        var correct = Array(repeating: false, count: recordCount)
+        var predicted = Array(repeating: 0, count: recordCount)
         var next = 0, done = 0
         while next < chains.count {
             // Pack whole chains into one forward call, each in its own cache slot.
@@ -72,7 +79,13 @@ public struct NextTokenAccuracyPlan: Sendable {
                 var offset = 0
                 for chain in members {
                     for (record, row) in chain.reads {
-                        correct[record] = NextTokenAccuracyPlan.argmax(lp.baseAddress! + (offset + row) * v, count: v) == targets[record]
+                        let row = lp.baseAddress! + (offset + row) * v
+                        if sampling.temperature == 0 {
+                            predicted[record] = NextTokenAccuracyPlan.argmax(row, count: v)
+                        } else {
+                            var rng = RandomGenerator(seed: seed, stream: UInt64(record))
+                            predicted[record] = Sampler.sample(row, vocab: v, params: sampling, rng: &rng)
+                        }
                     }
                     offset += chain.ids.count
                     done += chain.reads.count
@@ -80,7 +93,7 @@ public struct NextTokenAccuracyPlan: Sendable {
             }
             progress?(done)
         }
-        return correct
+        return predicted
     }
 
     /// Index of the first largest value (torch.argmax's convention).

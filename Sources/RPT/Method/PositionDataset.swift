@@ -14,6 +14,8 @@
 //                      strictly increasing, last = byte length of the continuation
 //   "proxy_entropy"    top-16 entropy (nats) of the proxy model at the aligned proxy token
 //   "proxy_logprob"    the proxy's log-probability of its own aligned token
+//   "calculation"      optional: the calculator annotation whose result x_t lies in (prepare --calculations),
+//                      e.g. "47+8=55": the position is computable from its context
 //   validation only:
 //   "entropy"          the split model's top-16 entropy at this position
 //   "splits"           difficulty splits the position is in: "easy" (> 0.5), "medium" (> 1.0), "hard" (> 1.5),
@@ -63,14 +65,16 @@ public struct PositionRecord: Sendable, Equatable {
     public var entropy: Float?
     /// Validation: the difficulty splits.
     public var splits: [DifficultySplit]?
+    /// The calculator annotation whose result x_t lies in, e.g. "47+8=55" (corpora read with calculations).
+    public var calculation: String?
 
     public init(docId: String, index: Int, context: String, contextIds: [Int], targetId: Int, target: String,
                 continuation: [UInt8], boundaries: [Int], proxyEntropy: Float, proxyLogProb: Float,
-                entropy: Float? = nil, splits: [DifficultySplit]? = nil) {
+                entropy: Float? = nil, splits: [DifficultySplit]? = nil, calculation: String? = nil) {
         self.docId = docId; self.index = index; self.context = context; self.contextIds = contextIds
         self.targetId = targetId; self.target = target; self.continuation = continuation
         self.boundaries = boundaries; self.proxyEntropy = proxyEntropy; self.proxyLogProb = proxyLogProb
-        self.entropy = entropy; self.splits = splits
+        self.entropy = entropy; self.splits = splits; self.calculation = calculation
     }
 
     public var json: JSON {
@@ -89,6 +93,7 @@ public struct PositionRecord: Sendable, Equatable {
         ]
         if let entropy { o["entropy"] = .number(roundedToMicros(entropy)) }
         if let splits { o["splits"] = .array(splits.map { .string($0.rawValue) }) }
+        if let calculation { o["calculation"] = .string(calculation) }
         return .object(o)
     }
 
@@ -100,6 +105,7 @@ public struct PositionRecord: Sendable, Equatable {
         var o = JSONBytes()
         o.bytes.reserveCapacity(64 + context.utf8.count + 6 * contextIds.count + 4 * boundaries.count + 2 * continuation.count)
         o.raw("{\"boundaries\":"); o.ints(boundaries)
+        if let calculation { o.raw(",\"calculation\":"); o.string(calculation) }
         o.raw(",\"context\":"); o.string(context)
         o.raw(",\"context_ids\":"); o.ints(contextIds)
         o.raw(",\"continuation_b64\":\""); o.raw(Data(continuation).base64EncodedString()); o.raw("\"")
@@ -181,6 +187,12 @@ public struct PositionRecord: Sendable, Equatable {
         } else {
             entropy = nil
             splits = nil
+        }
+        if let c = value["calculation"], c != .null {
+            guard let s = c.string else { throw bad("\"calculation\" must be a string") }
+            calculation = s
+        } else {
+            calculation = nil
         }
     }
 }

@@ -65,7 +65,7 @@ public struct PrepareOptions: Sendable {
     /// the last bits, so a resumed run must pack exactly as the first one did.
     public func fingerprint(window resolvedWindow: Int) -> JSON {
         func s(_ v: String?) -> JSON { v.map { .string($0) } ?? .null }
-        return .object([
+        var f: [String: JSON] = [
             "policy": .string(policy), "policy_tokenizer": s(policyTokenizer),
             "proxy": .string(proxy), "proxy_tokenizer": s(proxyTokenizer),
             "split_model": s(splitModel), "split_model_tokenizer": s(splitModelTokenizer),
@@ -83,6 +83,8 @@ public struct PrepareOptions: Sendable {
             "val_docs": validationDocuments.map { .number(Double($0)) } ?? .null,
             "seed": .string(String(seed)),
             "batch_tokens": .number(Double(batchTokens)),
-        ])
+        ]
+        if corpusOptions.calculations { f["calculations"] = .bool(true) }
+        return .object(f)
     }
 }

@@ -89,7 +89,7 @@ public final class Preparer {
 
         // The document split, then every document's tokenizations.
         let size: ValidationSize = o.validationDocuments.map { .count($0) } ?? .fraction(0.1)
-        let split = try TrainValidationSplit(Array(corpus.documents.indices), validation: size, seed: o.seed, source: o.corpus)
+        let split = try TrainValidationSplit(Array(corpus.documents.indices), validation: size, seed: o.seed, source: o.corpus, allowAllValidation: true)
         let isValidation = Set(split.validation)
         var plans: [Plan] = []
         plans.reserveCapacity(corpus.documents.count)
@@ -282,7 +282,8 @@ public final class Preparer {
                 target: String(decoding: p.bytes[spans.starts[t]..<spans.ends[t]], as: UTF8.self),
                 continuation: Array(p.bytes[range]),
                 boundaries: spans.boundaries(from: t, horizon: o.horizon),
-                proxyEntropy: proxyAt[t]!.entropy, proxyLogProb: proxyAt[t]!.logProb)
+                proxyEntropy: proxyAt[t]!.entropy, proxyLogProb: proxyAt[t]!.logProb,
+                calculation: CalculatorAnnotations.calculation(covering: spans.starts[t], in: p.document.calculations)?.expression)
         }
         if p.isValidation {
             for (t, s) in PositionSelection.validation(splitCandidates) {

@@ -38,6 +38,11 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
     public var sft: Bool = false
     public var promptField: String = "prompt"
     public var completionField: String = "completion"
+    /// Strip GSM8K-style `<<expr=result>>` calculator annotations from the corpus text (CalculatorAnnotations).
+    public var calculations: Bool?
+    /// Stop once the run's training FLOPs (6N per trained token) reach this budget; `steps` stays the
+    /// schedule's horizon (compute-matched baselines, `rpt reproduce`).
+    public var flopsBudget: Double?
 
     public init(model: String, tokenizer: String? = nil, data: String, out: String) {
         self.model = model
@@ -55,6 +60,7 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
         guard gradClip >= 0, weightDecay >= 0 else { throw bad("--grad-clip and --weight-decay must be ≥ 0") }
         guard validation >= 0 else { throw bad("--validation must be ≥ 0") }
         guard saveEvery >= 1, evalEvery >= 1, logEvery >= 1 else { throw bad("--save-every, --eval-every and --log-every must be ≥ 1") }
+        if let f = flopsBudget { guard f > 0, f.isFinite else { throw bad("--flops must be a positive number") } }
     }
 
     var validationSize: ValidationSize {

@@ -43,6 +43,8 @@ public final class Pretrainer {
     let schedule: LearningRateSchedule
     var data: TrainingData
     var step = 0
+    /// Training compute so far: 6N per token of every trained sequence (forward + backward; notes §5.2).
+    public private(set) var totalFlops: Double = 0
     let tokenizerSources: [String]
     /// Called with each log line (stdout by default).
     public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
@@ -86,7 +88,8 @@ public final class Pretrainer {
                                          batchSize: options.batchSize, validation: v, seed: options.seed))
         } else {
             let corpus = CorpusOptions(documentDelimiter: options.delimiter, textField: options.textField,
-                                       template: try options.template.map { try TextTemplate($0, label: "--template") })
+                                       template: try options.template.map { try TextTemplate($0, label: "--template") },
+                                       calculations: options.calculations ?? false)
             data = .stream(try PretrainingData.load(path: options.data, options: corpus, tokenizer: tokenizer, seqLen: options.seqLen,
                                                     batchSize: options.batchSize, validation: v, seed: options.seed))
         }
@@ -97,6 +100,7 @@ public final class Pretrainer {
         if let ck = checkpoint {
             try optimizer.restore(m: ck.m, v: ck.v, t: ck.state.adamwStep)
             step = ck.state.step
+            totalFlops = ck.state.payload["flops"]?.double ?? 0
             let cursor = try JSONDecoder().decode(DataCursor.self, from: Data(ck.state.dataCursor.serialized().utf8))
             try data.restore(cursor)
         }
@@ -115,27 +119,31 @@ public final class Pretrainer {
         var lastLoss: Float?
         let start = Date()
         while step < end {
+            if let budget = o.flopsBudget, totalFlops >= budget { break }
             let t0 = Date()
             let (loss, tokens) = try trainStep()
             lastLoss = loss
             step += 1
+            totalFlops += 6 * Double(model.parameterCount) * Double(tokens)
+            let budgetReached = o.flopsBudget.map { totalFlops >= $0 } ?? false
             let dt = Date().timeIntervalSince(t0)
             var record: [String: JSON] = ["step": .number(Double(step)), "loss": .number(Double(loss)),
                                           "lr": .number(Double(optimizer.lr)), "grad_norm": .number(Double(lastGradNorm)),
                                           "tokens": .number(Double(tokens)), "tokens_per_s": .number(Double(tokens) / dt),
-                                          "elapsed_s": .number(Date().timeIntervalSince(start))]
-            if step % o.evalEvery == 0 || step == o.steps, let val = try validationLoss() {
+                                          "elapsed_s": .number(Date().timeIntervalSince(start)), "flops": .number(totalFlops)]
+            if step % o.evalEvery == 0 || step == o.steps || budgetReached, let val = try validationLoss() {
                 record["val_loss"] = .number(Double(val))
             }
             metrics.append(record)
-            if step % o.logEvery == 0 || step == o.steps {
+            if step % o.logEvery == 0 || step == o.steps || budgetReached {
                 var line = String(format: "step %d | loss %.4f | lr %.3g | grad_norm %.3f | %.0f tokens/s", step, loss,
                                   optimizer.lr, lastGradNorm, Double(tokens) / dt)
                 if let v = record["val_loss"]?.double { line += String(format: " | val_loss %.4f", v) }
                 log(line)
             }
             progress.update(step, unit: "steps", detail: String(format: "loss %.4f", loss))
-            if step % o.saveEvery == 0 || step == end { try save() }
+            if step % o.saveEvery == 0 || step == end || budgetReached { try save() }
+            if budgetReached { log(String(format: "pretrain: compute budget of %.4g FLOPs reached at step %d (%.4g FLOPs)", o.flopsBudget!, step, totalFlops)) }
         }
         return lastLoss
     }
@@ -191,7 +199,7 @@ public final class Pretrainer {
     func save() throws {
         let cursor = try JSON.parse(JSONEncoder().encode(data.cursor), file: "cursor")
         let state = TrainerState(step: step, dataCursor: cursor, options: try options.json,
-                                 metrics: ["grad_norm": Double(lastGradNorm)])
+                                 metrics: ["grad_norm": Double(lastGradNorm)], payload: .object(["flops": .number(totalFlops)]))
         let dir = try Checkpoint.save(model: model, optimizer: optimizer, state: state, in: options.out,
                                       options: CheckpointOptions(modelDType: options.saveBF16 ? .bfloat16 : .float32,
                                                                  keepLast: options.keepLast, tokenizerSources: tokenizerSources))
