@@ -1,5 +1,6 @@
 // `rpt eval`: next-token accuracy per difficulty split (standard or reasoning mode), or zero-shot multiple
-// choice per category, for one model or every checkpoint of a run.
+// choice per category, for one model or every checkpoint of a run; with several models, the paired difference
+// of each against a reference model per split, with a document-clustered bootstrap interval.
 
 import ArgumentParser
 import Foundation
@@ -14,6 +15,9 @@ struct EvalCommand: ParsableCommand {
           rpt eval --model runs/x/step-000040 --data data/val.jsonl --mode ntp
           rpt eval --run runs/x --include-initial --data data/val.jsonl --mode reasoning --samples 4 --out eval.json
           rpt eval --model M --mcq --data Assets/mmlu-pro-sample/test.jsonl --samples 0
+          rpt eval --model base --model runs/x/step-000100 --data data/val.jsonl --baseline base --out eval.json
+
+        With several models, each is compared with the first (or --baseline) on the same items: A − B per split with a 95% bootstrap interval that resamples documents. `rpt compare` pairs results of different files.
         """)
 
     @Option(help: "Model: HF directory or llama2.c .bin (with --tokenizer); repeat to evaluate several.") var model: [String] = []
@@ -38,6 +42,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write the results JSON (rpt-eval/1) here.") var out: String?
     @Option(help: "Write every reasoning response to this JSONL (for rpt patterns).") var dump: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "With several models: the reference label for paired differences (default: the first model).") var baseline: String?
+    @Option(name: .customLong("paired-score"), help: "Paired differences score items by greedy (0/1) or mean (correct/k) (default: greedy when run).") var pairedScore: String?
+    @Option(help: "Bootstrap resamples (of documents) for the paired intervals.") var resamples: Int = 2000
 
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
@@ -65,12 +72,36 @@ struct EvalCommand: ParsableCommand {
         var targets = try model.map { try EvalTarget.model($0, tokenizer: tokenizer) }
         if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial) }
         guard !targets.isEmpty else { throw ValidationError("give --model PATH (repeatable) and/or --run DIR") }
+        guard resamples >= 1 else { throw ValidationError("--resamples must be ≥ 1") }
+        var score: PairedScore? = nil
+        if let p = pairedScore {
+            guard let s = PairedScore(rawValue: p) else { throw ValidationError("--paired-score must be greedy or mean") }
+            if s == .mean && (o.mode == .ntp || samples == 0) { throw ValidationError("--paired-score mean needs sampled responses (--samples K, reasoning or --mcq)") }
+            if s == .greedy && o.mode != .ntp && noGreedy { throw ValidationError("--paired-score greedy needs the greedy response (drop --no-greedy)") }
+            score = s
+        }
+        if let b = baseline {
+            let hits = targets.filter { $0.label == b }.count
+            guard hits == 1 else {
+                throw ValidationError((hits == 0 ? "--baseline \(b) is none of the models' labels" : "--baseline \(b) names \(hits) models")
+                                      + " (labels: \(targets.map(\.label).joined(separator: ", ")))")
+            }
+        }
 
         let evaluator = try Evaluator(options: o)
         print("eval: \(evaluator.itemCount) \(o.mode == .mcq ? "questions" : "positions") of \(data), \(targets.count) model(s), mode \(o.mode.rawValue)")
-        var results = EvalResults(options: o, itemCount: evaluator.itemCount, models: [])
+        var results = EvalResults(options: o, itemCount: evaluator.itemCount, models: [], items: evaluator.items)
         results.models = try evaluator.evaluate(targets) { m in
             print(results.table(m) + "\n")
+        }
+        if results.models.count >= 2 {
+            // A failed comparison (e.g. repeated item ids) must not lose the evaluation itself.
+            do {
+                results.paired = try results.pairedComparisons(baseline: baseline, score: score, resamples: resamples, seed: seed)
+                print("paired differences (A − B per item, same items; 95% CI resamples documents)\n" + results.pairedTables() + "\n")
+            } catch {
+                print("paired differences skipped: \(error)")
+            }
         }
         if let out {
             try AtomicFile.write(Data((results.json.serialized() + "\n").utf8), to: out)

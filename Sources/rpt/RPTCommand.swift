@@ -11,8 +11,8 @@ struct RPTCommand: ParsableCommand {
         commandName: "rpt",
         abstract: "Reinforcement Pre-Training (arXiv 2506.08007) for Llama / Qwen2 / Qwen3 checkpoints, in Swift.",
         subcommands: [GenerateCommand.self, TokenizeCommand.self, ScoreCommand.self, PretrainCommand.self, PrepareCommand.self,
-                      TrainCommand.self, EvalCommand.self, FitCommand.self, PatternsCommand.self, ReportCommand.self, QuickstartCommand.self, BenchCommand.self,
-                      CorpusCommand.self, DemosCommand.self])
+                      TrainCommand.self, EvalCommand.self, CompareCommand.self, FitCommand.self, PatternsCommand.self, ReportCommand.self,
+                      QuickstartCommand.self, BenchCommand.self, CorpusCommand.self, DemosCommand.self])
 
     static func main() {
         // Arguments are text: refuse invalid UTF-8 instead of silently replacing bytes.

@@ -140,7 +140,7 @@ import Testing
         let lines = try String(contentsOfFile: o.dump!, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == records.count * 4)
         // Re-score every dumped response on its own: extraction + prefix matching on the record's bytes.
-        var perItem: [String: [Double]] = [:]
+        var perItem: [String: [Double]] = [:], greedyItem: [String: Double] = [:]
         for l in lines {
             let j = try JSON.parse(Data(l.utf8), file: "dump")
             let rec = records.first { $0.index == j["index"]!.int! }!
@@ -148,7 +148,13 @@ import Testing
             let reward = PrefixMatchReward().reward(RewardInput(answer: answer, continuationBytes: rec.continuation, boundaries: rec.boundaries, nextTokenId: rec.targetId))
             #expect(Double(reward) == j["reward"]!.double!)
             if j["kind"]!.string == "sample" { perItem["\(rec.index)", default: []].append(Double(reward)) }
+            if j["kind"]!.string == "greedy" { greedyItem["\(rec.index)"] = Double(reward) }
         }
+        // The per-item outcomes written to rpt-eval/1 are the dump's rewards, item by item.
+        let outcomes = EvalResults(options: o, itemCount: records.count, models: results, items: records.map(EvalItem.init)).json["results"]!.array![0]["outcomes"]!
+        #expect(outcomes["samples"]?.int == 3)
+        #expect(outcomes["sample_correct"]!.array!.map { $0.double! } == records.map { perItem["\($0.index)"]!.reduce(0, +) })
+        #expect(outcomes["greedy"]!.array!.map { $0.double! } == records.map { greedyItem["\($0.index)"]! })
         let all = results[0].groups.first { $0.name == "all" }!.accuracy
         let mean = perItem.values.map { $0.reduce(0, +) / 3 }.reduce(0, +) / Double(records.count)
         #expect(abs(all.sampledMean!.accuracy - mean) < 1e-12 && all.n == records.count && all.k == 3)
@@ -214,8 +220,10 @@ import Testing
         let m = try ev.evaluate([EvalTarget(path: Repo.fixtureModel("qwen2_f32"))])[0]
         #expect(m.groups.map(\.name) == ["all", "math", "other"])
         #expect(m.groups.map(\.accuracy.n) == [6, 3, 3])
-        let json = EvalResults(options: o, itemCount: 6, models: [m]).json
+        let json = EvalResults(options: o, itemCount: 6, models: [m], items: ev.items).json
         #expect(json["results"]?.array?[0]["categories"]?["math"]?["n"]?.int == 3)
+        #expect(json["positions"]?.array?[1] == .object(["question_id": .string("2"), "category": .string("other")]))
+        #expect(json["results"]?.array?[0]["outcomes"]?["sample_correct"]?.array?.count == 6)
         #expect(try String(contentsOfFile: o.dump!, encoding: .utf8).split(separator: "\n").count == 18)
     }
 
@@ -246,7 +254,14 @@ import Testing
         }
         let j = try JSON.load(path: dir + "/e.json")
         #expect(j["format"]?.string == "rpt-eval/1" && j["mode"]?.string == "ntp")
-        #expect(j["results"]?.array?[0]["splits"]?["all"]?["n"]?.int == (try PositionDataset.read(path: data)).count)
+        let records = try PositionDataset.read(path: data)
+        #expect(j["results"]?.array?[0]["splits"]?["all"]?["n"]?.int == records.count)
+        // Per-item outcomes: the positions in order, and an argmax 0/1 per position adding up to the accuracy.
+        #expect(j["positions"]?.array?.map { EvalItem(json: $0)! } == records.map(EvalItem.init))
+        let greedy = j["results"]!.array![0]["outcomes"]!["greedy"]!.array!.map { $0.double! }
+        #expect(greedy.count == records.count && greedy.allSatisfy { $0 == 0 || $0 == 1 })
+        #expect(abs(greedy.reduce(0, +) / Double(records.count) - j["results"]!.array![0]["splits"]!["all"]!["accuracy"]!.double!) < 1e-12)
+        #expect(j["paired"] == nil && j["results"]!.array![0]["outcomes"]!["samples"] == nil)
         let bad = try runRPT(["eval", "--model", Repo.fixtureModel("qwen2_f32"), "--data", dir + "/missing.jsonl"])
         #expect(bad.status != 0 && bad.stderr.contains("missing.jsonl"))
     }

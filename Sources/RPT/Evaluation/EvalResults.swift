@@ -1,12 +1,21 @@
-// The output of `rpt eval`: a printed table per model (one row per split or category) and the JSON file
-// "rpt-eval/1" read by `rpt fit` (accuracy against training FLOPs) and `rpt report`:
+// The output of `rpt eval`: a printed table per model (one row per split or category), the paired
+// differences against a reference model, and the JSON file "rpt-eval/1" read by `rpt fit` (accuracy against
+// training FLOPs), `rpt report` and `rpt compare` (per-item outcomes, EvalOutcomes):
 //
 //   {"format":"rpt-eval/1","data":…,"mode":"ntp"|"reasoning"|"mcq","samples":k,"temperature":T,"greedy":bool,
 //    "template":…,"max_response_tokens":…,"items":n,
+//    "positions":[{"doc_id","index","splits":[…]}] | [{"question_id","category"}] (mcq) — the items, in order,
 //    "results":[{"model":…,"label":…,"step":…|null,"flops":…|null,"seconds":…,"answers":{…}|null,
 //                "splits":{"all"|"easy"|"medium"|"hard":{"n","accuracy","ci95":[lo,hi],
 //                          "greedy":{"accuracy","ci95"},"sampled":{"mean_accuracy","ci95","pass_at_k","pass_ci95","k"}}},
-//                "categories":{…same per category…} (mcq), "macro_accuracy" (mcq: mean over categories)}]}
+//                "categories":{…same per category…} (mcq), "macro_accuracy" (mcq: mean over categories),
+//                "outcomes":{"greedy":[0|1 per item] (when greedy ran; ntp: argmax correct),
+//                            "sample_correct":[correct samples per item], "samples":k (when samples were drawn)}}],
+//    "paired":[{"a":label,"b":label (the reference),"score":"greedy"|"mean","matched","unmatched_a","unmatched_b",
+//               "resamples","seed","splits":{name:{"n","mean_a","mean_b","difference","ci95":[lo,hi],"documents","se"}},
+//               "categories":{…} (mcq)}] (with two or more models; see PairedComparison)}
+//
+// "positions" and every "outcomes" list have one entry per item, in the same order.
 
 import Foundation
 
@@ -14,11 +23,50 @@ public struct EvalResults: Sendable {
     public var options: EvalOptions
     public var itemCount: Int
     public var models: [ModelEvaluation]
+    /// The evaluated items in order (Evaluator.items); "positions" and "outcomes" are written when present.
+    public var items: [EvalItem]
+    /// Paired differences of models against a reference (pairedComparisons).
+    public var paired: [(comparison: PairedComparison, score: PairedScore)] = []
 
-    public init(options: EvalOptions, itemCount: Int, models: [ModelEvaluation]) {
+    public init(options: EvalOptions, itemCount: Int, models: [ModelEvaluation], items: [EvalItem] = []) {
         self.options = options
         self.itemCount = itemCount
         self.models = models
+        self.items = items
+    }
+
+    /// The per-item score paired comparisons use: greedy when it was run, else the sampled mean.
+    public var defaultPairedScore: PairedScore {
+        options.mode == .ntp || options.sampling.greedy ? .greedy : .mean
+    }
+
+    /// Every model against `baseline` (a label; default the first model), A = the model, B = the reference.
+    public func pairedComparisons(baseline: String? = nil, score: PairedScore? = nil, resamples: Int = 2000,
+                                  seed: UInt64 = 0) throws -> [(comparison: PairedComparison, score: PairedScore)] {
+        guard models.count >= 2 else { return [] }
+        guard items.count == itemCount else { throw RPTError("the evaluated items are not known", file: options.data) }
+        let reference: Int
+        if let baseline {
+            let hits = models.indices.filter { models[$0].target.label == baseline }
+            guard hits.count == 1 else {
+                throw RPTError((hits.isEmpty ? "no model is labelled \"\(baseline)\"" : "\(hits.count) models are labelled \"\(baseline)\"")
+                               + "; labels: " + models.map(\.target.label).joined(separator: ", "), file: "--baseline")
+            }
+            reference = hits[0]
+        } else { reference = 0 }
+        let kind = score ?? defaultPairedScore
+        func scored(_ m: ModelEvaluation) throws -> [ScoredItem] {
+            guard m.scores.count == items.count else { throw RPTError("\(m.target.label) has no per-item outcomes", file: options.data) }
+            return try zip(items, m.scores).map { item, s in
+                guard let v = s.value(kind) else { throw RPTError("\(m.target.label) has no \(kind.rawValue) outcome for item \(item.key)", file: options.data) }
+                return ScoredItem(item: item, score: v)
+            }
+        }
+        let b = try scored(models[reference])
+        return try models.indices.filter { $0 != reference }.map { i in
+            (try PairedComparison(a: scored(models[i]), b: b, labelA: models[i].target.label, labelB: models[reference].target.label,
+                                  resamples: resamples, seed: seed, context: options.data), kind)
+        }
     }
 
     public var json: JSON {
@@ -35,6 +83,7 @@ public struct EvalResults: Sendable {
             root["max_response_tokens"] = .number(Double(o.sampling.maxResponseTokens))
             root["template"] = .string(o.mode == .mcq ? "mcq" : o.template)
         }
+        if !items.isEmpty && items.count == itemCount { root["positions"] = .array(items.map(\.json)) }
         root["results"] = .array(models.map { m in
             var r: [String: JSON] = [
                 "model": .string(m.target.path), "label": .string(m.target.label),
@@ -54,9 +103,30 @@ public struct EvalResults: Sendable {
             } else {
                 r["splits"] = .object(groups)
             }
+            if let outcomes = outcomesJSON(m) { r["outcomes"] = outcomes }
             return .object(r)
         })
+        if !paired.isEmpty {
+            root["paired"] = .array(paired.map { p in
+                var o = p.comparison.json.object!
+                o["score"] = .string(p.score.rawValue)
+                return .object(o)
+            })
+        }
         return .object(root)
+    }
+
+    /// {"greedy":[0|1…], "sample_correct":[c…], "samples":k} for a model with one score per item.
+    func outcomesJSON(_ m: ModelEvaluation) -> JSON? {
+        guard !m.scores.isEmpty, m.scores.count == itemCount else { return nil }
+        var o: [String: JSON] = [:]
+        if m.scores.allSatisfy({ $0.greedy != nil }) { o["greedy"] = .array(m.scores.map { .number($0.greedy! ? 1 : 0) }) }
+        let k = m.scores[0].samples.count
+        if k > 0 && m.scores.allSatisfy({ $0.samples.count == k }) {
+            o["samples"] = .number(Double(k))
+            o["sample_correct"] = .array(m.scores.map { .number(Double($0.samples.filter { $0 }.count)) })
+        }
+        return o.isEmpty ? nil : .object(o)
     }
 
     /// The table of one model: a row per group with n and each measured accuracy with its 95% CI, in percent.
@@ -90,5 +160,13 @@ public struct EvalResults: Sendable {
                 .map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The printed paired differences: one table per compared model.
+    public func pairedTables() -> String {
+        paired.map { p in
+            let c = p.comparison
+            return "\(c.a) − \(c.b) (\(p.score.rawValue) score, \(c.resamples) document resamples, seed \(c.seed); percent)\n" + c.table()
+        }.joined(separator: "\n\n")
     }
 }

@@ -36,6 +36,17 @@ public struct ModelEvaluation: Sendable {
     public var groups: [(name: String, accuracy: GroupAccuracy)]
     public var answers: AnswerOutcomeTally?
     public var seconds: Double
+    /// Per item, in the evaluator's item order: the greedy (argmax) result and the sampled results.
+    public var scores: [ItemScore] = []
+
+    public init(target: EvalTarget, groups: [(name: String, accuracy: GroupAccuracy)], answers: AnswerOutcomeTally?,
+                seconds: Double, scores: [ItemScore] = []) {
+        self.target = target
+        self.groups = groups
+        self.answers = answers
+        self.seconds = seconds
+        self.scores = scores
+    }
 }
 
 public final class Evaluator {
@@ -88,6 +99,9 @@ public final class Evaluator {
 
     public var itemCount: Int { options.mode == .mcq ? questions.count : records.count }
 
+    /// The evaluated items in order: positions (doc_id, index, splits) or questions (id, category).
+    public var items: [EvalItem] { options.mode == .mcq ? questions.map(EvalItem.init) : records.map(EvalItem.init) }
+
     /// Evaluates every target in turn, reusing the dataset-side work.
     public func evaluate(_ targets: [EvalTarget], onResult: (ModelEvaluation) -> Void = { _ in }) throws -> [ModelEvaluation] {
         let dump = try options.dump.map { try StreamingAtomicFile(path: $0) }
@@ -139,7 +153,7 @@ public final class Evaluator {
         let groups = groupNames.map { name in
             (name, GroupAccuracy(name == "all" ? scores : zip(scores, itemGroups).filter { $0.1.contains(name) }.map(\.0)))
         }
-        return ModelEvaluation(target: target, groups: groups, answers: tally, seconds: Date().timeIntervalSince(start))
+        return ModelEvaluation(target: target, groups: groups, answers: tally, seconds: Date().timeIntervalSince(start), scores: scores)
     }
 
     /// The items of reasoning / multiple-choice mode, tokenized once per distinct tokenizer.
