@@ -33,6 +33,7 @@ struct ReportCommand: ParsableCommand {
         o.traces = traces
         let written = try RunReport.write(o)
         var line = "wrote \(written.path) (\(max(1, written.bytes / 1024)) KiB; sections: \(written.sections.joined(separator: ", ")))"
+        if let w = written.warning { line += "\nwarning: " + w + " (see the box at the top of the report)" }
         if !written.notes.isEmpty { line += "\n" + written.notes.map { "note: " + $0 }.joined(separator: "\n") }
         print(line)
     }

@@ -1,4 +1,5 @@
-// `rpt train`: Reinforcement Pre-Training with GRPO on a dataset made by `rpt prepare`.
+// `rpt train`: Reinforcement Pre-Training with GRPO on a dataset made by `rpt prepare`. With --resume the
+// run continues with the options stored in its checkpoint; only --steps changes them (absent: the stored one).
 
 import ArgumentParser
 import Foundation
@@ -19,16 +20,22 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Contexts per step.") var batchSize: Int?
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Sampling temperature.") var temperature: Float?
-    @Option(name: .customLong("max-response-tokens")) var maxResponseTokens: Int?
-    @Option(name: .customLong("max-prompt-tokens")) var maxPromptTokens: Int?
-    @Option(help: "Learning rate.") var lr: Float?
+    @Option(name: .customLong("max-response-tokens"), help: "Response budget (default 8192, shrunk to fit a smaller model; a value set here is kept).")
+    var maxResponseTokens: Int?
+    @Option(name: .customLong("max-prompt-tokens"), help: "Prompt budget, oldest context cut first (default 4096; cut to the positions the response leaves).")
+    var maxPromptTokens: Int?
+    @Option(help: "Learning rate (the peak of --lr-schedule).") var lr: Float?
+    @Option(name: .customLong("lr-schedule"), help: "constant | warmup:N | cosine:N:minRatio | linear:N:minRatio, over --steps (default: constant, the paper's).")
+    var lrSchedule: String?
     @Option(help: "Prompt template: v0…v6 or a file with {context}.") var template: String?
     @Option(help: "auto | raw | chatml | deepseek-r1") var chat: String?
     @Option(help: "prefix | firstToken | dense | conditionalDense") var reward: String?
     @Option(name: .customLong("kl"), help: "KL coefficient β (loads the reference model when > 0).") var klCoefficient: Float?
     @Option(help: "PPO epochs per rollout batch.") var epochs: Int?
     @Option(name: .customLong("mini-batches"), help: "Optimizer steps per epoch.") var miniBatches: Int?
-    @Option(name: .customLong("dynamic-sampling-from"), help: "First step with dynamic sampling (paper: 500).") var dynamicSamplingFrom: Int?
+    @Option(name: .customLong("dynamic-sampling-from"),
+            help: "Dynamic sampling after this many steps: a step N, or a share of --steps such as 30% (default 50%: the paper's 500 of 1000).")
+    var dynamicSamplingFrom: String?
     @Option(name: .customLong("save-every")) var saveEvery: Int?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept (0 = all).") var keepLast: Int?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
@@ -45,7 +52,10 @@ struct TrainCommand: ParsableCommand {
         guard !o.model.isEmpty, !o.data.isEmpty, !o.out.isEmpty else {
             throw ValidationError("--model, --data and --out are required (as flags or in --config)")
         }
-        if let v = steps { o.steps = v }
+        let stored = resume ? try RPTTrainOptions.stored(in: o.out) : nil
+        if let v = steps { o.steps = v } else if let stored, try config.map({ try JSON.load(path: $0)["steps"] == nil }) ?? true {
+            o.steps = stored.steps   // resuming without --steps (or a config's "steps"): the run's own length
+        }
         if let v = groupSize { o.groupSize = v }
         if let v = batchSize { o.batchSize = v }
         if let v = seed { o.seed = v }
@@ -53,6 +63,7 @@ struct TrainCommand: ParsableCommand {
         if let v = maxResponseTokens { o.maxResponseTokens = v }
         if let v = maxPromptTokens { o.maxPromptTokens = v }
         if let v = lr { o.lr = v }
+        if let v = lrSchedule { o.lrSchedule = v }
         if let v = template { o.template = v }
         if let v = chat { o.chat = v }
         if let v = reward {
@@ -62,9 +73,17 @@ struct TrainCommand: ParsableCommand {
         if let v = klCoefficient { o.klCoefficient = v }
         if let v = epochs { o.epochs = v }
         if let v = miniBatches { o.miniBatches = v }
-        if let v = dynamicSamplingFrom { o.dynamicSamplingFromStep = v }
+        if let v = dynamicSamplingFrom { o.dynamicSamplingFromStep = try RelativeStep(parsing: v) }
         if let v = saveEvery { o.saveEvery = v }
         if let v = keepLast { o.keepLast = v }
+        if let stored {
+            let ignored = try o.ignoredOnResume(stored: stored)
+            if !ignored.isEmpty {
+                // Unbuffered, like the trainer's own lines, so that it comes first.
+                FileHandle.standardOutput.write(Data(("train: note: --resume continues with the checkpoint's options; ignored: "
+                    + ignored.joined(separator: "; ") + "\n").utf8))
+            }
+        }
         try RPTTrainer(options: o, resume: resume).run(stopAfter: stopAfter)
     }
 }

@@ -1,6 +1,8 @@
 // `rpt train` end to end on a small position file: metrics.jsonl (step, reward_mean, flops, …),
 // completions.jsonl, checkpoints; N steps + resume + M steps equals N+M steps bit for bit; config files
-// with unknown keys are refused.
+// with unknown keys are refused; the lr schedule is applied over the run's steps and kept on resume;
+// dynamic sampling starts half-way by default; a stalled learning signal is logged once; the default token
+// budget is fitted to a small model; the CLI flags (--lr-schedule, --dynamic-sampling-from, --resume).
 
 import Foundation
 import Testing
@@ -33,11 +35,30 @@ private func trainOptions(_ dir: String, out: String, steps: Int) throws -> RPTT
     return o
 }
 
+/// The records of RUN/metrics.jsonl.
+private func metricsRecords(_ run: String) throws -> [JSON] {
+    let text = String(decoding: try #require(FileManager.default.contents(atPath: run + "/metrics.jsonl")), as: UTF8.self)
+    return try text.split(separator: "\n").map { try JSON.parse(Data($0.utf8), file: "metrics.jsonl") }
+}
+
+/// Equal lengths and each value within 1e-6 relative (learning rates are Floats).
+private func approximately(_ a: [Double], _ b: [Double]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-6 * max(abs($1), 1e-9) }
+}
+
+/// A trainer whose log lines are collected.
+private final class LogLines: @unchecked Sendable { var lines: [String] = [] }
+private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? = nil) throws -> RPTTrainer {
+    let t = try RPTTrainer(options: o, resume: resume)
+    t.log = { line in log?.lines.append(line) }
+    return t
+}
+
 @Suite(.serialized) struct RPTTrainTests {
     @Test func writesMetricsCompletionsAndCheckpoints() throws {
         let dir = temporaryDirectory("train")
-        let t = try RPTTrainer(options: trainOptions(dir, out: dir + "/run", steps: 3), resume: false)
-        t.log = { _ in }
+        let log = LogLines()
+        let t = try trainer(trainOptions(dir, out: dir + "/run", steps: 3), log: log)
         try t.run()
         let lines = String(decoding: FileManager.default.contents(atPath: dir + "/run/metrics.jsonl")!, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 3)
@@ -52,6 +73,18 @@ private func trainOptions(_ dir: String, out: String, steps: Int) throws -> RPTT
             // 8 rollouts of 6 tokens without any \boxed{}: all are format failures (truncated).
             #expect(j["format_failures"]?.int == 8)
         }
+        // The step lines carry the format failures; the stalled signal (no reward in all 3 steps) is said once,
+        // in the log and in the metrics record of the step that completed the stall.
+        let stepLines = log.lines.filter { $0.hasPrefix("step ") }
+        #expect(stepLines.count == 3 && stepLines.allSatisfy { $0.contains(" | format failures 8/8 | ") && $0.contains(" | lr 0.001 | ") })
+        let warnings = log.lines.filter { $0.hasPrefix("warning: ") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.hasPrefix("warning: no rollout has earned a reward for 3 steps (steps 1–3): the policy does not produce the answer format (format failures 24/24: ") == true)
+        let records = try metricsRecords(dir + "/run")
+        #expect(records.map { $0["warning"]?.string != nil } == [false, false, true])
+        #expect(records[2]["warning_kind"]?.string == "zero_reward")
+        #expect(records[2]["warning"]?.string.map { "warning: " + $0 } == warnings.first)
+        #expect(log.lines.first?.contains("lr 0.001 (constant over 3 steps), no dynamic sampling") == true)
         let completions = String(decoding: FileManager.default.contents(atPath: dir + "/run/completions.jsonl")!, as: UTF8.self)
         #expect(completions.split(separator: "\n").count == 3 * 2)
         #expect(Checkpoint.latest(in: dir + "/run") == dir + "/run/step-000003")
@@ -78,6 +111,137 @@ private func trainOptions(_ dir: String, out: String, steps: Int) throws -> RPTT
         let before = try Model.load(path: Repo.fixtureModel("qwen2_f32")).params.values("model.embed_tokens.weight")
         let after = try Model.load(path: dir + "/a/step-000004").params.values("model.embed_tokens.weight")
         #expect(after != before)
+    }
+
+    @Test func learningRateScheduleIsAppliedOverTheRunAndKeptOnResume() throws {
+        let dir = temporaryDirectory("train-lr")
+        // Warmup over 2 steps (HF convention: the t-th update uses lr(t − 1), so the first update has lr 0).
+        var w = try trainOptions(dir, out: dir + "/warmup", steps: 4)
+        w.lrSchedule = "warmup:2"
+        try trainer(w).run()
+        let warm = try metricsRecords(dir + "/warmup").map { $0["lr"]?.double ?? -1 }
+        #expect(approximately(warm, [0, 5e-4, 1e-3, 1e-3]), "\(warm)")
+        // Cosine to 0 over the run's 4 steps: peak · ½(1 + cos(π k / 4)), k = 0…3.
+        var c = try trainOptions(dir, out: dir + "/cosine", steps: 4)
+        c.lrSchedule = "cosine:0:0"
+        try trainer(c).run()
+        let cosine = try metricsRecords(dir + "/cosine").map { $0["lr"]?.double ?? -1 }
+        let expected = (0..<4).map { k in 1e-3 * 0.5 * (1 + cos(Double.pi * Double(k) / 4)) }
+        #expect(approximately(cosine, expected), "\(cosine)")
+        // Interrupted after 2 steps and resumed with a different schedule asked for: the checkpoint's is kept,
+        // over the same horizon, and the weights match the uninterrupted run bit for bit.
+        c.out = dir + "/cosine-resumed"
+        try trainer(c).run(stopAfter: 2)
+        var asked = c
+        asked.lrSchedule = "linear:1:0.5"
+        let stored = try #require(try RPTTrainOptions.stored(in: c.out))
+        #expect(try asked.ignoredOnResume(stored: stored) == [#"lrSchedule "linear:1:0.5" (the run's: "cosine:0:0")"#])
+        let log = LogLines()
+        let resumed = try trainer(asked, resume: true, log: log)
+        #expect(resumed.options.lrSchedule == "cosine:0:0" && resumed.options.steps == 4)
+        try resumed.run()
+        #expect(log.lines.first == "train: resumed at step 2 of 4 with the checkpoint's options: lr 0.001 (cosine:0:0 over 4 steps), no dynamic sampling")
+        #expect(try metricsRecords(c.out).map { $0["lr"]?.double ?? -1 } == cosine)
+        for f in ["model.safetensors", "optimizer.safetensors"] {
+            let x = FileManager.default.contents(atPath: dir + "/cosine/step-000004/" + f)
+            #expect(x != nil && x == FileManager.default.contents(atPath: c.out + "/step-000004/" + f), "\(f) differs after resume")
+        }
+    }
+
+    @Test func dynamicSamplingStartsHalfWayByDefaultOrWhereAsked() throws {
+        let dir = temporaryDirectory("train-dynamic")
+        // The random policy never earns a reward: every group has equal rewards, so once dynamic sampling is on
+        // every group is dropped (groups_dropped_fraction 1) and refilled up to maxRefillRounds.
+        var o = try trainOptions(dir, out: dir + "/default", steps: 4)
+        o.dynamicSampling = true; o.maxRefillRounds = 1
+        #expect(o.dynamicSamplingFromStep == .percent(50))
+        let log = LogLines()
+        try trainer(o, log: log).run()
+        #expect(try metricsRecords(o.out).map { $0["groups_dropped_fraction"]?.double } == [0, 0, 1, 1])
+        #expect(log.lines.first?.contains("dynamic sampling after step 2 (50% of the run)") == true)
+        var explicit = try trainOptions(dir, out: dir + "/explicit", steps: 4)
+        explicit.dynamicSampling = true; explicit.maxRefillRounds = 1; explicit.dynamicSamplingFromStep = .step(1)
+        try trainer(explicit).run()
+        #expect(try metricsRecords(explicit.out).map { $0["groups_dropped_fraction"]?.double } == [0, 1, 1, 1])
+    }
+
+    @Test func aCheckpointWithTheOldIntegerFieldResumes() throws {
+        let dir = temporaryDirectory("train-old-checkpoint")
+        var o = try trainOptions(dir, out: dir + "/run", steps: 4)
+        o.dynamicSampling = true; o.maxRefillRounds = 1; o.dynamicSamplingFromStep = .step(3)
+        try trainer(o).run(stopAfter: 2)
+        // Rewrite the checkpoint as an older build wrote it: an integer start, no learning-signal state.
+        let statePath = dir + "/run/step-000002/" + Checkpoint.stateFile
+        var state = try TrainerState.load(path: statePath)
+        var options = try #require(state.options.object)
+        #expect(options["dynamicSamplingFromStep"] == .number(3))
+        options["dynamicSamplingFromStep"] = .number(1)
+        state.options = .object(options)
+        state.payload = .object(["flops": state.payload["flops"] ?? .number(0)])
+        try AtomicFile.write(try state.serialized(), to: statePath)
+        let resumed = try trainer(o, resume: true)
+        #expect(resumed.options.dynamicSamplingFromStep == .step(1))
+        try resumed.run()
+        #expect(try metricsRecords(o.out).map { $0["groups_dropped_fraction"]?.double } == [0, 0, 1, 1])
+    }
+
+    @Test func theDefaultTokenBudgetIsFittedToASmallModel() throws {
+        let dir = temporaryDirectory("train-budget")
+        var o = try trainOptions(dir, out: dir + "/run", steps: 1)
+        let defaults = RPTTrainOptions()
+        o.maxPromptTokens = defaults.maxPromptTokens; o.maxResponseTokens = defaults.maxResponseTokens
+        o.batchSize = 1; o.groupSize = 2
+        let log = LogLines()
+        let t = try trainer(o, log: log)
+        let positions = t.policy.rope.positions
+        #expect(positions == 256)
+        // The instruction whole, then the positions after it: a third for context, the rest for the response.
+        let instruction = try t.prompt.promptTokens(contextIds: [], tokenizer: t.tokenizer, maxPromptTokens: Int.max).ids.count
+        #expect(t.options.maxPromptTokens == instruction + (positions - instruction) / 3)
+        #expect(t.options.maxPromptTokens + t.options.maxResponseTokens == positions)
+        try t.run()
+        #expect(log.lines.contains { $0.hasPrefix("train: note: the default budget (prompts ≤ 4096, responses ≤ 8192 tokens) exceeds the policy's 256 positions") })
+        #expect(try metricsRecords(o.out).count == 1)
+        // The fitted budget is what the checkpoint stores.
+        let stored = try RPTTrainOptions.stored(in: o.out)
+        #expect(stored?.maxResponseTokens == t.options.maxResponseTokens)
+        // A response budget set by hand is kept and prompts are cut to what it leaves…
+        var both = try trainOptions(dir, out: dir + "/explicit", steps: 1)
+        both.maxPromptTokens = 250; both.maxResponseTokens = 256 - instruction - 1
+        let cut = try trainer(both)
+        #expect(cut.options.maxPromptTokens == instruction + 1 && cut.options.maxResponseTokens == 256 - instruction - 1)
+        #expect(cut.notes == ["--max-prompt-tokens 250 + --max-response-tokens \(256 - instruction - 1) exceed the policy's 256 positions (max_position_embeddings): prompts are cut (oldest context first) to \(instruction + 1) tokens"])
+        // …unless it leaves no room for the instruction: refused before any rollout, naming the flag.
+        both.maxResponseTokens = 256 - instruction
+        let e = expectRPTError(naming: "rpt train") { _ = try RPTTrainer(options: both, resume: false) }
+        #expect(e?.message.contains("lower --max-response-tokens to at most \(256 - instruction - 1)") == true)
+    }
+
+    @Test func commandLineFlags() throws {
+        let dir = temporaryDirectory("train-cli")
+        let data = try positionFile(dir)
+        func base(_ out: String) -> [String] {
+            ["train", "--model", Repo.fixtureModel("qwen2_f32"), "--data", data, "--out", dir + "/" + out, "--batch-size", "2",
+             "--group-size", "4", "--max-response-tokens", "6", "--max-prompt-tokens", "240", "--chat", "raw", "--lr", "1e-3",
+             "--save-every", "1", "--threads", "1"]
+        }
+        let a = try runRPT(base("run") + ["--steps", "4", "--lr-schedule", "linear:2:0.5", "--dynamic-sampling-from", "75%", "--stop-after", "2"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout.contains("lr 0.001 (linear:2:0.5 over 4 steps), dynamic sampling after step 3 (75% of the run)"), "\(a.stdout)")
+        #expect(!a.stdout.contains("warning:"), "2 of the 3 steps a stall must last")
+        // --resume without --steps keeps the run's 4 steps; a flag that would change the stored options is named.
+        let b = try runRPT(base("run") + ["--resume", "--lr-schedule", "cosine:0:0.1"])
+        #expect(b.status == 0, "\(b.stderr)")
+        #expect(b.stdout.contains(#"train: note: --resume continues with the checkpoint's options; ignored: lrSchedule "cosine:0:0.1" (the run's: "linear:2:0.5")"#), "\(b.stdout)")
+        #expect(b.stdout.contains("train: resumed at step 2 of 4"))
+        let lrs = try metricsRecords(dir + "/run").map { $0["lr"]?.double ?? -1 }
+        // linear:2:0.5 over 4 steps: 0, ½ peak (warmup), then peak · (0.5 + 0.5 · (1 − (k − 2) / 2)) at k = 2, 3.
+        #expect(approximately(lrs, [0, 5e-4, 1e-3, 7.5e-4]), "\(lrs)")
+        // The monitor's count went through the checkpoint: the stall completes at step 3, reported once.
+        #expect(b.stdout.components(separatedBy: "warning: ").count == 2, "\(b.stdout)")
+        #expect(b.stdout.contains("warning: no rollout has earned a reward for 3 steps (steps 1–3)"))
+        let bad = try runRPT(base("bad") + ["--steps", "2", "--dynamic-sampling-from", "half"])
+        #expect(bad.status != 0 && bad.stderr.contains("--dynamic-sampling-from"))
     }
 
     @Test func configFilesAreChecked() throws {

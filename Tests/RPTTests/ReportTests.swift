@@ -1,8 +1,9 @@
 // `rpt report`: a page built from synthetic run inputs is self-contained (no URLs, scripts or external
 // references), has every section with the input's numbers, draws one marker per finite metric / fit
 // point and one bar per (result, split) / (set, group), escapes traces, survives NaN and empty metrics,
-// keeps sections without input as notes, and names the file of a malformed input. The chart building
-// blocks (ticks, smoothing, trace selection, fit units) are checked on their own.
+// keeps sections without input as notes, and names the file of a malformed input; a run whose reward never
+// rose (all zero, or a flat last quarter) gets a warning box at the top, a learning run none. The chart
+// building blocks (ticks, smoothing, trace selection, fit units) are checked on their own.
 
 import Foundation
 import Testing
@@ -221,6 +222,70 @@ func occurrences(_ needle: String, in s: String) -> Int { s.components(separated
         let html = try build(dir)
         #expect(html.contains("was incomplete"))
         #expect(occurrences("class=\"pt\"", in: try #require(chart("chart-accuracy", in: html))) == 10)
+    }
+
+    /// metrics.jsonl of `rewards.count` steps with the given rewards and per-step answer counts.
+    func writeMetrics(_ dir: String, rewards: [Double], gradNorm: Double, answered: Int, truncated: Int, noThink: Int,
+                      warningAt: Int? = nil) throws {
+        var text = ""
+        for (i, r) in rewards.enumerated() {
+            let s = i + 1
+            text += "{\"step\":\(s),\"reward_mean\":\(r),\"accuracy\":\(r),\"grad_norm\":\(gradNorm),\"lr\":1e-6,"
+                + "\"format_failures\":\(truncated + noThink),\"answers_answered\":\(answered),\"answers_failed\":\(truncated + noThink),"
+                + "\"answers_failure_truncated\":\(truncated),\"answers_failure_missingThinkClose\":\(noThink),\"answers_failure_noBoxed\":0"
+                + (s == warningAt ? ",\"warning\":\"no rollout has earned a reward for 3 steps (steps 1–3): the policy does not produce the answer format\",\"warning_kind\":\"zero_reward\"" : "")
+                + "}\n"
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/metrics.jsonl"))
+    }
+
+    @Test func aRunWithoutAnyRewardIsFlaggedAtTheTop() throws {
+        let dir = temporaryDirectory("report-zero")
+        try writeMetrics(dir, rewards: Array(repeating: 0, count: 20), gradNorm: 0, answered: 0, truncated: 48, noThink: 16, warningAt: 3)
+        let written = try RunReport.write(RunReportOptions(run: dir, out: dir + "/report.html"))
+        #expect(written.warning == "no rollout earned a reward in 20 steps: the run never learned")
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        let start = try #require(html.range(of: "<div class=\"warning-box\""))
+        let box = String(html[start.lowerBound..<(html.range(of: "</div>", range: start.upperBound..<html.endIndex)?.upperBound ?? html.endIndex)])
+        // At the top: before the summary cards and every section.
+        #expect(html.range(of: "warning-box")!.lowerBound < html.range(of: "class=\"kpis\"")!.lowerBound)
+        #expect(box.contains("This run never learned"))
+        #expect(box.contains("Every one of the 20 logged steps has <code>reward_mean</code> = 0: no rollout earned any reward."))
+        #expect(box.contains("The policy did not produce the answer format: 100% of 1,280 rollouts had no extractable answer (960 cut at the length limit, 320 without &lt;/think&gt;)."))
+        #expect(box.contains("cold start (SFT on format demonstrations, <code>rpt pretrain --sft</code>, as <code>rpt quickstart</code> does)"))
+        #expect(box.contains("The gradient norm was 0 at every step"))
+        #expect(box.contains("<li>step 3: no rollout has earned a reward for 3 steps (steps 1–3)"))
+        // The logged warning is quoted in the training section too.
+        #expect(section("training", in: html)?.contains("rpt train warned at step 3: no rollout has earned a reward") == true)
+        #expect(occurrences("class=\"warning-box\"", in: html) == 1)
+    }
+
+    @Test func aFlatRewardIsFlaggedWithTheNumbers() throws {
+        let dir = temporaryDirectory("report-flat")
+        // 20 steps around 0.30 (±0.01): first quarter (5 steps) mean 0.300, last quarter 0.302 (< 0.300 + 0.02).
+        let rewards = (1...20).map { 0.30 + ($0 % 2 == 0 ? 0.01 : -0.01) + ($0 <= 5 ? 0.002 : 0) }
+        try writeMetrics(dir, rewards: rewards, gradNorm: 0.2, answered: 60, truncated: 3, noThink: 1)
+        let written = try RunReport.write(RunReportOptions(run: dir, out: dir + "/report.html"))
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        let first = rewards.prefix(5).reduce(0, +) / 5, last = rewards.suffix(5).reduce(0, +) / 5
+        #expect(written.warning == String(format: "the reward never rose above its first steps' level: mean %.4f over the last 5 steps vs %.4f over the first 5", last, first))
+        #expect(html.contains(String(format: "reward_mean over the last 5 of 20 steps: %.4f; over the first 5: %.4f (change %+.4f).", last, first, last - first)))
+        #expect(html.contains("Criterion: last-quarter mean ≤ first-quarter mean + 0.02."))
+        #expect(html.contains("The reward did not trend up: the learning rate") && !html.contains("did not produce the answer format"))
+        // Rising by more than the margin: no warning.
+        try writeMetrics(dir, rewards: rewards.enumerated().map { $1 + 0.003 * Double($0) }, gradNorm: 0.2, answered: 60, truncated: 3, noThink: 1)
+        let rising = try RunReport.write(RunReportOptions(run: dir, out: dir + "/rising.html"))
+        #expect(rising.warning == nil)
+        #expect(!(try String(contentsOfFile: dir + "/rising.html", encoding: .utf8)).contains("class=\"warning-box\""))
+    }
+
+    @Test func aLearningRunHasNoWarning() throws {
+        let dir = temporaryDirectory("report-learning")
+        try writeSyntheticRun(dir)
+        let written = try RunReport.write(RunReportOptions(run: dir, out: dir + "/report.html"))
+        #expect(written.warning == nil)
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        #expect(!html.contains("class=\"warning-box\"") && !html.contains("never learned"))
     }
 
     @Test func malformedInputsNameTheFile() throws {

@@ -1,8 +1,9 @@
 // Options of `rpt train` (paper §3.3, Table 5; notes §4.2). Defaults are the paper's values (batch 256
 // contexts, G = 8, temperature 0.8, lr 1e-6 constant, Adam β (0.9, 0.999), weight decay 0.01, grad-norm
-// clip 0.2, PPO ε 0.2, no KL, no entropy bonus, exactly on-policy, dynamic sampling from step 500,
-// prompts ≤ 4096 and responses ≤ 8192 tokens); a JSON config file sets any subset and
-// command-line flags override it. The options are stored in every checkpoint for --resume.
+// clip 0.2, PPO ε 0.2, no KL, no entropy bonus, exactly on-policy, dynamic sampling from half-way — the
+// paper's step 500 of 1000 —, prompts ≤ 4096 and responses ≤ 8192 tokens, fitted to a smaller model's
+// positions by SequenceBudget); a JSON config file sets any subset and command-line flags override it.
+// The options are stored in every checkpoint for --resume, which keeps them (only `steps` may change).
 
 import Foundation
 
@@ -26,6 +27,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     public var reward: RewardKind = .prefix
     public var conditionalFallback: Float = 0
     public var lr: Float = 1e-6
+    /// constant | warmup:W | cosine:W:MIN_RATIO | linear:W:MIN_RATIO, over the run's `steps` (LearningRateSchedule).
     public var lrSchedule = "constant"
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
@@ -45,7 +47,9 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     public var epochs = 1
     public var miniBatches = 1
     public var dynamicSampling = true
-    public var dynamicSamplingFromStep = 500
+    /// First step (0-based count of steps taken) with dynamic sampling: an absolute step, or a share of
+    /// `steps` ("50%", the paper's 500 of 1000). Older checkpoints hold an integer, read as a step.
+    public var dynamicSamplingFromStep: RelativeStep = .percent(50)
     public var maxRefillRounds = 3
     public var seed: UInt64 = 0
     public var saveEvery = 100
@@ -84,6 +88,32 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
         guard lr > 0, epochs >= 1, miniBatches >= 1, miniBatches <= batchSize * groupSize else { throw bad("lr > 0, epochs ≥ 1, 1 ≤ mini-batches ≤ rollouts") }
         guard clipLow >= 0, clipLow < 1, clipHigh >= 0, klCoefficient >= 0 else { throw bad("clip bounds in [0, 1) and KL ≥ 0") }
         guard saveEvery >= 1 else { throw bad("save-every must be ≥ 1") }
+        _ = try LearningRateSchedule(parsing: lrSchedule, totalSteps: steps)
+    }
+
+    /// The step from which dynamic sampling is on in this run (0-based count of steps taken).
+    public var dynamicSamplingStart: Int { dynamicSamplingFromStep.resolve(totalSteps: steps) }
+
+    /// Options set here (to other than the default) that differ from a resumed run's `stored` ones and so are
+    /// not used: "lrSchedule \"cosine:0:0.1\" (the run's: \"constant\")". Paths and `steps` are left out.
+    public func ignoredOnResume(stored: RPTTrainOptions) throws -> [String] {
+        let mine = try json.object ?? [:], theirs = try stored.json.object ?? [:], defaults = try RPTTrainOptions().json.object ?? [:]
+        return mine.keys.sorted().compactMap { k in
+            guard !["model", "tokenizer", "data", "out", "steps"].contains(k), let v = mine[k], v != theirs[k], v != defaults[k] else { return nil }
+            return "\(k) \(v.serialized()) (the run's: \(theirs[k]?.serialized() ?? "none"))"
+        }
+    }
+
+    /// The options stored in the latest checkpoint under `out`, nil when there is none.
+    public static func stored(in out: String) throws -> RPTTrainOptions? {
+        guard let dir = Checkpoint.latest(in: out) else { return nil }
+        let path = dir + "/" + Checkpoint.stateFile
+        let state = try TrainerState.load(path: path)
+        do {
+            return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(state.options.serialized().utf8))
+        } catch {
+            throw RPTError("the checkpoint's training options cannot be read: \(error)", file: path)
+        }
     }
 
     var lossOptions: GRPOLossOptions {

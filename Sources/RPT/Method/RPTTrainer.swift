@@ -1,8 +1,10 @@
 // `rpt train`: Reinforcement Pre-Training (paper §3.2–3.3). Each step draws `batchSize` positions of a
 // prepared dataset (`rpt prepare`), wraps each context x_<t in the next-token-reasoning prompt, samples G
 // responses, extracts the \boxed{} prediction, scores it with the prefix-matching reward (or another), and
-// runs a GRPO update. Metrics per step go to metrics.jsonl, a sample of completions to completions.jsonl,
-// checkpoints to step-* directories; --resume continues bit-exactly (rollouts are seeded by (seed, step)).
+// runs a GRPO update at the step's learning rate (the schedule spans the run's `steps`). Metrics per step go
+// to metrics.jsonl, a sample of completions to completions.jsonl, checkpoints to step-* directories; a
+// stalled learning signal is reported once (LearningSignalMonitor); --resume continues bit-exactly
+// (rollouts are seeded by (seed, step)) with the options stored in the checkpoint, `steps` excepted.
 
 import Foundation
 
@@ -20,17 +22,25 @@ public final class RPTTrainer {
     let tokenizerDir: String
     public private(set) var step = 0
     var totalFlops: Double = 0
+    var monitor: LearningSignalMonitor
+    /// Notes from setting up (a fitted token budget, a changed horizon on resume), logged when the run starts.
+    public private(set) var notes: [String] = []
+    /// The total steps of the run the checkpoint was resumed from (nil for a fresh run).
+    let resumedRunSteps: Int?
     public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
 
     public init(options requested: RPTTrainOptions, resume: Bool) throws {
         var o = requested
+        var setupNotes: [String] = []
         let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
         if let ck = checkpoint {
             o = try JSONDecoder().decode(RPTTrainOptions.self, from: Data(ck.state.options.serialized().utf8))
+            resumedRunSteps = o.steps
             o.steps = requested.steps
+        } else {
+            resumedRunSteps = nil
         }
         try o.validate()
-        options = o
         // Policy, tokenizer (copied once into OUT/tokenizer so checkpoints never depend on a pruned one).
         let source: String
         if let ck = checkpoint { policy = ck.model; source = ck.directory } else {
@@ -44,6 +54,27 @@ public final class RPTTrainer {
         prompt = format.prompt
         extractor = format.extractor
         reward = o.reward.makeReward(conditionalFallback: o.conditionalFallback)
+        // Token budget: prompt + response must fit the policy's positions.
+        let defaults = RPTTrainOptions()
+        let instruction = try prompt.promptTokens(contextIds: [], tokenizer: tokenizer, maxPromptTokens: Int.max).ids.count
+        let budget = try SequenceBudget.fit(prompt: o.maxPromptTokens, response: o.maxResponseTokens,
+                                            promptIsDefault: o.maxPromptTokens == defaults.maxPromptTokens,
+                                            responseIsDefault: o.maxResponseTokens == defaults.maxResponseTokens,
+                                            instructionTokens: instruction, positions: policy.rope.positions)
+        o.maxPromptTokens = budget.maxPromptTokens
+        o.maxResponseTokens = budget.maxResponseTokens
+        if let note = budget.note { setupNotes.append(note) }
+        if let before = resumedRunSteps, before != o.steps {
+            // What is laid out over the run's length moves with it (as in transformers' Trainer on resume).
+            var spans: [String] = []
+            if o.lrSchedule.hasPrefix("cosine") || o.lrSchedule.hasPrefix("linear") { spans.append("the lr schedule \(o.lrSchedule)") }
+            if o.dynamicSampling, case .percent = o.dynamicSamplingFromStep { spans.append("the dynamic-sampling start \(o.dynamicSamplingFromStep)") }
+            if !spans.isEmpty {
+                setupNotes.append("--steps \(o.steps) changes the run's length from \(before) steps: \(spans.joined(separator: " and ")) now span\(spans.count == 1 ? "s" : "") \(o.steps) steps")
+            }
+        }
+        options = o
+        notes = setupNotes
         // Data.
         records = try PositionDataset.read(path: o.data)
         guard !records.isEmpty else { throw RPTError("no positions to train on", file: o.data) }
@@ -65,12 +96,28 @@ public final class RPTTrainer {
         grpo = try GRPOTrainer(policy: policy, reference: reference, optimizer: optimizer, options: g,
                                stopTokens: ReasoningFormat.stopTokens(tokenizer: tokenizer, config: policy.config))
         schedule = try LearningRateSchedule(parsing: o.lrSchedule, totalSteps: o.steps)
+        monitor = LearningSignalMonitor(totalSteps: o.steps)
         if let ck = checkpoint {
             try optimizer.restore(m: ck.m, v: ck.v, t: ck.state.adamwStep)
             step = ck.state.step
             try order.restore(try JSONDecoder().decode(DataCursor.self, from: Data(ck.state.dataCursor.serialized().utf8)), source: o.data)
             totalFlops = ck.state.payload["flops"]?.double ?? 0
+            // Diagnostics only: a checkpoint without it (older) or with an unreadable one starts a fresh monitor.
+            if let saved = ck.state.payload["learning_signal"],
+               let restored = try? JSONDecoder().decode(LearningSignalMonitor.self, from: Data(saved.serialized().utf8)) {
+                monitor = restored
+            }
         }
+    }
+
+    /// The learning-rate schedule and dynamic-sampling start, as the start-of-run line shows them.
+    var scheduleSummary: String {
+        let o = options
+        let lr = String(format: "lr %g", o.lr) + " (\(o.lrSchedule) over \(o.steps) steps)"
+        guard o.dynamicSampling else { return lr + ", no dynamic sampling" }
+        let from = o.dynamicSamplingStart
+        let share = o.dynamicSamplingFromStep == .step(from) ? "" : " (\(o.dynamicSamplingFromStep) of the run)"
+        return lr + (from == 0 ? ", dynamic sampling from the start" : ", dynamic sampling after step \(from)") + share
     }
 
     /// Runs to `options.steps` (or stops after `stopAfter`, saving there as an interruption would).
@@ -79,13 +126,14 @@ public final class RPTTrainer {
         let end = min(o.steps, stopAfter ?? o.steps)
         let metrics = try MetricsLog(path: o.out + "/metrics.jsonl", keepThroughStep: step > 0 ? step : nil)
         let completions = try MetricsLog(path: o.out + "/completions.jsonl", keepThroughStep: step > 0 ? step : nil)
-        log(step == 0 ? "train: \(policy.parameterCount) parameters, \(records.count) positions, \(o.steps) steps of \(o.batchSize) contexts × \(o.groupSize) rollouts; out \(o.out)"
-                      : "train: resumed at step \(step)")
+        log(step == 0 ? "train: \(policy.parameterCount) parameters, \(records.count) positions, \(o.steps) steps of \(o.batchSize) contexts × \(o.groupSize) rollouts; \(scheduleSummary); out \(o.out)"
+                      : "train: resumed at step \(step) of \(o.steps) with the checkpoint's options: \(scheduleSummary)")
+        for note in notes { log("train: note: " + note) }
         let progress = ProgressLine(total: end, label: "train")
         while step < end {
             var tally = AnswerOutcomeTally()
             var used: [PositionRecord] = []
-            grpo.options.dynamicSampling = o.dynamicSampling && step >= o.dynamicSamplingFromStep
+            grpo.options.dynamicSampling = o.dynamicSampling && step >= o.dynamicSamplingStart
             grpo.optimizer.lr = schedule.lr(step: step, peak: o.lr)
             let m = try grpo.step(batchSize: o.batchSize, seed: o.seed &+ UInt64(step) &* 1_000_003) {
                 let rec = self.records[self.order.next()]
@@ -107,6 +155,14 @@ public final class RPTTrainer {
                 "format_failures": .number(Double(tally.failed)),
             ]
             for (k, v) in tally.metrics { record["answers_" + k] = .number(Double(v)) }
+            let warning = monitor.observe(LearningSignalMonitor.StepSignal(
+                step: step, rewardMean: m.rewardMean, gradNorm: m.gradNorm,
+                allGroupsEqual: !m.groups.isEmpty && m.groups.allSatisfy { GroupAdvantages.isZeroVariance($0.rewards[...]) },
+                answers: tally, responseLengthMean: m.responseLengthMean, maxResponseTokens: o.maxResponseTokens))
+            if let w = warning {
+                record["warning"] = .string(w.message)
+                record["warning_kind"] = .string(w.kind.rawValue)
+            }
             metrics.append(record)
             for (gi, group) in m.groups.prefix(o.completionsPerStep).enumerated() where gi < used.count {
                 let s = group.samples[0]
@@ -115,9 +171,10 @@ public final class RPTTrainer {
                                     "prediction": extractor.extract(tokenizer.decode(s.tokens), truncated: s.finishReason == .length).prediction.map { .string($0) } ?? .null,
                                     "reward": .number(Double(group.rewards[0]))])
             }
-            log(String(format: "step %d | reward_mean %.4f | accuracy %.3f | dropped %d | length %.1f | grad_norm %.3f | %.0f rollout tok/s",
-                       step, m.rewardMean, accuracy, m.groupsDropped, m.responseLengthMean, m.gradNorm,
-                       Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)))
+            log(String(format: "step %d | reward_mean %.4f | accuracy %.3f | format failures %d/%d | dropped %d | length %.1f | grad_norm %.3f | lr %.3g | %.0f rollout tok/s",
+                       step, m.rewardMean, accuracy, tally.failed, tally.total, m.groupsDropped, m.responseLengthMean, m.gradNorm,
+                       grpo.optimizer.lr, Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)))
+            if let w = warning { log("warning: " + w.message) }
             progress.update(step, unit: "steps", detail: String(format: "reward %.3f", m.rewardMean))
             if step % o.saveEvery == 0 || step == end { try save() }
         }
@@ -151,7 +208,7 @@ public final class RPTTrainer {
 
     func save() throws {
         let cursor = try JSON.parse(JSONEncoder().encode(order.cursor), file: "cursor")
-        let state = TrainerState(step: step, dataCursor: cursor, options: try options.json, payload: .object(["flops": .number(totalFlops)]))
+        let state = TrainerState(step: step, dataCursor: cursor, options: try options.json, payload: .object(["flops": .number(totalFlops), "learning_signal": try JSON.parse(JSONEncoder().encode(monitor), file: "learning_signal")]))
         let dir = try Checkpoint.save(model: policy, optimizer: grpo.optimizer, state: state, in: options.out,
                                       options: CheckpointOptions(keepLast: options.keepLast, tokenizerSources: [tokenizerDir]))
         log("saved checkpoint \(dir)")

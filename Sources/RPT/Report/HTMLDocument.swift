@@ -111,6 +111,10 @@ struct HTMLDocument {
     .ci { color: #6b7785; font-size: 12px; }
     .pos { color: #1e7b52; } .neg { color: #b3372f; }
     p.note { color: #6b7785; font-style: italic; margin: 6px 0; }
+    .warning-box { background: #fff5e6; border: 1px solid #f0c27b; border-left: 6px solid #d9822b; border-radius: 6px;
+      padding: 10px 16px; margin: 8px 0 14px; color: #3d2a10; }
+    .warning-box p { margin: 6px 0; } .warning-box ul { margin: 4px 0 6px; padding-left: 20px; }
+    .warning-box .warning-title { font-size: 15px; font-weight: 700; color: #a34a00; }
     code { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px;
       background: #f1f4f7; padding: 1px 4px; border-radius: 3px; white-space: pre-wrap; }
     .traces { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 12px; }

@@ -1,7 +1,7 @@
 // The per-step metrics of a training run (RUN/metrics.jsonl, written by `rpt train`) as columns: one
 // value per step for every numeric key, NaN where a step lacks it or logged a non-finite value. Steps
-// are sorted; a step logged twice keeps its last line. Also the moving average used to smooth noisy
-// curves in the report.
+// are sorted; a step logged twice keeps its last line. The "warning" texts `rpt train` logs (a stalled
+// learning signal) are kept by step. Also the moving average used to smooth noisy curves in the report.
 
 import Foundation
 
@@ -12,11 +12,14 @@ struct RunMetrics {
     var columns: [String: [Double]]
     /// Column names in first-seen order.
     var keys: [String]
+    /// The "warning" strings of the records, in step order.
+    var warnings: [(step: Double, text: String)] = []
     var droppedIncompleteLastLine = false
 
     static func load(path: String) throws -> RunMetrics {
         let file = try ReportJSONL.read(path)
         var byStep: [Double: [String: Double]] = [:]
+        var warningByStep: [Double: String] = [:]
         var keys: [String] = [], seen = Set<String>()
         for (line, object) in file.records {
             guard let step = object["step"]?.double, step.isFinite else {
@@ -29,11 +32,13 @@ struct RunMetrics {
                 if seen.insert(k).inserted { keys.append(k) }
             }
             byStep[step] = row
+            warningByStep[step] = object["warning"]?.string
         }
         let steps = byStep.keys.sorted()
         var columns: [String: [Double]] = [:]
         for k in keys { columns[k] = steps.map { byStep[$0]?[k] ?? .nan } }
         return RunMetrics(path: path, steps: steps, columns: columns, keys: keys,
+                          warnings: steps.compactMap { s in warningByStep[s].map { (step: s, text: $0) } },
                           droppedIncompleteLastLine: file.droppedIncompleteLastLine)
     }
 

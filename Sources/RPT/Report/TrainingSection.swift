@@ -1,7 +1,8 @@
 // The "Training curves" section: reward, accuracy, response length and dropped-group fraction over
 // steps (raw points, light, under a centred moving average), then small charts of the optimisation
 // diagnostics (entropy, KL, gradient norm, clipping, loss, learning rate, rollout throughput, format
-// failures), and a table of every logged metric (first, last, min, max, mean of the last window).
+// failures), and a table of every logged metric (first, last, min, max, mean of the last window). Warnings
+// `rpt train` logged (a stalled learning signal) are quoted above the charts.
 // The reward and accuracy charts carry cumulative FLOPs as a second label row on their step axis.
 
 import Foundation
@@ -40,6 +41,9 @@ enum TrainingSection {
         var body = ""
         if metrics.droppedIncompleteLastLine {
             body += HTML.note("The last line of \(metrics.path) was incomplete (a run still writing?) and was left out.")
+        }
+        for w in metrics.warnings {
+            body += HTML.note("rpt train warned at step \(Int(w.step)): \(w.text)")
         }
         var figures: [String] = []
         var absent: [String] = []
