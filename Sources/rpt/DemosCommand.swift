@@ -23,7 +23,9 @@ struct DemosCommand: ParsableCommand {
     @Option(help: "Demonstrations JSONL {prompt, completion} to write.") var out: String
     @Option(help: "Positions of the other documents (the RL pool) to write.") var rest: String?
     @Option(help: "Documents for demonstrations: a fraction (< 1) or a count.") var docs: Double = 0.3
+    @Option(name: .customLong("docs-of"), help: "Use the documents of this positions file instead of --docs (e.g. an RL pool, for a supervised control).") var docsOf: String?
     @Option(help: "sample (a token drawn from the base model, seeded) | argmax (its greedy token) | target (the true next token).") var answer: String = "sample"
+    @Option(name: .customLong("untraced-every"), help: "Keep one in N demonstrations without a calculation trace (1 = all).") var untracedEvery: Int = 1
     @Option(name: .customLong("rest-entropy-threshold"), help: "Keep only rest (RL) positions with proxy entropy above this (nats).") var restEntropyThreshold: Float?
     @Option(name: .customLong("plain-text-every"), help: "One plain-text document per N demonstrations (0 = none).") var plainTextEvery: Int = 8
     @Option(help: "Prompt template: v0…v6 or a file with {context}.") var template: String = "v0"
@@ -38,7 +40,8 @@ struct DemosCommand: ParsableCommand {
         guard docs > 0, plainTextEvery >= 0 else { throw ValidationError("--docs must be > 0 and --plain-text-every ≥ 0") }
         var o = DemonstrationOptions()
         o.documents = docs; o.seed = seed; o.answer = kind; o.plainTextEvery = plainTextEvery; o.maxPromptTokens = maxPromptTokens
-        o.restEntropyThreshold = restEntropyThreshold
+        o.restEntropyThreshold = restEntropyThreshold; o.untracedEvery = untracedEvery
+        if let f = docsOf { o.documentIds = Set(try PositionDataset.read(path: f).map(\.docId)) }
         let records = try PositionDataset.read(path: data)
         guard !records.isEmpty else { throw RPTError("no positions", file: data) }
         let lm = try LanguageModel.load(model: model, tokenizer: tokenizer)

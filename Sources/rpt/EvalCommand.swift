@@ -21,6 +21,7 @@ struct EvalCommand: ParsableCommand {
         """)
 
     @Option(help: "Model: HF directory or llama2.c .bin (with --tokenizer); repeat to evaluate several.") var model: [String] = []
+    @Option(help: "A label for each --model, in order (default: the directory's name).") var label: [String] = []
     @Option(help: "Tokenizer for .bin models.") var tokenizer: String?
     @Option(name: .customLong("run"), help: "A training run directory: evaluate each of its step-* checkpoints.") var runDirectory: String?
     @Flag(name: .customLong("include-initial"), help: "With --run: also evaluate the model the run started from.") var includeInitial = false
@@ -69,7 +70,12 @@ struct EvalCommand: ParsableCommand {
         o.perCategory = perCategory
         o.seed = seed
         o.dump = dump
+        guard label.count <= model.count else { throw ValidationError("--label was given \(label.count) times for \(model.count) --model") }
         var targets = try model.map { try EvalTarget.model($0, tokenizer: tokenizer) }
+        for (i, l) in label.enumerated() { targets[i].label = l }
+        for (i, t) in targets.enumerated() where targets[..<i].contains(where: { $0.label == t.label }) {
+            throw ValidationError("two models are labelled '\(t.label)': give --label for each --model")
+        }
         if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial) }
         guard !targets.isEmpty else { throw ValidationError("give --model PATH (repeatable) and/or --run DIR") }
         guard resamples >= 1 else { throw ValidationError("--resamples must be ≥ 1") }

@@ -19,11 +19,19 @@ struct FitCommand: ParsableCommand {
         let input = try FitPoints.load(path: points)
         for note in input.skipped { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         var fits: [(split: String, fit: PowerLawFit)] = []
+        var failed: [String] = []
         for split in input.splits {
             let ps = input.points[split]!
-            fits.append((split, try PowerLawFit.fit(compute: ps.map(\.compute), accuracy: ps.map(\.accuracy),
-                                                     file: points, split: split)))
+            do {
+                fits.append((split, try PowerLawFit.fit(compute: ps.map(\.compute), accuracy: ps.map(\.accuracy),
+                                                         file: points, split: split)))
+            } catch let e as RPTError {
+                // One split that cannot be fitted (e.g. constant accuracy) does not hide the others.
+                failed.append("\(split): \(e.message)")
+                FileHandle.standardError.write(Data("note: no fit for \(e.message)\n".utf8))
+            }
         }
+        guard !fits.isEmpty else { throw RPTError("no split could be fitted (\(failed.joined(separator: "; ")))", file: points) }
         print(row(["split", "n", "A", "alpha", "P*", "R2"]))
         for (split, f) in fits {
             print(row([split, "\(f.n)", g(f.a), g(f.alpha), g(f.pStar), String(format: "%.4f", f.r2)]))
@@ -39,7 +47,7 @@ struct FitCommand: ParsableCommand {
             }
         }
         if let out {
-            let json = FitReport.json(fits, source: points, skipped: input.skipped)
+            let json = FitReport.json(fits, source: points, skipped: input.skipped + failed.map { "no fit for \($0)" })
             try AtomicFile.write(Data((json.serialized() + "\n").utf8), to: out)
         }
     }

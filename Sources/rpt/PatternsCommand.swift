@@ -15,6 +15,12 @@ struct PatternsCommand: ParsableCommand {
     @Option(help: "A second traces JSONL to compare against --traces (B vs A).")
     var compare: String?
 
+    @Option(help: "Only records whose \"label\" is this (one model of an `rpt eval --dump` file).")
+    var label: String?
+
+    @Option(name: .customLong("compare-label"), help: "Only records of --compare (or of --traces again) with this label.")
+    var compareLabel: String?
+
     @Option(help: "The JSON field holding the trace text.")
     var field: String?
 
@@ -35,8 +41,10 @@ struct PatternsCommand: ParsableCommand {
         let part: TracePart = afterThink ? .afterThink : thinkOnly ? .think : .whole
         let patterns = try keywords.map { try ReasoningPatterns.load(path: $0) } ?? .paper
         var sets: [(name: String, counts: PatternCounts)] = []
-        for file in [traces] + (compare.map { [$0] } ?? []) {
-            sets.append((file, patterns.count(try TraceFile.load(path: file, field: field, part: part))))
+        var inputs = [(traces, label)]
+        if compare != nil || compareLabel != nil { inputs.append((compare ?? traces, compareLabel)) }
+        for (file, l) in inputs {
+            sets.append((l.map { "\(file):\($0)" } ?? file, patterns.count(try TraceFile.load(path: file, field: field, part: part, label: l))))
         }
         let names = patterns.groups.map(\.name)
         let width = max(20, (names.map(\.count).max() ?? 0) + 2)

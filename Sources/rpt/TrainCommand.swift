@@ -37,6 +37,7 @@ struct TrainCommand: ParsableCommand {
             help: "Dynamic sampling after this many steps: a step N, or a share of --steps such as 30% (default 50%: the paper's 500 of 1000).")
     var dynamicSamplingFrom: String?
     @Option(name: .customLong("save-every")) var saveEvery: Int?
+    @Option(name: .customLong("save-steps"), help: "Also save at these steps, comma-separated (e.g. log-spaced for a scaling curve).") var saveSteps: String?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept (0 = all).") var keepLast: Int?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
@@ -75,6 +76,11 @@ struct TrainCommand: ParsableCommand {
         if let v = miniBatches { o.miniBatches = v }
         if let v = dynamicSamplingFrom { o.dynamicSamplingFromStep = try RelativeStep(parsing: v) }
         if let v = saveEvery { o.saveEvery = v }
+        if let v = saveSteps {
+            let steps = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !steps.isEmpty, steps.allSatisfy({ $0 != nil }) else { throw ValidationError("--save-steps takes comma-separated step numbers, got '\(v)'") }
+            o.saveSteps = steps.map { $0! }
+        }
         if let v = keepLast { o.keepLast = v }
         if let stored {
             let ignored = try o.ignoredOnResume(stored: stored)

@@ -25,9 +25,12 @@ public enum TraceFile {
 
     /// The trace texts of `path`; `field` nil → the first of `defaultFields` present on each line.
     /// Errors name the file and the line (malformed JSON, missing or non-string field, empty file).
-    public static func load(path: String, field: String? = nil, part: TracePart = .whole) throws -> [String] {
+    /// With `label`, only records whose "label" field equals it (one model of an `rpt eval --dump`).
+    public static func load(path: String, field: String? = nil, part: TracePart = .whole, label: String? = nil) throws -> [String] {
         let candidates = field.map { [$0] } ?? defaultFields
-        return try JSONLines.read(path).map { line, record in
+        let records = try JSONLines.read(path).filter { _, record in label == nil || record["label"]?.stringValue == label }
+        if let label, records.isEmpty { throw RPTError("no record has \"label\": \"\(label)\"", file: path) }
+        return try records.map { line, record in
             guard let key = candidates.first(where: { record[$0] != nil }) else {
                 let names = candidates.map { "\"\($0)\"" }.joined(separator: ", ")
                 throw RPTError("line \(line): no \(names) field", file: path)

@@ -29,8 +29,14 @@ public struct EvalItem: Sendable, Equatable, Hashable {
         isQuestion = true
     }
 
+    /// The group of positions inside an annotated calculation's result (PositionRecord.calculation): the
+    /// positions reasoning can compute (docs/reproduction.md).
+    public static let calculationGroup = "calculation"
+
+    /// A position: its difficulty splits, and the calculation group when it has a calculation.
     public init(_ record: PositionRecord) {
-        self.init(docId: record.docId, index: record.index, splits: (record.splits ?? []).map(\.rawValue))
+        self.init(docId: record.docId, index: record.index,
+                  splits: (record.splits ?? []).map(\.rawValue) + (record.calculation != nil ? [EvalItem.calculationGroup] : []))
     }
 
     public init(_ question: MultipleChoiceQuestion) {

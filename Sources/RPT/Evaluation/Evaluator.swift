@@ -73,8 +73,9 @@ public final class Evaluator {
             records = r
             questions = []
             let labelled = r.contains { $0.splits != nil }
-            itemGroups = r.map { ($0.splits ?? []).map(\.rawValue) }
-            groupNames = labelled ? ["all"] + DifficultySplit.allCases.map(\.rawValue) : ["all"]
+            itemGroups = r.map { EvalItem($0).groups }
+            groupNames = (labelled ? ["all"] + DifficultySplit.allCases.map(\.rawValue) : ["all"])
+                + (r.contains { $0.calculation != nil } ? [EvalItem.calculationGroup] : [])
         case .mcq:
             var q = try MultipleChoiceQuestion.read(path: options.data)
             if let per = options.perCategory {

@@ -39,8 +39,13 @@ public enum DemonstrationAnswer: String, Sendable, CaseIterable, Codable {
 public struct DemonstrationOptions: Sendable {
     /// Documents used for demonstrations: a fraction of the documents when < 1, else a count.
     public var documents: Double = 0.3
+    /// Use exactly these documents instead (e.g. those an RL run trains on, for a supervised control).
+    public var documentIds: Set<String>?
     public var seed: UInt64 = 0
     public var answer: DemonstrationAnswer = .sample
+    /// Keep one in this many demonstrations without a calculation trace (1 keeps all), so that the
+    /// calculation traces weigh more in a fixed supervised budget.
+    public var untracedEvery = 1
     /// Rest (RL) positions keep only those with proxy entropy above this (nats); nil keeps all.
     public var restEntropyThreshold: Float?
     /// One plain-text document (all its tokens trained) per this many demonstrations; 0 = none.
@@ -80,6 +85,11 @@ public enum Demonstrations {
         var docs: [String] = []
         var seen = Set<String>()
         for r in records where seen.insert(r.docId).inserted { docs.append(r.docId) }
+        if let ids = options.documentIds {
+            let chosen = docs.filter { ids.contains($0) }
+            guard !chosen.isEmpty else { throw RPTError("none of the \(ids.count) given documents has a position here", file: "rpt demos") }
+            return chosen
+        }
         let want = options.documents < 1 ? Int((options.documents * Double(docs.count)).rounded()) : Int(options.documents)
         guard options.documents > 0, want >= 1 else { throw RPTError("no document chosen for demonstrations (--docs \(options.documents))", file: "rpt demos") }
         guard want < docs.count else {
@@ -103,6 +113,7 @@ public enum Demonstrations {
             if plain[r.docId] == nil { plainOrder.append(r.docId) }
             if full.utf8.count > plain[r.docId]?.length ?? -1 { plain[r.docId] = (full.utf8.count, full) }
         }
+        var untraced = 0
         for (i, r) in records.enumerated() {
             guard chosen.contains(r.docId) else {
                 if r.proxyEntropy > options.restEntropyThreshold ?? -.infinity { set.rest.append(r) }
@@ -115,6 +126,10 @@ public enum Demonstrations {
             }
             // Answers that are not text (a partial UTF-8 character) cannot be boxed.
             guard !answer.isEmpty, !answer.contains("\u{FFFD}") else { continue }
+            if r.calculation == nil {
+                untraced += 1
+                if (untraced - 1) % max(1, options.untracedEvery) != 0 { continue }
+            }
             let p = try format.prompt.promptTokens(contextIds: r.contextIds, tokenizer: tokenizer, maxPromptTokens: options.maxPromptTokens)
             set.lines.append(JSON.object(["prompt": .string(p.text),
                                           "completion": .string(completion(trace: r.calculation, answer: answer))]).serialized())

@@ -53,6 +53,8 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     public var maxRefillRounds = 3
     public var seed: UInt64 = 0
     public var saveEvery = 100
+    /// Extra checkpoint steps besides every `saveEvery` (e.g. log-spaced steps for a scaling curve).
+    public var saveSteps: [Int]?
     public var keepLast = 3
     public var completionsPerStep = 4
 
@@ -64,7 +66,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
         guard let object = json.object else { throw RPTError("config must be a JSON object", file: path) }
         var merged = try RPTTrainOptions().json.object!
         for (k, v) in object {
-            guard merged[k] != nil || ["tokenizer", "reference"].contains(k) else {
+            guard merged[k] != nil || ["tokenizer", "reference", "saveSteps"].contains(k) else {
                 throw RPTError("unknown option '\(k)' (see `rpt train --help` for the names)", file: path)
             }
             merged[k] = v
@@ -88,6 +90,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
         guard lr > 0, epochs >= 1, miniBatches >= 1, miniBatches <= batchSize * groupSize else { throw bad("lr > 0, epochs ≥ 1, 1 ≤ mini-batches ≤ rollouts") }
         guard clipLow >= 0, clipLow < 1, clipHigh >= 0, klCoefficient >= 0 else { throw bad("clip bounds in [0, 1) and KL ≥ 0") }
         guard saveEvery >= 1 else { throw bad("save-every must be ≥ 1") }
+        guard (saveSteps ?? []).allSatisfy({ $0 >= 1 }) else { throw bad("save-steps must be ≥ 1") }
         _ = try LearningRateSchedule(parsing: lrSchedule, totalSteps: steps)
     }
 

@@ -176,7 +176,7 @@ public final class RPTTrainer {
                        grpo.optimizer.lr, Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)))
             if let w = warning { log("warning: " + w.message) }
             progress.update(step, unit: "steps", detail: String(format: "reward %.3f", m.rewardMean))
-            if step % o.saveEvery == 0 || step == end { try save() }
+            if step % o.saveEvery == 0 || step == end || (o.saveSteps ?? []).contains(step) { try save() }
         }
     }
 
