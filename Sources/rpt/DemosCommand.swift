@@ -25,6 +25,7 @@ struct DemosCommand: ParsableCommand {
     @Option(help: "Documents for demonstrations: a fraction (< 1) or a count.") var docs: Double = 0.3
     @Option(name: .customLong("docs-of"), help: "Use the documents of this positions file instead of --docs (e.g. an RL pool, for a supervised control).") var docsOf: String?
     @Option(help: "sample (a token drawn from the base model, seeded) | argmax (its greedy token) | target (the true next token).") var answer: String = "sample"
+    @Option(name: .customLong("calculation-answers"), help: "Share of demonstrations with a calculation whose answer follows it (0…1).") var calculationAnswers: Double = 0
     @Option(name: .customLong("untraced-every"), help: "Keep one in N demonstrations without a calculation trace (1 = all).") var untracedEvery: Int = 1
     @Option(name: .customLong("rest-entropy-threshold"), help: "Keep only rest (RL) positions with proxy entropy above this (nats).") var restEntropyThreshold: Float?
     @Option(name: .customLong("plain-text-every"), help: "One plain-text document per N demonstrations (0 = none).") var plainTextEvery: Int = 8
@@ -41,6 +42,8 @@ struct DemosCommand: ParsableCommand {
         var o = DemonstrationOptions()
         o.documents = docs; o.seed = seed; o.answer = kind; o.plainTextEvery = plainTextEvery; o.maxPromptTokens = maxPromptTokens
         o.restEntropyThreshold = restEntropyThreshold; o.untracedEvery = untracedEvery
+        guard (0...1).contains(calculationAnswers) else { throw ValidationError("--calculation-answers must be in [0, 1]") }
+        o.calculationAnswers = calculationAnswers
         if let f = docsOf { o.documentIds = Set(try PositionDataset.read(path: f).map(\.docId)) }
         let records = try PositionDataset.read(path: data)
         guard !records.isEmpty else { throw RPTError("no positions", file: data) }

@@ -15,6 +15,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Write the fits as rpt-fit/1 JSON to this file.")
     var out: String?
 
+    /// The start of the error when no split could be fitted (callers that go on without a fit match it).
+    static let nothingFittable = "no split could be fitted"
+
     func run() throws {
         let input = try FitPoints.load(path: points)
         for note in input.skipped { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
@@ -31,7 +34,7 @@ struct FitCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("note: no fit for \(e.message)\n".utf8))
             }
         }
-        guard !fits.isEmpty else { throw RPTError("no split could be fitted (\(failed.joined(separator: "; ")))", file: points) }
+        guard !fits.isEmpty else { throw RPTError("\(Self.nothingFittable) (\(failed.joined(separator: "; ")))", file: points) }
         print(row(["split", "n", "A", "alpha", "P*", "R2"]))
         for (split, f) in fits {
             print(row([split, "\(f.n)", g(f.a), g(f.alpha), g(f.pStar), String(format: "%.4f", f.r2)]))

@@ -8,6 +8,8 @@ enum InProcess {
     /// Prints `$ rpt ARGS` (shell-quoted) and runs the subcommand `type` with them.
     static func run<C: ParsableCommand>(_ type: C.Type, _ args: [String]) throws {
         print("$ rpt " + args.map(quoted).joined(separator: " "))
+        fflush(nil)   // stdout is block-buffered when redirected; keep the log in order with direct writes
+        defer { fflush(nil) }
         var command = try type.parse(Array(args.dropFirst()))
         try command.run()
     }

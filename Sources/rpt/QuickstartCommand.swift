@@ -1,9 +1,12 @@
-// `rpt quickstart`: the whole RPT workflow on bundled assets in a few minutes on 2 cores, each stage run as
-// the `rpt` command a user would type (printed before it runs): prepare entropy-filtered positions from
-// TinyStories with stories260K as proxy; teach the reasoning format with a brief SFT (the paper starts from a
-// model that already reasons; notes §8.2 stage C); RPT with GRPO; evaluate every checkpoint before/after per
-// difficulty split in standard and reasoning mode; fit accuracy against compute; compare reasoning patterns;
-// write the HTML report; print the final table and where everything is.
+// `rpt quickstart`: a short version of `rpt reproduce` (docs/reproduction.md) that shows RPT's gain in a few
+// minutes on 2 cores. It starts from three small models the reproduction made (Assets/quickstart/models,
+// see SOURCE.md there): the NTP-pretrained base (a), its compute-matched NTP continuation (b), and the
+// supervised cold start (c). It writes fresh ledger stories for RL and takes held-out evaluation stories,
+// scores positions with the base model, runs RPT (GRPO, prefix-matching reward) from the cold start with
+// checkpoints for a scaling curve, evaluates every model on the same held-out positions (standard mode for
+// a, b, c; reasoning mode for c and every RPT checkpoint), compares them pairwise with document-bootstrap
+// CIs, fits accuracy against compute, compares reasoning patterns, writes the report, and prints the final
+// table. Every stage is printed as the `rpt` command it runs; it works from any working directory.
 
 import ArgumentParser
 import Foundation
@@ -12,133 +15,161 @@ import RPTKernels
 
 struct QuickstartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "quickstart",
-        abstract: "Run the whole RPT workflow on the bundled model and corpus (a few minutes on 2 cores).")
+        abstract: "RPT in a few minutes: RL from a bundled cold start beats compute-matched NTP on held-out positions.")
 
     @Option(help: "Output directory.") var out: String = "runs/quickstart"
-    @Option(help: "RPT (GRPO) steps.") var steps: Int = 20
-    @Option(name: .customLong("sft-steps"), help: "Format SFT steps.") var sftSteps: Int = 150
-    @Option(name: .customLong("save-every"), help: "RPT checkpoint interval (each is evaluated).") var saveEvery: Int = 5
-    @Option(name: .customLong("eval-positions"), help: "Validation positions evaluated in reasoning mode.") var evalPositions: Int = 100
+    @Option(help: "RPT (GRPO) steps.") var steps: Int = 60
+    @Option(name: .customLong("pool-docs"), help: "Fresh stories for RL positions.") var poolDocs: Int = 1200
+    @Option(name: .customLong("eval-docs"), help: "Held-out stories evaluated.") var evalDocs: Int = 150
+    @Option(name: .customLong("eval-positions"), help: "Positions evaluated in reasoning mode (seeded subset).") var evalPositions: Int = 1500
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
-    static let assets = "Assets"
-    var policy: String { Self.assets + "/stories260K/hf" }
+    /// The reproduction's budget (ledger.json rl.max_response_tokens): a two-step worked calculation and the
+    /// boxed answer fit in 40 tokens.
+    static let maxResponseTokens = 40
+    /// The file that marks an output directory as the quickstart's own (so a rerun may replace it).
+    static let marker = ".rpt-quickstart"
 
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
-        guard steps >= 1, sftSteps >= 1, saveEvery >= 1, evalPositions >= 1 else { throw ValidationError("counts must be ≥ 1") }
+        guard steps >= 6, poolDocs >= 2, evalDocs >= 1, evalPositions >= 1 else {
+            throw ValidationError("--steps must be ≥ 6 (six checkpoints for the fit) and the counts ≥ 1")
+        }
         let start = Date()
+        let assets = try AssetLocator.directory()
+        let models = assets + "/quickstart/models", format = assets + "/reproduce/prompt.txt"
+        let base = models + "/base", ntpMatched = models + "/ntp-matched", coldStart = models + "/cold-start"
         let fm = FileManager.default
-        if fm.fileExists(atPath: out) { try fm.removeItem(atPath: out) }
+        // A fresh start: an earlier quickstart's directory (it carries the marker) is replaced; anything else is left alone.
+        let marker = out + "/" + Self.marker
+        if fm.fileExists(atPath: out) {
+            guard fm.fileExists(atPath: marker) || ((try? fm.contentsOfDirectory(atPath: out)) ?? ["?"]).isEmpty else {
+                throw RPTError("exists and was not written by rpt quickstart; choose another --out or remove it", file: out)
+            }
+            try fm.removeItem(atPath: out)
+        }
         try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let data = out + "/data", sft = out + "/sft", run = out + "/rpt"
-        let template = Self.assets + "/quickstart/next-token-prompt.txt"
-        let responseTokens = "48", promptTokens = "400"
+        try AtomicFile.write(Data("written by rpt quickstart\n".utf8), to: marker)
         let threadArgs = threads.map { ["--threads", "\($0)"] } ?? []
+        let formatArgs = ["--template", format, "--chat", "raw", "--max-prompt-tokens", "200"]
+        let run = out + "/rpt"
 
-        stage(1, "prepare: entropy-filtered next-token positions from TinyStories, stories260K as proxy (paper §3.3)")
-        try invoke(PrepareCommand.self, ["prepare", "--policy", policy, "--proxy", Self.assets + "/stories260K/stories260K.bin",
-                                         "--proxy-tokenizer", Self.assets + "/stories260K/tok512.bin",
-                                         "--corpus", Self.assets + "/tinystories-sample/TinyStories-valid-sample.txt", "--delimiter", "\\n",
-                                         "--val-docs", "3", "--entropy-threshold", "1.0", "--max-context-tokens", "384", "--out", data] + threadArgs)
+        stage(1, "stories: fresh ones for RL, held-out ones for evaluation (rpt corpus; docs/reproduction.md)")
+        try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(poolDocs)", "--seed", "7", "--out", out + "/pool.jsonl"])
+        try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(evalDocs)", "--seed", "20261205", "--out", out + "/eval.jsonl"])
 
-        stage(2, "format SFT: teach the base model to reason briefly and box the next token (a stand-in for R1-Distill)")
-        try invoke(DemosCommand.self, ["demos", "--data", data + "/train.jsonl", "--model", policy, "--template", template, "--chat", "raw",
-                                       "--answer", "target", "--max-prompt-tokens", promptTokens, "--docs", "0.5",
-                                       "--out", out + "/sft-demos.jsonl", "--rest", data + "/rl.jsonl"] + threadArgs)
-        try invoke(PretrainCommand.self, ["pretrain", "--sft", "--model", policy, "--data", out + "/sft-demos.jsonl", "--out", sft,
-                                          "--steps", "\(sftSteps)", "--seq-len", "511", "--batch-size", "8", "--lr", "1e-3",
-                                          "--lr-schedule", "cosine:\(min(10, sftSteps / 10)):0.1", "--save-every", "\(sftSteps)", "--eval-every", "\(sftSteps)",
-                                          "--log-every", "25"] + threadArgs)
-        guard let initial = Checkpoint.latest(in: sft) else { throw RPTError("format SFT wrote no checkpoint", file: sft) }
+        stage(2, "positions scored by the base model's top-16 entropy (paper §3.3): RL keeps the hard ones (> 1.5)")
+        let prepare = ["--policy", base, "--proxy", base, "--calculations", "--min-context", "8", "--max-context-tokens", "192"] + threadArgs
+        try InProcess.run(PrepareCommand.self, ["prepare", "--corpus", out + "/pool.jsonl", "--val-docs", "0", "--entropy-threshold", "1.5",
+                                                "--out", out + "/prep-pool"] + prepare)
+        try InProcess.run(PrepareCommand.self, ["prepare", "--corpus", out + "/eval.jsonl", "--val-docs", "\(evalDocs)", "--entropy-threshold", "0.5",
+                                                "--out", out + "/prep-eval"] + prepare)
 
-        stage(3, "RPT: G = 8 rollouts per context at T = 0.8, prefix-matching reward, GRPO (paper §3.2–3.3)")
-        try invoke(TrainCommand.self, ["train", "--model", initial, "--data", data + "/train.jsonl", "--out", run,
-                                       "--steps", "\(steps)", "--batch-size", "8", "--group-size", "8", "--lr", "1e-4",
-                                       "--template", template, "--chat", "raw", "--max-prompt-tokens", promptTokens,
-                                       "--max-response-tokens", responseTokens, "--dynamic-sampling-from", "\(steps / 2)",
-                                       "--save-every", "\(saveEvery)", "--keep-last", "0", "--seed", "0"] + threadArgs)
+        stage(3, "RPT from the cold start: G = 8 rollouts at T = 0.8, prefix-matching reward, GRPO (paper §3.2–3.3)")
+        let checkpoints = [0.08, 0.17, 0.33, 0.5, 0.67, 0.83].map { max(1, Int((Double(steps) * $0).rounded())) } + [steps]
+        try InProcess.run(TrainCommand.self, ["train", "--model", coldStart, "--data", out + "/prep-pool/train.jsonl", "--out", run,
+                                              "--steps", "\(steps)", "--batch-size", "16", "--group-size", "8", "--lr", "1e-4", "--kl", "0.05",
+                                              "--max-response-tokens", "\(Self.maxResponseTokens)", "--dynamic-sampling-from", "100%", "--save-every", "\(steps)",
+                                              "--save-steps", Array(Set(checkpoints)).sorted().map(String.init).joined(separator: ","),
+                                              "--keep-last", "0", "--seed", "0"] + formatArgs + threadArgs)
+        let final = try Checkpoint.latest(in: run).orThrow(RPTError("RPT wrote no checkpoint", file: run))
+        let finalLabel = (final as NSString).lastPathComponent
 
-        stage(4, "evaluate before and after, per difficulty split (paper §4.1, Table 1)")
-        let final = Checkpoint.latest(in: run)!
-        try invoke(EvalCommand.self, ["eval", "--model", initial, "--model", final, "--data", data + "/val.jsonl", "--mode", "ntp",
-                                      "--out", run + "/eval-ntp.json"] + threadArgs)
-        try invoke(EvalCommand.self, ["eval", "--run", run, "--include-initial", "--data", data + "/val.jsonl", "--mode", "reasoning",
-                                      "--samples", "4", "--max-positions", "\(evalPositions)", "--template", template, "--chat", "raw",
-                                      "--max-prompt-tokens", promptTokens, "--max-response-tokens", responseTokens,
-                                      "--out", run + "/eval-reasoning.json", "--dump", out + "/eval-responses.jsonl"] + threadArgs)
-
-        stage(5, "fit accuracy against training compute, P(C) = A / C^α + P* (paper §4.2, Eq. 5)")
-        do {
-            try invoke(FitCommand.self, ["fit", "--points", run + "/eval-reasoning.json", "--out", run + "/fit.json"])
-        } catch {
-            print("fit skipped: \(error)")   // e.g. accuracy constant over the checkpoints of a very short run
+        stage(4, "evaluate on the same held-out positions (paper §4.1, Table 1): standard mode and reasoning mode")
+        // Both modes evaluate the same seeded subset of the held-out positions.
+        let evalData = ["--data", out + "/prep-eval/val.jsonl", "--resamples", "1000", "--max-positions", "\(evalPositions)"] + threadArgs
+        try InProcess.run(EvalCommand.self, ["eval", "--model", base, "--label", "base", "--model", ntpMatched, "--label", "ntp-matched",
+                                             "--model", coldStart, "--label", "cold-start", "--mode", "ntp", "--baseline", "ntp-matched",
+                                             "--out", run + "/eval-ntp.json"] + evalData)
+        try InProcess.run(EvalCommand.self, ["eval", "--run", run, "--include-initial", "--mode", "reasoning", "--max-response-tokens", "\(Self.maxResponseTokens)",
+                                             "--batch", "64", "--baseline", "initial",
+                                             "--out", run + "/eval-reasoning.json", "--dump", out + "/responses.jsonl"] + formatArgs + evalData)
+        for (name, b) in [("ntp-matched", run + "/eval-ntp.json:ntp-matched"), ("cold-start", run + "/eval-reasoning.json:initial")] {
+            try InProcess.run(CompareCommand.self, ["compare", "--a", run + "/eval-reasoning.json:" + finalLabel, "--b", b,
+                                                    "--resamples", "1000", "--out", out + "/compare-\(name).json"])
         }
 
-        stage(6, "reasoning patterns before vs after RPT (paper §4.5, Fig. 6)")
-        let finalLabel = (final as NSString).lastPathComponent
-        try splitResponses(out + "/eval-responses.jsonl", labels: ["initial": out + "/responses-before.jsonl", finalLabel: out + "/responses-after.jsonl"])
-        try invoke(PatternsCommand.self, ["patterns", "--traces", out + "/responses-before.jsonl", "--compare", out + "/responses-after.jsonl",
-                                          "--out", run + "/patterns.json"])
+        stage(5, "fit accuracy against RL compute, P(C) = A / C^α + P* (paper §4.2, Eq. 5)")
+        do {
+            try InProcess.run(FitCommand.self, ["fit", "--points", run + "/eval-reasoning.json", "--out", run + "/fit.json"])
+        } catch let error as RPTError where error.message.contains(FitCommand.nothingFittable) {
+            print("fit: \(error.message)")
+        }
+
+        stage(6, "reasoning patterns before vs after RPT (paper §4.5, Table 9)")
+        try InProcess.run(PatternsCommand.self, ["patterns", "--traces", out + "/responses.jsonl", "--label", "initial",
+                                                 "--compare-label", finalLabel, "--out", run + "/patterns.json"])
 
         stage(7, "report")
-        try invoke(ReportCommand.self, ["report", "--run", run, "--out", out + "/report.html", "--title", "RPT quickstart"])
+        try InProcess.run(ReportCommand.self, ["report", "--run", run, "--out", out + "/report.html", "--title", "RPT quickstart"])
 
-        try printSummary(ntp: run + "/eval-ntp.json", reasoning: run + "/eval-reasoning.json", finalLabel: finalLabel)
+        try printSummary(run: run, finalLabel: finalLabel)
         print(String(format: "\nquickstart finished in %.0f s. Everything is under %@:", Date().timeIntervalSince(start), out))
-        for (path, what) in [(data, "positions (train.jsonl, val.jsonl, meta.json)"), (sft, "format-SFT checkpoint (the RPT starting point)"),
-                             (run, "RPT run: metrics.jsonl, completions.jsonl, step-* checkpoints, eval-*.json, fit.json, patterns.json"),
+        for (path, what) in [(out + "/prep-eval/val.jsonl", "held-out positions with their splits"), (run, "the RPT run: metrics.jsonl, checkpoints, eval-*.json, fit.json, patterns.json"),
                              (out + "/report.html", "the report (open in a browser)")] {
             print("  \(path)  —  \(what)")
         }
+        print("The full comparison (pretraining, cold start, compute-matched baselines, 3 seeds): rpt reproduce \(assets)/reproduce/ledger.json --seeds 0,1,2")
     }
 
     func stage(_ i: Int, _ what: String) {
         print("\n=== [\(i)/7] \(what)")
+        fflush(nil)
     }
 
-    /// Runs an `rpt` subcommand in-process, printing the command line first.
-    func invoke<C: ParsableCommand>(_ type: C.Type, _ args: [String]) throws {
-        print("$ rpt " + args.map { $0.contains(" ") || $0.isEmpty ? "'\($0)'" : $0 }.joined(separator: " "))
-        var command = try type.parse(Array(args.dropFirst()))
-        try command.run()
+    /// The final table: accuracy (%) per split with 95% CIs, the paired gain over compute-matched NTP, how
+    /// reward and format failures moved over training, and the fit.
+    func printSummary(run: String, finalLabel: String) throws {
+        let ntp = try JSON.load(path: run + "/eval-ntp.json"), reasoning = try JSON.load(path: run + "/eval-reasoning.json")
+        func split(_ j: JSON, _ label: String, _ s: String) -> JSON? {
+            j["results"]?.array?.first { $0["label"]?.string == label }?["splits"]?[s]
+        }
+        func cell(_ g: JSON?) -> String {
+            guard let a = g?["accuracy"]?.double, let ci = g?["ci95"]?.array, ci.count == 2, let lo = ci[0].double, let hi = ci[1].double else { return "–" }
+            return String(format: "%.1f [%.1f, %.1f]", 100 * a, 100 * lo, 100 * hi)
+        }
+        let gain = try JSON.load(path: (run as NSString).deletingLastPathComponent + "/compare-ntp-matched.json")
+        let columns = ["split", "NTP base", "NTP compute-matched", "reasoning before RPT", "reasoning after RPT", "RPT − compute-matched NTP"]
+        let widths = [13, 20, 22, 22, 22, 26]
+        func row(_ cells: [String]) -> String { zip(cells, widths).map { $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }.joined() }
+        print("\n=== accuracy (%) on held-out positions, with 95% CIs")
+        print(row(columns))
+        for s in ["all", "easy", "medium", "hard", EvalItem.calculationGroup] {
+            let d = gain["splits"]?[s]
+            let diff = d.flatMap { g -> String? in
+                guard let x = g["difference"]?.double, let ci = g["ci95"]?.array, let lo = ci.first?.double, let hi = ci.last?.double else { return nil }
+                return String(format: "%+.1f [%+.1f, %+.1f]", 100 * x, 100 * lo, 100 * hi)
+            } ?? "–"
+            print(row([s, cell(split(ntp, "base", s)), cell(split(ntp, "ntp-matched", s)), cell(split(reasoning, "initial", s)),
+                       cell(split(reasoning, finalLabel, s)), diff]))
+        }
+        print("(standard mode: argmax; reasoning mode: greedy, \\boxed{} answer, prefix-matching reward; RPT − NTP: paired, documents resampled)")
+        let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSON.parse(Data($0.utf8), file: run) }.filter { $0["reward_mean"] != nil }
+        let k = max(1, metrics.count / 5)
+        func mean(_ xs: ArraySlice<JSON>, _ key: String) -> Double { xs.compactMap { $0[key]?.double }.reduce(0, +) / Double(max(1, xs.count)) }
+        print(String(format: "training: reward_mean %.3f (first %d steps) → %.3f (last %d); format failures per step %.1f → %.1f",
+                     mean(metrics.prefix(k), "reward_mean"), k, mean(metrics.suffix(k), "reward_mean"), k,
+                     mean(metrics.prefix(k), "format_failures"), mean(metrics.suffix(k), "format_failures")))
+        // Compute: what the bundled NTP continuation (b) was matched to is the full reproduction's cold start + RPT.
+        func flops(_ checkpoint: String) -> Double {
+            (try? TrainerState.load(path: checkpoint + "/" + Checkpoint.stateFile))?.payload["flops"]?.double ?? .nan
+        }
+        let models = (try AssetLocator.directory()) + "/quickstart/models"
+        let ntpFlops = flops(models + "/ntp-matched"), coldFlops = flops(models + "/cold-start")
+        let rlFlops = Checkpoint.latest(in: run).map(flops) ?? .nan
+        print(String(format: "compute (training FLOPs): NTP continuation (b) %.3g; cold start (c) %.3g + this RPT run %.3g = %.3g%@", ntpFlops, coldFlops,
+                     rlFlops, coldFlops + rlFlops, coldFlops + rlFlops > ntpFlops ? " — more than (b): not compute-matched" : " (≤ (b))"))
+        if let fits = (try? JSON.load(path: run + "/fit.json"))?["fits"]?.object {
+            print("fit R² per split: " + ["easy", "medium", "hard"].map { s in "\(s) " + (fits[s]?["r2"]?.double.map { String(format: "%.3f", $0) } ?? "–") }
+                .joined(separator: ", "))
+        }
     }
+}
 
-    /// Splits the eval dump into one file per model label (the traces of the initial and the final model).
-    func splitResponses(_ dump: String, labels: [String: String]) throws {
-        var files: [String: Data] = [:]
-        let text = try String(contentsOfFile: dump, encoding: .utf8)
-        for line in text.split(separator: "\n") {
-            let j = try JSON.parse(Data(line.utf8), file: dump)
-            if let label = j["label"]?.string, let path = labels[label] { files[path, default: Data()].append(Data((line + "\n").utf8)) }
-        }
-        for (_, path) in labels {
-            guard let d = files[path] else { throw RPTError("no responses of this model in the evaluation dump", file: path) }
-            try AtomicFile.write(d, to: path)
-        }
-    }
-
-    /// The final table: accuracy (%) per split before and after RPT, standard and reasoning mode.
-    func printSummary(ntp: String, reasoning: String, finalLabel: String) throws {
-        let n = try JSON.load(path: ntp), r = try JSON.load(path: reasoning)
-        func result(_ j: JSON, _ index: Int) -> JSON? {
-            guard let a = j["results"]?.array, !a.isEmpty else { return nil }
-            return index < 0 ? a.last : a[index]
-        }
-        func cell(_ res: JSON?, _ split: String, _ key: String? = nil) -> String {
-            guard let s = res?["splits"]?[split] else { return "–" }
-            let v = key.flatMap { s["sampled"]?[$0]?.double } ?? (key == nil ? s["accuracy"]?.double : nil)
-            return v.map { String(format: "%5.1f", 100 * $0) } ?? "–"
-        }
-        print("\n=== accuracy (%) on held-out positions, before → after RPT")
-        let header = ["split", "n", "NTP before", "NTP after", "reasoning before", "reasoning after", "mean@4 before", "mean@4 after"]
-        print(header.map { $0.padding(toLength: max(6, $0.count + 2), withPad: " ", startingAt: 0) }.joined())
-        for split in ["all", "easy", "medium", "hard"] {
-            let count = result(r, 0)?["splits"]?[split]?["n"]?.int.map(String.init) ?? "–"
-            let cells = [split, count, cell(result(n, 0), split), cell(result(n, -1), split), cell(result(r, 0), split), cell(result(r, -1), split),
-                         cell(result(r, 0), split, "mean_accuracy"), cell(result(r, -1), split, "mean_accuracy")]
-            print(zip(cells, header).map { $0.0.padding(toLength: max(6, $0.1.count + 2), withPad: " ", startingAt: 0) }.joined())
-        }
-        print("(NTP: argmax on all val positions; reasoning: greedy and mean of 4 samples at T = 0.8 on a subset; the final model is \(finalLabel))")
+extension Optional {
+    func orThrow(_ error: @autoclosure () -> Error) throws -> Wrapped {
+        guard let v = self else { throw error() }
+        return v
     }
 }

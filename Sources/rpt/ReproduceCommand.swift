@@ -40,6 +40,7 @@ struct ReproduceCommand: ParsableCommand {
             return v
         }
         guard !seedList.isEmpty else { throw ValidationError("--seeds is empty") }
+        guard Set(seedList).count == seedList.count else { throw ValidationError("--seeds names a seed twice: '\(seeds)'") }
         let root = out ?? "runs/reproduce/\(cfg.name)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         if !summaryOnly {
@@ -77,7 +78,14 @@ struct ReproductionRun {
     func run() throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir + "/.stages", withIntermediateDirectories: true)
-        try AtomicFile.write(Data((try config.json.serialized() + "\n").utf8), to: dir + "/config.json")
+        // A seed continues only under the configuration it started with: stages already done would not be redone.
+        let configFile = dir + "/config.json", configText = try config.json.serialized() + "\n"
+        if fm.fileExists(atPath: configFile), let earlier = try? String(contentsOfFile: configFile, encoding: .utf8), earlier != configText,
+           !((try? fm.contentsOfDirectory(atPath: dir + "/.stages")) ?? []).isEmpty {
+            throw RPTError("this seed was started with another configuration (its stages would mix budgets); run with --restart to start it over",
+                           file: configFile)
+        }
+        try AtomicFile.write(Data(configText.utf8), to: configFile)
         print("\n##### reproduction '\(config.name)', seed \(seed) → \(dir)")
         let c = config
         var seconds: [String: Double] = (try? JSON.load(path: dir + "/stage-seconds.json"))?.object?.compactMapValues(\.double) ?? [:]
@@ -86,6 +94,7 @@ struct ReproductionRun {
             let marker = dir + "/.stages/" + name
             if fm.fileExists(atPath: marker) { print("=== \(name): done earlier (\(what))"); return }
             print("\n=== \(name): \(what)")
+            fflush(nil)
             for o in outputs where fm.fileExists(atPath: o) { try fm.removeItem(atPath: o) }   // a partial earlier attempt
             let t0 = Date()
             try body()
@@ -129,7 +138,7 @@ struct ReproductionRun {
                                                     "--entropy-threshold", "\(c.prepare.demoThreshold)", "--out", dir + "/prep-eval"] + common)
         }
         let demoArgs = ["--data", dir + "/prep-pool/train.jsonl", "--model", base, "--answer", c.demos.answer,
-                        "--untraced-every", "\(c.demos.untracedEvery)", "--plain-text-every", "\(c.demos.plainTextEvery)", "--seed", "\(seed)"] + formatArgs
+                        "--untraced-every", "\(c.demos.untracedEvery)", "--calculation-answers", "\(c.demos.calculationAnswers)", "--plain-text-every", "\(c.demos.plainTextEvery)", "--seed", "\(seed)"] + formatArgs
         try stage("demos", "cold-start demonstrations from \(Int(c.demos.docs * 100))% of the pool's documents; RL keeps the rest above entropy \(c.prepare.rlThreshold)") {
             try InProcess.run(DemosCommand.self, ["demos"] + demoArgs + ["--docs", "\(c.demos.docs)", "--rest-entropy-threshold", "\(c.prepare.rlThreshold)",
                                                   "--out", dir + "/demos.jsonl", "--rest", dir + "/rl.jsonl"] + threadArgs)
@@ -161,6 +170,7 @@ struct ReproductionRun {
                 "--seq-len", "\(c.pretrain.seqLen)", "--lr", "\(c.baseline.lr)", "--lr-schedule", c.baseline.schedule, "--seed", "\(seed &+ 1)",
                 "--validation", "0.01", "--eval-every", "\(max(1, steps / 4))", "--save-every", "\(steps)", "--keep-last", "1",
                 "--log-every", "\(max(1, steps / 10))"] + threadArgs)
+            try requireCompute(latest(dir + "/b"), atLeast: coldFlops + rlFlops, what: "(b) compute-matched NTP")
         }
         try stage("sft-control", String(format: "(e) supervised control: (c) trained on demonstrations of RL's documents for (d)'s %.4g FLOPs", rlFlops),
                   outputs: [dir + "/e"]) {
@@ -169,12 +179,14 @@ struct ReproductionRun {
             let steps = Int((rlFlops / (6 * n * tokensPerStep) * 1.1).rounded(.up))
             try InProcess.run(PretrainCommand.self, ["pretrain", "--sft", "--model", coldStart, "--data", dir + "/demos-control.jsonl", "--out", dir + "/e",
                                                      "--flops", "\(rlFlops)"] + sftArgs(steps: max(1, steps), seed: seed &+ 2) + threadArgs)
+            try requireCompute(latest(dir + "/e"), atLeast: rlFlops, what: "(e) supervised control")
         }
         let control = try latest(dir + "/e"), ntpBaseline = try latest(dir + "/b")
         let finalLabel = (rpt as NSString).lastPathComponent
-        let evalCommon = ["--data", evalData, "--resamples", "\(c.eval.resamples)", "--seed", "0"] + threadArgs
-        let reasoningArgs = ["--mode", "reasoning", "--max-response-tokens", "\(c.rl.maxResponseTokens)", "--batch", "64"]
-            + (c.eval.maxPositions.map { ["--max-positions", "\($0)"] } ?? []) + formatArgs
+        // Both modes evaluate the same seeded subset of the held-out positions (it depends only on their count and the seed).
+        let evalCommon = ["--data", evalData, "--resamples", "\(c.eval.resamples)", "--seed", "0"]
+            + (c.eval.maxPositions.map { ["--max-positions", "\($0)"] } ?? []) + threadArgs
+        let reasoningArgs = ["--mode", "reasoning", "--max-response-tokens", "\(c.rl.maxResponseTokens)", "--batch", "64"] + formatArgs
         try stage("evaluate", "the same held-out positions: standard mode for (a), (b), (c), (d); reasoning mode for (c), every (d) checkpoint, (e)") {
             try InProcess.run(EvalCommand.self, ["eval", "--model", base, "--label", "base", "--model", ntpBaseline, "--label", "ntp-matched",
                                                  "--model", coldStart, "--label", "cold-start", "--model", rpt, "--label", "rpt",
@@ -198,8 +210,8 @@ struct ReproductionRun {
         try stage("fit", "accuracy of (d) against RL compute, P(C) = A / C^α + P* per split (Eq. 5)") {
             do {
                 try InProcess.run(FitCommand.self, ["fit", "--points", dir + "/eval-reasoning.json", "--out", dir + "/fit.json"])
-            } catch {
-                print("fit failed: \(error)")   // recorded as G3 not met
+            } catch let error as RPTError where error.message.contains(FitCommand.nothingFittable) {
+                print("fit: \(error.message)")   // recorded as G3 not met
             }
         }
         try stage("patterns", "reasoning patterns of (c) and (d) (Table 9 groups)") {
@@ -244,6 +256,16 @@ struct ReproductionRun {
         let state = try TrainerState.load(path: checkpoint + "/" + Checkpoint.stateFile)
         guard let f = state.payload["flops"]?.double, f > 0 else { throw RPTError("trainer_state.json records no training FLOPs", file: checkpoint) }
         return f
+    }
+
+    /// A compute-matched run must have spent at least the compute it is matched to (it stops on --flops, or on
+    /// its step count if that came first).
+    func requireCompute(_ checkpoint: String, atLeast budget: Double, what: String) throws {
+        let spent = try flops(checkpoint)
+        guard spent >= budget else {
+            throw RPTError(String(format: "%@ spent %.4g FLOPs, less than the %.4g it is matched to (its step count ran out first)", what, spent, budget),
+                           file: checkpoint)
+        }
     }
 
     /// Mean tokens per optimizer step of a run's metrics.jsonl.

@@ -9,7 +9,7 @@ import Testing
 struct CLIResult { var status: Int32; var stdout: String; var stderr: String }
 
 /// Runs the `rpt` binary built next to the test bundle.
-func runRPT(_ args: [String], stdin: Data? = nil) throws -> CLIResult {
+func runRPT(_ args: [String], stdin: Data? = nil, workingDirectory: String = Repo.root) throws -> CLIResult {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var binary = dir.appendingPathComponent("rpt")
     if !FileManager.default.fileExists(atPath: binary.path) {
@@ -18,7 +18,7 @@ func runRPT(_ args: [String], stdin: Data? = nil) throws -> CLIResult {
     let p = Process()
     p.executableURL = binary
     p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
+    p.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
     let out = Pipe(), err = Pipe(), inp = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -103,7 +103,7 @@ import Testing
     @Test func sameSeedSameFilesDifferentSeedDifferentSplit() throws {
         let a = temporaryDirectory("prep-a"), b = temporaryDirectory("prep-b"), c = temporaryDirectory("prep-c")
         try Self.run(try Self.options(out: a, seed: 7))
-        var ob = try Self.options(out: b, seed: 7)
+        let ob = try Self.options(out: b, seed: 7)
         try Self.run(ob)
         try Self.run(try Self.options(out: c, seed: 8))
         for f in ["train.jsonl", "val.jsonl", "meta.json"] {

@@ -1,38 +1,53 @@
-// `rpt quickstart`, the README's main command, end to end on the bundled assets at a reduced size: every
-// stage runs and leaves its outputs (positions, SFT and RPT checkpoints, evaluations of every checkpoint,
-// pattern comparison, report), and the final table has a row per split.
+// `rpt quickstart`, the README's main command, end to end at a reduced size from the bundled models: every
+// stage runs, prints its replayable command and leaves its outputs, the final table has a row per split, and
+// it works from another working directory.
 
 import Foundation
 import Testing
 @testable import RPT
 
-@Suite struct QuickstartTests {
-    @Test func demonstrationsRestateTheContextEndAndBoxTheTarget() {
-        #expect(FormatDemonstrations.completion(context: "Once upon a time she was very", target: " happy")
-                == " <think> she was very happy </think> \\boxed{ happy}")
-        // A target that continues a word: the partial word is kept, and newlines become spaces.
-        #expect(FormatDemonstrations.completion(context: "a\nbig pres", target: "ent") == " <think> a big present </think> \\boxed{ent}")
-    }
-
-    @Test func quickstartRunsEveryStage() throws {
+@Suite(.serialized) struct QuickstartTests {
+    @Test func quickstartRunsEveryStageFromAnyDirectory() throws {
         let out = temporaryDirectory("quickstart")
-        let r = try runRPT(["quickstart", "--out", out, "--steps", "2", "--sft-steps", "4", "--save-every", "1", "--eval-positions", "6"])
-        #expect(r.status == 0, "\(r.stderr)")
+        // Started from a directory that is not the repository (runRPT starts in the repository root, so cd first).
+        let r = try runRPT(["quickstart", "--out", out, "--steps", "6", "--pool-docs", "60", "--eval-docs", "12", "--eval-positions", "60"],
+                           workingDirectory: NSTemporaryDirectory())
+        #expect(r.status == 0, "\(r.stderr.suffix(2000))")
         for i in 1...7 { #expect(r.stdout.contains("=== [\(i)/7]"), "stage \(i) missing") }
-        for split in ["all", "easy", "medium", "hard"] {
+        for command in ["$ rpt corpus", "$ rpt prepare", "$ rpt train", "$ rpt eval", "$ rpt compare", "$ rpt fit", "$ rpt patterns", "$ rpt report"] {
+            #expect(r.stdout.contains(command), "\(command) not printed")
+        }
+        for split in ["all", "easy", "medium", "hard", "calculation"] {
             #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix(split + " ") }, "no \(split) row: \(r.stdout.suffix(1500))")
         }
+        #expect(r.stdout.contains("training: reward_mean"))
+        #expect(r.stdout.contains("compute (training FLOPs): NTP continuation (b)") && r.stdout.contains("(≤ (b))"))
         let fm = FileManager.default
-        for f in ["data/train.jsonl", "data/val.jsonl", "sft-demos.jsonl", "rpt/metrics.jsonl", "rpt/completions.jsonl", "rpt/step-000002",
-                  "rpt/eval-ntp.json", "rpt/eval-reasoning.json", "rpt/patterns.json", "responses-before.jsonl", "report.html"] {
+        for f in ["prep-pool/train.jsonl", "prep-eval/val.jsonl", "rpt/metrics.jsonl", "rpt/step-000006", "rpt/eval-ntp.json",
+                  "rpt/eval-reasoning.json", "rpt/patterns.json", "compare-ntp-matched.json", "responses.jsonl", "report.html"] {
             #expect(fm.fileExists(atPath: out + "/" + f), "\(f) missing")
         }
-        let metrics = try String(contentsOfFile: out + "/rpt/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-        #expect(metrics.count == 2)
         let reasoning = try JSON.load(path: out + "/rpt/eval-reasoning.json")
-        #expect(reasoning["results"]?.array?.map { $0["label"]?.string ?? "" } == ["initial", "step-000001", "step-000002"])
-        #expect(reasoning["results"]?.array?.last?["flops"]?.double ?? 0 > 0)
-        let demo = try String(contentsOfFile: out + "/sft-demos.jsonl", encoding: .utf8).split(separator: "\n").first!
-        #expect(demo.contains("</think>") && demo.contains("\\\\boxed{"))
+        let labels = reasoning["results"]?.array?.map { $0["label"]?.string ?? "" } ?? []
+        #expect(labels.first == "initial" && labels.count >= 7, "\(labels)")
+        // Direction only where the margin is large: the bundled cold start answers in the format and gets a real
+        // share right (34 % on "all" at full size, against 2 % for the quickstart this replaced), and its
+        // rollouts earn reward from the first step (0.28 on average over the full run's first steps).
+        let initialAll = reasoning["results"]?.array?.first?["splits"]?["all"]?["accuracy"]?.double ?? 0
+        #expect(initialAll >= 0.15, "cold start reasoning accuracy \(initialAll)")
+        let rewards = try String(contentsOfFile: out + "/rpt/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSON.parse(Data($0.utf8), file: "metrics")["reward_mean"]?.double }
+        #expect(rewards.count == 6 && rewards.reduce(0, +) / 6 >= 0.1, "\(rewards)")
+        let ntp = try JSON.load(path: out + "/rpt/eval-ntp.json")
+        #expect(ntp["results"]?.array?.map { $0["label"]?.string ?? "" } == ["base", "ntp-matched", "cold-start"])
+    }
+
+    @Test func quickstartLeavesADirectoryItDidNotWriteAlone() throws {
+        let out = temporaryDirectory("quickstart-foreign")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try "keep me".write(toFile: out + "/notes.txt", atomically: true, encoding: .utf8)
+        let r = try runRPT(["quickstart", "--out", out, "--steps", "6"])
+        #expect(r.status != 0 && r.stderr.contains(out) && r.stderr.contains("not written by rpt quickstart"), "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/notes.txt"))
     }
 }

@@ -153,9 +153,9 @@ public struct ReproductionSummary: Sendable {
         results.compactMap { r in path.reduce(Optional(r)) { $0?[$1] }?.double }
     }
 
-    static func stat(_ v: [Double], scale: Double = 100, signed: Bool = false) -> String {
+    static func stat(_ v: [Double], scale: Double = 100, signed: Bool = false, decimals: Int = 1) -> String {
         guard !v.isEmpty else { return "–" }
-        let f = signed ? "%+.1f" : "%.1f"
+        let f = (signed ? "%+." : "%.") + "\(decimals)f"
         let mean = String(format: f, scale * v.reduce(0, +) / Double(v.count))
         if v.count == 1 { return mean }
         return mean + " [" + String(format: f, scale * v.min()!) + ", " + String(format: f, scale * v.max()!) + "]"
@@ -185,7 +185,7 @@ public struct ReproductionSummary: Sendable {
         for row in ReproductionSeedResults.rows(finalLabel: "") {
             md.append("| \(row.model) | \(row.mode) | " + groups.map { Self.stat(values(["accuracy", row.key, $0])) }.joined(separator: " | ") + " |")
         }
-        md.append("| positions (reasoning eval) | | " + groups.map { g in values(["n_reasoning", g]).first.map { String(Int($0)) } ?? "–" }.joined(separator: " | ") + " |")
+        md.append("| positions evaluated | | " + groups.map { Self.stat(values(["n_reasoning", $0]), scale: 1, decimals: 0) }.joined(separator: " | ") + " |")
         md += ["", "Paired differences (points; mean [min, max] over seeds; each seed's 95% document-bootstrap CI in results.json):", ""]
         md.append("| comparison | " + groups.joined(separator: " | ") + " |")
         md.append("|---|" + String(repeating: "---:|", count: groups.count))
@@ -217,13 +217,13 @@ public struct ReproductionSummary: Sendable {
         md.append("| positions | count | calculation share |")
         md.append("|---|---:|---:|")
         for t in ["0.5", "1.0", "1.5", "2.0"] {
-            md.append("| pool, base-model entropy > \(t) | " + Self.stat(values(["rl_data", "pool_by_threshold", t, "positions"]), scale: 1) + " | "
+            md.append("| pool, base-model entropy > \(t) | " + Self.stat(values(["rl_data", "pool_by_threshold", t, "positions"]), scale: 1, decimals: 0) + " | "
                       + Self.stat(values(["rl_data", "pool_by_threshold", t, "calculation_share"])) + "% |")
         }
-        md.append("| RL training positions (demonstration documents removed) | " + Self.stat(values(["rl_data", "positions"]), scale: 1) + " | "
+        md.append("| RL training positions (demonstration documents removed) | " + Self.stat(values(["rl_data", "positions"]), scale: 1, decimals: 0) + " | "
                   + Self.stat(values(["rl_data", "calculation_share"])) + "% |")
         for s in DifficultySplit.allCases {
-            md.append("| evaluation, \(s.rawValue) split | " + Self.stat(values(["eval_data", s.rawValue, "positions"]), scale: 1) + " | "
+            md.append("| evaluation, \(s.rawValue) split | " + Self.stat(values(["eval_data", s.rawValue, "positions"]), scale: 1, decimals: 0) + " | "
                       + Self.stat(values(["eval_data", s.rawValue, "calculation_share"])) + "% |")
         }
         md += ["", "Training compute (FLOPs, mean over seeds) and wall time (minutes, mean):", ""]

@@ -1,21 +1,24 @@
 // The generated "ledger stories" corpus of the RPT miniature (docs/reproduction.md): short stories in plain
 // sentences in which a character's count of something changes a few times, and the story states the new
-// running total after each change: "Lily had 47 apples. She found 8 more. Now she had 55 apples." The new
-// total's digits are deducible from the context (the last total, the change and whether it was gained or
-// lost); everything else — names, things, amounts, changes, filler sentences — is either random or
-// predictable from the words before it. Each total carries a GSM8K-style calculator annotation
-// (`had <<47+8=55>>55 apples`, CalculatorAnnotations.swift), stripped before any model reads the text.
-// Deducible tokens are a minority of all tokens (about one in eleven); `rpt corpus --stats` counts them.
-// Seeded: the same seed gives the same corpus.
+// running total after every `changesPerTotal` changes: "Lily had 47 apples. She found 8 more. Then she gave 3
+// to her mom. Now she had 52 apples." The new total's digits are deducible from the context (the last total,
+// the changes and whether each was gained or lost); everything else — names, things, amounts, changes,
+// filler sentences — is either random or predictable from the words before it. Each total carries a
+// GSM8K-style calculator annotation with one step per change (`had <<47+8=55,55-3=52>>52 apples`,
+// CalculatorAnnotations.swift), stripped before any model reads the text. With two changes per total, a
+// model predicting the total in one forward pass must compose two operations, while a written calculation
+// does one at a time. Deducible tokens are a minority of all tokens (about one in fourteen). Seeded: the
+// same seed gives the same corpus.
 
 import Foundation
 
 public struct LedgerCorpusOptions: Sendable, Equatable {
     public var documents = 1000
     public var seed: UInt64 = 0
-    /// Changes per story (each followed by its running total).
-    public var minChanges = 2
-    public var maxChanges = 4
+    /// Stated totals per story, and changes before each total.
+    public var minTotals = 1
+    public var maxTotals = 3
+    public var changesPerTotal = 2
     /// Probability of a filler sentence before a change, and between a change and its total.
     public var fillerProbability = 0.35
     public init() {}
@@ -46,25 +49,29 @@ public enum LedgerCorpus {
         }
         var total = uniform(10, 99)
         var sentences = ["\(name) had \(total) \(thing)."]
-        for _ in 0..<uniform(o.minChanges, o.maxChanges) {
-            if chance(o.fillerProbability) { sentences.append(filler()) }
-            let change = uniform(2, 9)
-            // Gain or loss, kept within two-digit totals.
-            let gain = total + change > 99 ? false : total - change < 10 ? true : chance(0.5)
-            let giver = pick(givers)
-            if gain {
-                sentences.append(pick(["\(Pro) found \(change) more.", "\(Pro) got \(change) more from \(pos) \(giver).",
-                                       "\(pos.capitalized) \(giver) gave \(pos == "her" ? "her" : "him") \(change) more."]))
-            } else {
-                sentences.append(pick(["\(Pro) lost \(change).", "\(Pro) gave \(change) to \(pos) \(giver).",
-                                       "\(Pro) gave \(pos) \(giver) \(change)."]))
+        for _ in 0..<uniform(o.minTotals, o.maxTotals) {
+            var steps: [String] = []
+            for k in 0..<o.changesPerTotal {
+                if chance(o.fillerProbability) { sentences.append(filler()) }
+                let change = uniform(2, 9)
+                // Gain or loss, kept within two-digit totals.
+                let gain = total + change > 99 ? false : total - change < 10 ? true : chance(0.5)
+                let giver = pick(givers)
+                let then = k == 0 ? "" : pick(["Then ", "Later ", "After that "])
+                let subject = then.isEmpty ? Pro : pro
+                if gain {
+                    sentences.append(then + pick(["\(subject) found \(change) more.", "\(subject) got \(change) more from \(pos) \(giver)."]))
+                } else {
+                    sentences.append(then + pick(["\(subject) lost \(change).", "\(subject) gave \(change) to \(pos) \(giver)."]))
+                }
+                let next = gain ? total + change : total - change
+                steps.append("\(total)\(gain ? "+" : "-")\(change)=\(next)")
+                total = next
             }
             if chance(o.fillerProbability) { sentences.append(filler()) }
-            let next = gain ? total + change : total - change
-            let annotated = "<<\(total)\(gain ? "+" : "-")\(change)=\(next)>>\(next)"
-            sentences.append(pick(["Now \(pro) had \(annotated) \(thing).", "Then \(pro) had \(annotated) \(thing).",
+            let annotated = "<<\(steps.joined(separator: ","))>>\(total)"
+            sentences.append(pick(["Now \(pro) had \(annotated) \(thing).", "So \(pro) had \(annotated) \(thing).",
                                    "\(name) had \(annotated) \(thing) now."]))
-            total = next
         }
         if chance(0.5) { sentences.append(filler()) }
         return sentences.joined(separator: " ")

@@ -6,7 +6,7 @@
 //    "template":…,"max_response_tokens":…,"items":n,
 //    "positions":[{"doc_id","index","splits":[…]}] | [{"question_id","category"}] (mcq) — the items, in order,
 //    "results":[{"model":…,"label":…,"step":…|null,"flops":…|null,"seconds":…,"answers":{…}|null,
-//                "splits":{"all"|"easy"|"medium"|"hard":{"n","accuracy","ci95":[lo,hi],
+//                "splits":{"all"|"easy"|"medium"|"hard"|"calculation":{"n","accuracy","ci95":[lo,hi],
 //                          "greedy":{"accuracy","ci95"},"sampled":{"mean_accuracy","ci95","pass_at_k","pass_ci95","k"}}},
 //                "categories":{…same per category…} (mcq), "macro_accuracy" (mcq: mean over categories),
 //                "outcomes":{"greedy":[0|1 per item] (when greedy ran; ntp: argmax correct),
@@ -15,7 +15,9 @@
 //               "resamples","seed","splits":{name:{"n","mean_a","mean_b","difference","ci95":[lo,hi],"documents","se"}},
 //               "categories":{…} (mcq)}] (with two or more models; see PairedComparison)}
 //
-// "positions" and every "outcomes" list have one entry per item, in the same order.
+// "positions" and every "outcomes" list have one entry per item, in the same order. A position's "splits" also
+// lists "calculation" when it lies inside an annotated calculation's result (PositionRecord.calculation); the
+// group is reported beside the difficulty splits.
 
 import Foundation
 

@@ -1,6 +1,6 @@
 // Cold-start demonstrations of the next-token-reasoning format (`rpt demos`; docs/demonstrations.md). The
 // paper starts RPT from R1-Distill-Qwen-14B, a model that already writes `<think> … </think>` and boxes an
-// answer but predicts next tokens badly that way (3% on the hard split, Table 1); a small base model first
+// answer but predicts next tokens badly that way (1.4% on the hard split, 3.3% on easy, Table 1); a small base model first
 // needs a supervised stage to write the format at all. Each position of the chosen documents becomes a
 // prompt/completion pair for `rpt pretrain --sft`:
 //
@@ -10,12 +10,17 @@
 //                        else empty
 //               answer = a next token drawn from the base model's own distribution after the context
 //                        (`sample`, the default; seeded), its argmax (`argmax`), or the true next token
-//                        (`target`)
+//                        (`target`); with `calculationAnswers` = q, a seeded share q of the positions with
+//                        a trace box instead what their calculation says comes next (the result's digits
+//                        after those the context already holds)
 //
 // With `sample` or `argmax` the demonstrations never contain the true next token: they show how to write the
 // format and how to calculate, but box what the model would have guessed without thinking, so the trace and
 // the answer are not yet connected. Only the reward can teach the model to answer from its calculation — the
-// part of next-token reasoning the paper's RL stage adds. `sample` keeps the base model's uncertainty in the
+// part of next-token reasoning the paper's RL stage adds. A small share q of answers that follow the calculation
+// stands for a teacher that only sometimes answers from its reasoning (R1-Distill's 1–3 % on next-token
+// reasoning): enough for the reward to tell the two apart from the first RL step, while more demonstrations
+// of the same kind keep the share at q. `sample` keeps the base model's uncertainty in the
 // boxed answer, so that G rollouts of the cold start disagree where the base model is unsure and GRPO has
 // groups with different rewards to learn from. Plain text of the demonstration documents can be mixed in so
 // that the model keeps its language modelling. Documents, never positions, are split between the
@@ -43,6 +48,8 @@ public struct DemonstrationOptions: Sendable {
     public var documentIds: Set<String>?
     public var seed: UInt64 = 0
     public var answer: DemonstrationAnswer = .sample
+    /// Share of the demonstrations with a trace whose answer follows the calculation (seeded per position).
+    public var calculationAnswers = 0.0
     /// Keep one in this many demonstrations without a calculation trace (1 keeps all), so that the
     /// calculation traces weigh more in a fixed supervised budget.
     public var untracedEvery = 1
@@ -78,6 +85,17 @@ public enum Demonstrations {
     /// The completion of one demonstration: the trace, `</think>`, and the boxed answer.
     public static func completion(trace: String?, answer: String) -> String {
         (trace ?? "") + "</think>\\boxed{" + answer + "}"
+    }
+
+    /// What a calculation says comes after `context`: its result without the part the context already ends
+    /// with ("47+8=55" after "had 5" → "5"); nil when nothing of the result is left.
+    public static func nextOfResult(_ calculation: String, context: String) -> String? {
+        guard let eq = calculation.lastIndex(of: "=") else { return nil }
+        let result = calculation[calculation.index(after: eq)...]
+        var written = min(result.count, context.count)
+        while written > 0 && !context.hasSuffix(String(result.prefix(written))) { written -= 1 }
+        let rest = String(result.dropFirst(written))
+        return rest.isEmpty ? nil : rest
     }
 
     /// The documents (by id, in first-appearance order) that hold demonstrations: a seeded choice.
@@ -119,10 +137,14 @@ public enum Demonstrations {
                 if r.proxyEntropy > options.restEntropyThreshold ?? -.infinity { set.rest.append(r) }
                 continue
             }
-            let answer: String
+            var answer: String
             if options.answer == .target { answer = r.target } else {
                 guard let drafts else { throw RPTError("\(options.answer.rawValue) answers need the base model's predictions", file: "rpt demos") }
                 answer = String(decoding: tokenizer.bytes(of: [drafts[i]]), as: UTF8.self)
+            }
+            if let calc = r.calculation, options.calculationAnswers > 0, let next = nextOfResult(calc, context: r.context) {
+                var rng = RandomGenerator(seed: options.seed ^ 0xCA1C, stream: UInt64(i))
+                if rng.nextUnit() < options.calculationAnswers { answer = next }
             }
             // Answers that are not text (a partial UTF-8 character) cannot be boxed.
             guard !answer.isEmpty, !answer.contains("\u{FFFD}") else { continue }

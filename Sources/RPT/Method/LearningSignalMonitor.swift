@@ -105,7 +105,7 @@ public struct LearningSignalMonitor: Codable, Sendable, Equatable {
             let failed = failures.values.reduce(0, +), total = answered + failed
             let counts = "format failures \(failed)/\(total)" + (failed > 0 ? ": " + breakdown() : "")
             if total == 0 || failed * 2 >= total {
-                var fix = "teach it the format first with a cold start (SFT on format demonstrations, `rpt pretrain --sft`, as `rpt quickstart` does), "
+                var fix = "teach it the format first with a cold start (`rpt demos`, then `rpt pretrain --sft` on them; docs/demonstrations.md), "
                     + "use a template the model follows (--template), or raise --max-response-tokens if responses are truncated"
                 if (failures[AnswerFailure.truncated.rawValue] ?? 0) * 2 >= max(failed, 1) {
                     fix += String(format: " (mean response length %.0f of at most %d tokens)", s.responseLengthMean, s.maxResponseTokens)

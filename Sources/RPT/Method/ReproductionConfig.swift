@@ -51,24 +51,26 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
 
     public struct Demos: Codable, Sendable, Equatable {
         /// Share of the pool's documents used for demonstrations; RL trains on the others.
-        public var docs = 0.3
+        public var docs = 0.5
         /// sample | argmax | target (Demonstrations.swift).
-        public var answer = "sample"
-        public var untracedEvery = 3
+        public var answer = "argmax"
+        /// Share of the demonstrations with a calculation whose answer follows it (Demonstrations.swift).
+        public var calculationAnswers = 0.3
+        public var untracedEvery = 6
         public var plainTextEvery = 8
         public init() {}
     }
 
     public struct SFT: Codable, Sendable, Equatable {
-        public var steps = 1500
-        public var batchSize = 32
+        public var steps = 3000
+        public var batchSize = 16
         public var lr: Float = 1e-3
         public var schedule = "cosine:50:0.1"
         public init() {}
     }
 
     public struct RL: Codable, Sendable, Equatable {
-        public var steps = 200
+        public var steps = 120
         public var batchSize = 16
         public var groupSize = 8
         public var lr: Float = 1e-4
@@ -77,9 +79,9 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
         /// KL coefficient β to the cold start (k3 estimator, as GRPO): keeps the calculation traces, which the
         /// reward does not score directly, from drifting while the answer learns to follow them.
         public var kl: Float = 0.05
-        public var maxResponseTokens = 32
+        public var maxResponseTokens = 40
         /// Checkpoints evaluated for the scaling curve (paper Fig. 5: 100, 200, 400, 800, 1000, 1200).
-        public var checkpoints = [10, 20, 40, 60, 80, 100, 140, 200]
+        public var checkpoints = [10, 20, 30, 40, 60, 80, 100, 120]
         /// "50%" (the paper's step 500 of 1000), a step, or "off".
         public var dynamicSamplingFrom = "50%"
         public init() {}
@@ -215,9 +217,18 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
         }
         guard DemonstrationAnswer(rawValue: demos.answer) != nil else { throw bad("demos.answer must be sample, argmax or target") }
         guard demos.docs > 0, demos.docs < 1 else { throw bad("demos.docs must be a share in (0, 1)") }
-        guard rl.checkpoints.count >= 6, rl.checkpoints.allSatisfy({ $0 >= 1 && $0 <= rl.steps }) else {
-            throw bad("rl.checkpoints needs ≥ 6 steps within 1…rl.steps for the scaling fit")
+        guard (0...1).contains(demos.calculationAnswers) else { throw bad("demos.calculation_answers must be a share in [0, 1]") }
+        guard demos.untracedEvery >= 1, demos.plainTextEvery >= 0 else { throw bad("demos.untraced_every must be ≥ 1 and demos.plain_text_every ≥ 0") }
+        guard Set(rl.checkpoints).count >= 6, rl.checkpoints.allSatisfy({ $0 >= 1 && $0 <= rl.steps }) else {
+            throw bad("rl.checkpoints needs ≥ 6 different steps within 1…rl.steps for the scaling fit")
         }
         guard pretrain.steps >= 1, sft.steps >= 1, rl.steps >= 1 else { throw bad("stage steps must be ≥ 1") }
+        // Prompt plus response must fit the model's positions (the base model's config, or the fresh one's).
+        let architecture = baseModel.map { $0 + "/config.json" } ?? model
+        if let positions = (try? JSON.load(path: architecture))?["max_position_embeddings"]?.double,
+           Double(eval.maxPromptTokens + rl.maxResponseTokens) > positions {
+            throw bad("eval.max_prompt_tokens (\(eval.maxPromptTokens)) + rl.max_response_tokens (\(rl.maxResponseTokens)) exceed the model's "
+                      + "\(Int(positions)) positions (\(architecture))")
+        }
     }
 }

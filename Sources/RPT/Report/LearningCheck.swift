@@ -63,7 +63,7 @@ struct LearningCheck {
                 + (parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")")
             if share >= 0.5 {
                 out.append("The policy did not produce the answer format: \(detail). Teach it the format first with a cold start "
-                    + "(SFT on format demonstrations, `rpt pretrain --sft`, as `rpt quickstart` does), use a template the model follows, "
+                    + "(`rpt demos`, then `rpt pretrain --sft` on them; docs/demonstrations.md), use a template the model follows, "
                     + "or raise --max-response-tokens if responses were truncated.")
             } else if c.verdict == .allZero {
                 out.append("Answers were extracted (\(detail)) but none was the next token: the positions are too hard for this policy "
