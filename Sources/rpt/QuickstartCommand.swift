@@ -151,6 +151,14 @@ struct QuickstartCommand: ParsableCommand {
         print(String(format: "training: reward_mean %.3f (first %d steps) → %.3f (last %d); format failures per step %.1f → %.1f",
                      mean(metrics.prefix(k), "reward_mean"), k, mean(metrics.suffix(k), "reward_mean"), k,
                      mean(metrics.prefix(k), "format_failures"), mean(metrics.suffix(k), "format_failures")))
+        // The held-out curve: reasoning accuracy of every checkpoint (what the scaling fit uses).
+        for s in ["hard", EvalItem.calculationGroup] {
+            let points = (reasoning["results"]?.array ?? []).compactMap { r -> String? in
+                guard let a = r["splits"]?[s]?["accuracy"]?.double else { return nil }
+                return "\(Int(r["step"]?.double ?? 0)): " + String(format: "%.1f", 100 * a)
+            }
+            print("held-out reasoning accuracy (%) on \(s) by RPT step: " + points.joined(separator: ", "))
+        }
         // Compute: what the bundled NTP continuation (b) was matched to is the full reproduction's cold start + RPT.
         func flops(_ checkpoint: String) -> Double {
             (try? TrainerState.load(path: checkpoint + "/" + Checkpoint.stateFile))?.payload["flops"]?.double ?? .nan

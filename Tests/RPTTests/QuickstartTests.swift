@@ -21,6 +21,7 @@ import Testing
             #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix(split + " ") }, "no \(split) row: \(r.stdout.suffix(1500))")
         }
         #expect(r.stdout.contains("training: reward_mean"))
+        #expect(r.stdout.contains("held-out reasoning accuracy (%) on hard by RPT step: 0: "))
         #expect(r.stdout.contains("compute (training FLOPs): NTP continuation (b)") && r.stdout.contains("(≤ (b))"))
         let fm = FileManager.default
         for f in ["prep-pool/train.jsonl", "prep-eval/val.jsonl", "rpt/metrics.jsonl", "rpt/step-000006", "rpt/eval-ntp.json",
