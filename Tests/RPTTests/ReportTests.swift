@@ -252,7 +252,7 @@ func occurrences(_ needle: String, in s: String) -> Int { s.components(separated
         #expect(box.contains("This run never learned"))
         #expect(box.contains("Every one of the 20 logged steps has <code>reward_mean</code> = 0: no rollout earned any reward."))
         #expect(box.contains("The policy did not produce the answer format: 100% of 1,280 rollouts had no extractable answer (960 cut at the length limit, 320 without &lt;/think&gt;)."))
-        #expect(box.contains("cold start (SFT on format demonstrations, <code>rpt pretrain --sft</code>, as <code>rpt quickstart</code> does)"))
+        #expect(box.contains("a cold start (<code>rpt demos</code>, then <code>rpt pretrain --sft</code> on them; docs/demonstrations.md)"))
         #expect(box.contains("The gradient norm was 0 at every step"))
         #expect(box.contains("<li>step 3: no rollout has earned a reward for 3 steps (steps 1–3)"))
         // The logged warning is quoted in the training section too.
