@@ -99,6 +99,16 @@ struct QuickstartCommand: ParsableCommand {
         stage(6, "reasoning patterns before vs after RPT (paper §4.5, Table 9)")
         try InProcess.run(PatternsCommand.self, ["patterns", "--traces", out + "/responses.jsonl", "--label", "initial",
                                                  "--compare-label", finalLabel, "--out", run + "/patterns.json"])
+        // Table 9's English keywords do not occur in arithmetic traces; what changes here is how the answer uses the trace.
+        let uses = try TraceUse.analyze(dump: out + "/responses.jsonl", positions: try PositionDataset.read(path: out + "/prep-eval/val.jsonl"))
+        print("\nhow the traces are used on calculation positions (greedy responses, docs/reproduction.md):")
+        for (label, name) in [("initial", "before RPT"), (finalLabel, "after RPT")] {
+            guard let u = uses[label]?.json else { continue }
+            func pct(_ k: String) -> Double { 100 * (u[k]?.double ?? 0) }
+            print(String(format: "  %@: writes a calculation %.1f%%, exactly the corpus's %.1f%%, boxes what it says %.1f%%, correct %.1f%% (n = %d)",
+                         name, pct("wrote_calculation"), pct("calculation_right"), pct("box_follows_calculation"), pct("accuracy"),
+                         Int(u["responses"]?.double ?? 0)))
+        }
 
         stage(7, "report")
         try InProcess.run(ReportCommand.self, ["report", "--run", run, "--out", out + "/report.html", "--title", "RPT quickstart"])

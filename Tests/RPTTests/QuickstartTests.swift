@@ -21,6 +21,7 @@ import Testing
             #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix(split + " ") }, "no \(split) row: \(r.stdout.suffix(1500))")
         }
         #expect(r.stdout.contains("training: reward_mean"))
+        #expect(r.stdout.contains("before RPT: writes a calculation"))
         #expect(r.stdout.contains("held-out reasoning accuracy (%) on hard by RPT step: 0: "))
         #expect(r.stdout.contains("compute (training FLOPs): NTP continuation (b)") && r.stdout.contains("(≤ (b))"))
         let fm = FileManager.default
