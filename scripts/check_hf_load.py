@@ -12,7 +12,7 @@ AutoTokenizer when the directory holds a tokenizer), runs a fixed input through 
 Prints the max abs difference of each comparison and exits 1 when one exceeds --tol (default 1e-4).
 Without a comparison it only loads the model and prints the logits' shape.
 
-Usage (PyPI torch + transformers, e.g. /work/venv/bin/python):
+Usage (PyPI torch + transformers, e.g. a virtual environment's python):
   python scripts/check_hf_load.py OUT/step-000100 --logits OUT/logits.safetensors
 """
 

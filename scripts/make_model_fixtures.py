@@ -14,7 +14,7 @@ each holding
     model-0000X-of-00002.safetensors + model.safetensors.index.json);
   * a small byte-level BPE tokenizer (tokenizer.json + tokenizer_config.json),
     the same for every model, trained here on the first 200 KB of
-    /work/shared/assets/tinyshakespeare/input.txt with the Qwen2 pre-tokenizer;
+    Tiny Shakespeare's input.txt (karpathy/char-rnn; its path in $TINY_SHAKESPEARE) with the Qwen2 pre-tokenizer;
   * reference.safetensors: PyTorch/transformers outputs (logits, token
     log-probs, top-16 entropies, greedy continuation, loss, gradients and an
     AdamW trajectory), F32 for floats and I64 for integers.
@@ -62,7 +62,7 @@ from transformers import (
 torch.set_num_threads(2)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHAKESPEARE = "/work/shared/assets/tinyshakespeare/input.txt"
+SHAKESPEARE = os.environ.get("TINY_SHAKESPEARE", "input.txt")  # Tiny Shakespeare (karpathy/char-rnn)
 TRAIN_BYTES = 200_000
 
 QWEN2_PATTERN = (
