@@ -11,9 +11,16 @@ if ! pkg-config --exists openblas 2>/dev/null; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
 fi
+if ! command -v python3 >/dev/null; then
+    # The verl reward module's parity test runs it (standard library only).
+    echo "setup: installing python3 (Debian)" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 >/dev/null
+fi
 if ! command -v swift >/dev/null; then
     echo "setup: the Swift toolchain (6.0 or newer) is required on PATH" >&2
     exit 1
 fi
-swift build -c release --product rpt 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
+swift build -c release --product rpt 2>&1 | { grep -Ev '^\[[0-9]+/[0-9]+\]' || true; }   # a failed build fails the script (pipefail)
 test -x .build/release/rpt

@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
+swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | { grep -Ev '^\[[0-9]+/[0-9]+\]' || true; }   # a failed build fails the script (pipefail)
 swift test -c release -Xswiftc -enable-testing --skip-build "$@"
+# The verl path against the real verl wheel's config and the datasets library (PyPI; RPT_SKIP_VERL=1 skips it).
+if [[ "${RPT_SKIP_VERL:-0}" != 1 && $# -eq 0 ]]; then bash scripts/test_verl.sh; fi

@@ -23,7 +23,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Model: HF directory or llama2.c .bin (with --tokenizer); repeat to evaluate several.") var model: [String] = []
     @Option(help: "A label for each --model, in order (default: the directory's name).") var label: [String] = []
     @Option(help: "Tokenizer for .bin models.") var tokenizer: String?
-    @Option(name: .customLong("run"), help: "A training run directory: evaluate each of its step-* checkpoints.") var runDirectory: String?
+    @Option(name: .customLong("run"), help: "A training run directory: each of its step-* checkpoints (rpt), or its merged global_step_N models (verl).") var runDirectory: String?
+    @Option(name: .customLong("flops-per-step"), help: "A verl run's training FLOPs per step: a number, or the export.json `rpt export --to verl` wrote.") var flopsPerStep: String?
     @Flag(name: .customLong("include-initial"), help: "With --run: also evaluate the model the run started from.") var includeInitial = false
     @Option(help: "Validation positions from `rpt prepare` (val.jsonl), or MMLU-Pro JSONL with --mcq.") var data: String
     @Option(help: "ntp (argmax) | reasoning (prompt template, \\boxed{}, prefix-matching reward).") var mode: String = "ntp"
@@ -46,6 +47,15 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With several models: the reference label for paired differences (default: the first model).") var baseline: String?
     @Option(name: .customLong("paired-score"), help: "Paired differences score items by greedy (0/1) or mean (correct/k) (default: greedy when run).") var pairedScore: String?
     @Option(help: "Bootstrap resamples (of documents) for the paired intervals.") var resamples: Int = 2000
+
+    /// --flops-per-step: a number, or an export.json's `flops_per_step_estimate`.
+    static func flopsPerStep(_ value: String) throws -> Double {
+        if let n = Double(value) { return n }
+        guard let estimate = try JSON.load(path: value)["flops_per_step_estimate"]?.double else {
+            throw RPTError("no \"flops_per_step_estimate\" (the policy's config.json was not beside its tokenizer at export): give a number", file: value)
+        }
+        return estimate
+    }
 
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
@@ -76,7 +86,7 @@ struct EvalCommand: ParsableCommand {
         for (i, t) in targets.enumerated() where targets[..<i].contains(where: { $0.label == t.label }) {
             throw ValidationError("two models are labelled '\(t.label)': give --label for each --model")
         }
-        if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial) }
+        if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial, flopsPerStep: try flopsPerStep.map(Self.flopsPerStep)) }
         guard !targets.isEmpty else { throw ValidationError("give --model PATH (repeatable) and/or --run DIR") }
         guard resamples >= 1 else { throw ValidationError("--resamples must be ≥ 1") }
         var score: PairedScore? = nil

@@ -12,7 +12,7 @@ struct RPTCommand: ParsableCommand {
         abstract: "Reinforcement Pre-Training (arXiv 2506.08007) for Llama / Qwen2 / Qwen3 checkpoints, in Swift.",
         subcommands: [GenerateCommand.self, TokenizeCommand.self, ScoreCommand.self, PretrainCommand.self, PrepareCommand.self,
                       TrainCommand.self, EvalCommand.self, CompareCommand.self, FitCommand.self, PatternsCommand.self, ReportCommand.self,
-                      QuickstartCommand.self, BenchCommand.self, CorpusCommand.self, DemosCommand.self, ReproduceCommand.self])
+                      QuickstartCommand.self, BenchCommand.self, CorpusCommand.self, DemosCommand.self, ReproduceCommand.self, ExportCommand.self])
 
     static func main() {
         // Arguments are text: refuse invalid UTF-8 instead of silently replacing bytes.

@@ -173,11 +173,16 @@ public struct NextTokenPrompt: Sendable, Equatable {
 
     /// The full prompt text for `context`, ending where the model's generation starts.
     public func render(context: String) throws -> String {
-        let user = try template.fill(context: context)
+        chat.render(messages: try messages(context: context), addGenerationPrompt: true)
+    }
+
+    /// The conversation the prompt renders: the system message (chat templates only) and the filled template
+    /// as the user turn. Engines that apply the chat template themselves (verl) take these messages.
+    public func messages(context: String) throws -> [ChatMessage] {
         var messages: [ChatMessage] = []
         if let systemPrompt, chat != .raw { messages.append(.system(systemPrompt)) }
-        messages.append(.user(user))
-        return chat.render(messages: messages, addGenerationPrompt: true)
+        messages.append(.user(try template.fill(context: context)))
+        return messages
     }
 
     /// A prompt built from context ids, left-truncated to a token budget.
@@ -186,6 +191,8 @@ public struct NextTokenPrompt: Sendable, Equatable {
         public var ids: [Int]
         /// The prompt text the ids encode.
         public var text: String
+        /// The context text placed in the template (the kept tokens' bytes as text).
+        public var context: String
         /// Context tokens kept (the newest ones).
         public var contextTokensKept: Int
         /// Oldest context tokens dropped to fit the budget.
@@ -218,7 +225,7 @@ public struct NextTokenPrompt: Sendable, Equatable {
             let prompt = try render(context: text)
             var ids = tokenizer.encode(prompt)
             if let bos = tokenizer.bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
-            return Tokens(ids: ids, text: prompt, contextTokensKept: keep,
+            return Tokens(ids: ids, text: prompt, context: text, contextTokensKept: keep,
                           contextTokensDropped: total - keep,
                           partialCharacterBytesDropped: partial)
         }
