@@ -4,12 +4,13 @@
 // Targets, bottom to top:
 //   COpenBLAS    Debian's OpenBLAS (cblas_sgemm) behind one thin module.
 //   CKernels     C kernels with runtime CPU dispatch (AVX-512 / bf16 GEMV) and portable fallbacks.
+//   CStdio       the status of C's stdout (a failed write must not exit 0).
 //   RPTKernels   Swift SIMD kernels over unsafe buffers: the compute seam the model calls.
 //   RPT          the library: I/O, model, tokenizers, generation, the RPT method.
 //   rpt          the command-line tool.
 import PackageDescription
 
-// Swift SIMD only vectorises with an explicit target CPU (see shared/docs/cpu-backend-measurements.md §2).
+// Swift SIMD only vectorises with an explicit target CPU (BENCHMARKS.md).
 // haswell (AVX2 + FMA) is portable to every x86-64 machine we target; AVX-512 paths live in C with runtime dispatch.
 #if arch(x86_64)
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]
@@ -33,7 +34,8 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "RPTKernels", dependencies: ["COpenBLAS", "CKernels"], path: "Sources/RPTKernels",
                 swiftSettings: kernelFlags),
-        .target(name: "RPT", dependencies: ["RPTKernels"], path: "Sources/RPT"),
+        .target(name: "CStdio", path: "Sources/CStdio"),
+        .target(name: "RPT", dependencies: ["RPTKernels", "CStdio"], path: "Sources/RPT"),
         .executableTarget(name: "rpt", dependencies: [
             "RPT", "RPTKernels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/rpt"),

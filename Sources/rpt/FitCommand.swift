@@ -19,8 +19,9 @@ struct FitCommand: ParsableCommand {
     static let nothingFittable = "no split could be fitted"
 
     func run() throws {
+        if let out { try OutputGuard.refuseOverwriting(out, inputs: [points]) }
         let input = try FitPoints.load(path: points)
-        for note in input.skipped { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        for note in input.skipped { StandardError.write("note: \(note)\n") }
         var fits: [(split: String, fit: PowerLawFit)] = []
         var failed: [String] = []
         for split in input.splits {
@@ -31,7 +32,7 @@ struct FitCommand: ParsableCommand {
             } catch let e as RPTError {
                 // One split that cannot be fitted (e.g. constant accuracy) does not hide the others.
                 failed.append("\(split): \(e.message)")
-                FileHandle.standardError.write(Data("note: no fit for \(e.message)\n".utf8))
+                StandardError.write("note: no fit for \(e.message)\n")
             }
         }
         guard !fits.isEmpty else { throw RPTError("\(Self.nothingFittable) (\(failed.joined(separator: "; ")))", file: points) }

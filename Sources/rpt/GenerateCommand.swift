@@ -52,8 +52,9 @@ struct GenerateCommand: ParsableCommand {
         let generator = Generator(model: lm.model, tokenizer: lm.tokenizer)
         var generated: [Int] = []
         var printed = 0 // characters of the continuation already written
-        let out = FileHandle.standardOutput
+        var writeError: Error? = nil   // a failed write (full disk, closed pipe) is reported after the step it happened in
         _ = try generator.generate(prompts: [ids], options: options) { _, token in
+            guard writeError == nil else { return }
             if lm.stopTokens.contains(token) { return }
             generated.append(token)
             // Stream whole characters only: a trailing U+FFFD may be a split multi-byte character.
@@ -61,12 +62,12 @@ struct GenerateCommand: ParsableCommand {
             var chars = Array(text)
             while chars.last == "\u{FFFD}" { chars.removeLast() }
             if chars.count > printed {
-                out.write(Data(String(chars[printed...]).utf8))
+                do { try StandardOutput.write(String(chars[printed...])) } catch { writeError = error }
                 printed = chars.count
             }
         }
+        if let writeError { throw writeError }
         let final = Array(lm.continuationText(prompt: ids, generated: generated))
-        if final.count > printed { out.write(Data(String(final[printed...]).utf8)) }
-        out.write(Data("\n".utf8))
+        try StandardOutput.write((final.count > printed ? String(final[printed...]) : "") + "\n")
     }
 }

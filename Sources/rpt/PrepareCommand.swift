@@ -77,6 +77,7 @@ struct PrepareCommand: ParsableCommand {
         }
         if let t = threads { Parallel.setThreads(t) }
         let tpl = try template.map { try TextTemplate(Self.unescape($0), label: "--template") }
+        try OutputGuard.refuseTrainingRun(out)
         var o = PrepareOptions(policy: policy, proxy: proxy, corpus: corpus, outputDirectory: out,
                                corpusOptions: CorpusOptions(documentDelimiter: delimiter.map(Self.unescape), textField: textField, template: tpl,
                                                             calculations: calculations))

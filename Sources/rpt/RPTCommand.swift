@@ -18,16 +18,31 @@ struct RPTCommand: ParsableCommand {
         // Arguments are text: refuse invalid UTF-8 instead of silently replacing bytes.
         for i in 1..<Int(CommandLine.argc) {
             if let raw = CommandLine.unsafeArgv[i], String(validatingCString: raw) == nil {
-                FileHandle.standardError.write(Data("Error: command-line argument \(i) is not valid UTF-8\n".utf8))
+                StandardError.write("Error: command-line argument \(i) is not valid UTF-8\n")
                 Foundation.exit(2)
             }
         }
         do {
             var command = try parseAsRoot()
             try command.run()
+            try StandardOutput.flush()   // a full device or closed pipe is an error, not exit 0 with nothing written
+        } catch let stopped as InterruptedRun {
+            StandardError.write("\(stopped)\n")
+            exit(withError: ExitCode(128 + stopped.signal))
         } catch {
-            exit(withError: error)
+            exit(withError: readable(error))
         }
+    }
+
+    /// Foundation's file errors (a read-only or missing directory, a full disk) as "PATH: reason" rather than
+    /// a raw NSCocoaErrorDomain dump; decoding errors as which field is missing or wrong.
+    static func readable(_ error: Error) -> Error {
+        if error is RPTError { return error }
+        if error is DecodingError { return RPTError("cannot read: \(CheckpointJSON.describe(error))") }
+        let e = error as NSError
+        guard e.domain == NSCocoaErrorDomain || e.domain == NSPOSIXErrorDomain else { return error }
+        let path = (e.userInfo[NSFilePathErrorKey] as? String) ?? (e.userInfo[NSURLErrorKey] as? URL)?.path
+        return RPTError(StandardOutput.reason(error), file: path)
     }
 }
 

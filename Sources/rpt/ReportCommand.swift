@@ -25,6 +25,9 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputGuard.refuseOverwriting(out, inputs: evals + [fit, patterns].compactMap { $0 }
+                                          + (((try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []).filter { $0.hasPrefix("eval") && $0.hasSuffix(".json") }
+                                             + ["metrics.jsonl", "completions.jsonl", "fit.json", "patterns.json"]).map { runDirectory + "/" + $0 })
         var o = RunReportOptions(run: runDirectory, out: out)
         o.evals = evals
         o.fit = fit

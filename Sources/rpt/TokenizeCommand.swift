@@ -37,7 +37,7 @@ struct TokenizeCommand: ParsableCommand {
                 }
                 ids.append(id)
             }
-            FileHandle.standardOutput.write(Data(tok.decode(ids).utf8))
+            try StandardOutput.write(tok.decode(ids))
         } else {
             print(tok.encode(input).map(String.init).joined(separator: " "))
         }

@@ -1,5 +1,6 @@
 // `rpt train`: Reinforcement Pre-Training with GRPO on a dataset made by `rpt prepare`. With --resume the
-// run continues with the options stored in its checkpoint; only --steps changes them (absent: the stored one).
+// run continues in --out with the options stored in its checkpoint; --steps, --lr and the save cadence may
+// change them, any other differing option is refused (ResumeOptions).
 
 import ArgumentParser
 import Foundation
@@ -82,14 +83,6 @@ struct TrainCommand: ParsableCommand {
             o.saveSteps = steps.map { $0! }
         }
         if let v = keepLast { o.keepLast = v }
-        if let stored {
-            let ignored = try o.ignoredOnResume(stored: stored)
-            if !ignored.isEmpty {
-                // Unbuffered, like the trainer's own lines, so that it comes first.
-                FileHandle.standardOutput.write(Data(("train: note: --resume continues with the checkpoint's options; ignored: "
-                    + ignored.joined(separator: "; ") + "\n").utf8))
-            }
-        }
         try RPTTrainer(options: o, resume: resume).run(stopAfter: stopAfter)
     }
 }

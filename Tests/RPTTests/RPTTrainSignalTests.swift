@@ -176,14 +176,25 @@ private func saturatedStep(_ step: Int) -> LearningSignalMonitor.StepSignal {
         #expect(throws: Never.self) { try o.validate() }
     }
 
-    @Test func optionsIgnoredOnResumeAreNamed() throws {
+    @Test func resumeTakesSafeOverridesAndRefusesTheRest() throws {
         var run = RPTTrainOptions()
-        run.lrSchedule = "warmup:5"; run.model = "a"; run.steps = 10
+        run.lrSchedule = "warmup:5"; run.model = "/a"; run.out = "/old/run"; run.steps = 10; run.seed = 3
+        // Safe: steps, lr, save cadence; the directory is the one resumed, never the stored one.
         var asked = RPTTrainOptions()
-        asked.lrSchedule = "cosine:0:0.1"; asked.model = "b"; asked.steps = 20; asked.lr = 1e-6
-        let ignored = try asked.ignoredOnResume(stored: run)
-        #expect(ignored == [#"lrSchedule "cosine:0:0.1" (the run's: "warmup:5")"#])
-        #expect(try run.ignoredOnResume(stored: run).isEmpty)
+        asked.model = "b"; asked.steps = 20; asked.lr = 1e-5; asked.keepLast = 0
+        let merged = try ResumeOptions.merge(stored: run, requested: asked, defaults: RPTTrainOptions(), safe: RPTTrainOptions.safeOnResume, out: "/new/run")
+        #expect(merged.out == "/new/run" && merged.model == "/a" && merged.steps == 20 && merged.lr == 1e-5 && merged.keepLast == 0)
+        #expect(merged.lrSchedule == "warmup:5" && merged.seed == 3)
+        // Anything else set to a value the run did not use is refused, each named.
+        asked.lrSchedule = "cosine:0:0.1"; asked.groupSize = 4
+        let e = expectRPTError(naming: "/new/run") {
+            _ = try ResumeOptions.merge(stored: run, requested: asked, defaults: RPTTrainOptions(), safe: RPTTrainOptions.safeOnResume, out: "/new/run")
+        }
+        #expect(e?.message.contains(#"lrSchedule "cosine:0:0.1" (the run's: "warmup:5")"#) == true && e?.message.contains("groupSize 4") == true, "\(String(describing: e))")
+        // The run's own values (or defaults) are no change.
+        #expect(throws: Never.self) {
+            _ = try ResumeOptions.merge(stored: run, requested: run, defaults: RPTTrainOptions(), safe: RPTTrainOptions.safeOnResume, out: "/x")
+        }
     }
 }
 

@@ -128,16 +128,17 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
         let cosine = try metricsRecords(dir + "/cosine").map { $0["lr"]?.double ?? -1 }
         let expected = (0..<4).map { k in 1e-3 * 0.5 * (1 + cos(Double.pi * Double(k) / 4)) }
         #expect(approximately(cosine, expected), "\(cosine)")
-        // Interrupted after 2 steps and resumed with a different schedule asked for: the checkpoint's is kept,
-        // over the same horizon, and the weights match the uninterrupted run bit for bit.
+        // Interrupted after 2 steps: resuming with a different schedule is refused (it would change the run
+        // mid-way); resumed as it was, it keeps the schedule over the same horizon and matches the uninterrupted
+        // run bit for bit.
         c.out = dir + "/cosine-resumed"
         try trainer(c).run(stopAfter: 2)
-        var asked = c
-        asked.lrSchedule = "linear:1:0.5"
-        let stored = try #require(try RPTTrainOptions.stored(in: c.out))
-        #expect(try asked.ignoredOnResume(stored: stored) == [#"lrSchedule "linear:1:0.5" (the run's: "cosine:0:0")"#])
+        var other = c
+        other.lrSchedule = "linear:1:0.5"
+        let refused = expectRPTError(naming: c.out) { _ = try trainer(other, resume: true) }
+        #expect(refused?.message.contains(#"lrSchedule "linear:1:0.5" (the run's: "cosine:0:0")"#) == true)
         let log = LogLines()
-        let resumed = try trainer(asked, resume: true, log: log)
+        let resumed = try trainer(c, resume: true, log: log)
         #expect(resumed.options.lrSchedule == "cosine:0:0" && resumed.options.steps == 4)
         try resumed.run()
         #expect(log.lines.first == "train: resumed at step 2 of 4 with the checkpoint's options: lr 0.001 (cosine:0:0 over 4 steps), no dynamic sampling")
@@ -179,7 +180,9 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
         state.options = .object(options)
         state.payload = .object(["flops": state.payload["flops"] ?? .number(0)])
         try AtomicFile.write(try state.serialized(), to: statePath)
-        let resumed = try trainer(o, resume: true)
+        var asked = o
+        asked.dynamicSamplingFromStep = .step(1)   // the stored value (a different one would be refused)
+        let resumed = try trainer(asked, resume: true)
         #expect(resumed.options.dynamicSamplingFromStep == .step(1))
         try resumed.run()
         #expect(try metricsRecords(o.out).map { $0["groups_dropped_fraction"]?.double } == [0, 0, 1, 1])
@@ -229,10 +232,12 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
         #expect(a.status == 0, "\(a.stderr)")
         #expect(a.stdout.contains("lr 0.001 (linear:2:0.5 over 4 steps), dynamic sampling after step 3 (75% of the run)"), "\(a.stdout)")
         #expect(!a.stdout.contains("warning:"), "2 of the 3 steps a stall must last")
-        // --resume without --steps keeps the run's 4 steps; a flag that would change the stored options is named.
-        let b = try runRPT(base("run") + ["--resume", "--lr-schedule", "cosine:0:0.1"])
+        // A flag that would change the stored options mid-run is refused, named; --resume without --steps keeps
+        // the run's 4 steps.
+        let refused = try runRPT(base("run") + ["--resume", "--lr-schedule", "cosine:0:0.1"])
+        #expect(refused.status != 0 && refused.stderr.contains(#"lrSchedule "cosine:0:0.1" (the run's: "linear:2:0.5")"#), "\(refused.stderr)")
+        let b = try runRPT(base("run") + ["--resume"])
         #expect(b.status == 0, "\(b.stderr)")
-        #expect(b.stdout.contains(#"train: note: --resume continues with the checkpoint's options; ignored: lrSchedule "cosine:0:0.1" (the run's: "linear:2:0.5")"#), "\(b.stdout)")
         #expect(b.stdout.contains("train: resumed at step 2 of 4"))
         let lrs = try metricsRecords(dir + "/run").map { $0["lr"]?.double ?? -1 }
         // linear:2:0.5 over 4 steps: 0, ½ peak (warmup), then peak · (0.5 + 0.5 · (1 − (k − 2) / 2)) at k = 2, 3.

@@ -45,7 +45,7 @@ public struct CorpusStats: Sendable, Equatable {
 
 /// Writes a data warning to standard error (the default warning sink of the readers).
 public func printDataWarning(_ message: String) {
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    StandardError.write("warning: \(message)\n")
 }
 
 /// Counts reads and skips into a `CorpusStats`, passing the first `maxWarnings` skips to `onWarning`.

@@ -58,7 +58,7 @@ public final class Evaluator {
     let groupNames: [String]
     var ntpPlan: NextTokenAccuracyPlan?
     var preparedItems: (key: Data, items: [ReasoningItem])?
-    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    public var log: (String) -> Void = { StandardError.write($0 + "\n") }
 
     public init(options: EvalOptions) throws {
         self.options = options

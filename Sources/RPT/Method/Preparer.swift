@@ -13,7 +13,7 @@ import Foundation
 public final class Preparer {
     public let options: PrepareOptions
     /// Where progress lines and warnings go.
-    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    public var log: (String) -> Void = { StandardError.write($0 + "\n") }
     /// Test hook: seconds to sleep after each group (makes a run slow enough to interrupt).
     public var delayPerGroup: Double = 0
 

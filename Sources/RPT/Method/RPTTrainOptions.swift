@@ -3,7 +3,7 @@
 // clip 0.2, PPO ε 0.2, no KL, no entropy bonus, exactly on-policy, dynamic sampling from half-way — the
 // paper's step 500 of 1000 —, prompts ≤ 4096 and responses ≤ 8192 tokens, fitted to a smaller model's
 // positions by SequenceBudget); a JSON config file sets any subset and command-line flags override it.
-// The options are stored in every checkpoint for --resume, which keeps them (only `steps` may change).
+// The options are stored in every checkpoint for --resume, which keeps them but for `safeOnResume` (ResumeOptions).
 
 import Foundation
 
@@ -97,15 +97,8 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     /// The step from which dynamic sampling is on in this run (0-based count of steps taken).
     public var dynamicSamplingStart: Int { dynamicSamplingFromStep.resolve(totalSteps: steps) }
 
-    /// Options set here (to other than the default) that differ from a resumed run's `stored` ones and so are
-    /// not used: "lrSchedule \"cosine:0:0.1\" (the run's: \"constant\")". Paths and `steps` are left out.
-    public func ignoredOnResume(stored: RPTTrainOptions) throws -> [String] {
-        let mine = try json.object ?? [:], theirs = try stored.json.object ?? [:], defaults = try RPTTrainOptions().json.object ?? [:]
-        return mine.keys.sorted().compactMap { k in
-            guard !["model", "tokenizer", "data", "out", "steps"].contains(k), let v = mine[k], v != theirs[k], v != defaults[k] else { return nil }
-            return "\(k) \(v.serialized()) (the run's: \(theirs[k]?.serialized() ?? "none"))"
-        }
-    }
+    /// What `--resume` may change (ResumeOptions): the run length, the learning rate, checkpoint and sample cadence.
+    public static let safeOnResume: Set<String> = ["steps", "lr", "saveEvery", "saveSteps", "keepLast", "completionsPerStep"]
 
     /// The options stored in the latest checkpoint under `out`, nil when there is none.
     public static func stored(in out: String) throws -> RPTTrainOptions? {
@@ -115,7 +108,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(state.options.serialized().utf8))
         } catch {
-            throw RPTError("the checkpoint's training options cannot be read: \(error)", file: path)
+            throw RPTError("these are not `rpt train` options (a `rpt pretrain` run?): \(CheckpointJSON.describe(error))", file: path)
         }
     }
 

@@ -27,18 +27,23 @@ public final class RPTTrainer {
     public private(set) var notes: [String] = []
     /// The total steps of the run the checkpoint was resumed from (nil for a fresh run).
     let resumedRunSteps: Int?
-    public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+    public var log: (String) -> Void = { StandardOutput.log($0) }
 
     public init(options requested: RPTTrainOptions, resume: Bool) throws {
         var o = requested
         var setupNotes: [String] = []
         let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
         if let ck = checkpoint {
-            o = try JSONDecoder().decode(RPTTrainOptions.self, from: Data(ck.state.options.serialized().utf8))
-            resumedRunSteps = o.steps
-            o.steps = requested.steps
+            let stored: RPTTrainOptions
+            do { stored = try JSONDecoder().decode(RPTTrainOptions.self, from: Data(ck.state.options.serialized().utf8)) } catch {
+                throw RPTError("these are not `rpt train` options (a `rpt pretrain` run?): \(CheckpointJSON.describe(error))", file: ck.directory + "/" + Checkpoint.stateFile)
+            }
+            resumedRunSteps = stored.steps
+            o = try ResumeOptions.merge(stored: stored, requested: requested, defaults: RPTTrainOptions(), safe: RPTTrainOptions.safeOnResume, out: requested.out)
         } else {
             resumedRunSteps = nil
+            o.model = ResumeOptions.absolute(o.model); o.data = ResumeOptions.absolute(o.data)
+            o.tokenizer = o.tokenizer.map(ResumeOptions.absolute); o.reference = o.reference.map(ResumeOptions.absolute)
         }
         try o.validate()
         // Policy, tokenizer (copied once into OUT/tokenizer so checkpoints never depend on a pruned one).
@@ -130,6 +135,7 @@ public final class RPTTrainer {
                       : "train: resumed at step \(step) of \(o.steps) with the checkpoint's options: \(scheduleSummary)")
         for note in notes { log("train: note: " + note) }
         let progress = ProgressLine(total: end, label: "train")
+        Interruption.install()
         while step < end {
             var tally = AnswerOutcomeTally()
             var used: [PositionRecord] = []
@@ -163,10 +169,10 @@ public final class RPTTrainer {
                 record["warning"] = .string(w.message)
                 record["warning_kind"] = .string(w.kind.rawValue)
             }
-            metrics.append(record)
+            try metrics.append(record)
             for (gi, group) in m.groups.prefix(o.completionsPerStep).enumerated() where gi < used.count {
                 let s = group.samples[0]
-                completions.append(["step": .number(Double(step)), "doc_id": .string(used[gi].docId), "index": .number(Double(used[gi].index)),
+                try completions.append(["step": .number(Double(step)), "doc_id": .string(used[gi].docId), "index": .number(Double(used[gi].index)),
                                     "target": .string(used[gi].target), "completion": .string(tokenizer.decode(s.tokens)),
                                     "prediction": extractor.extract(tokenizer.decode(s.tokens), truncated: s.finishReason == .length).prediction.map { .string($0) } ?? .null,
                                     "reward": .number(Double(group.rewards[0]))])
@@ -176,7 +182,9 @@ public final class RPTTrainer {
                        grpo.optimizer.lr, Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)))
             if let w = warning { log("warning: " + w.message) }
             progress.update(step, unit: "steps", detail: String(format: "reward %.3f", m.rewardMean))
-            if step % o.saveEvery == 0 || step == end || (o.saveSteps ?? []).contains(step) { try save() }
+            let signal = Interruption.pending
+            if step % o.saveEvery == 0 || step == end || (o.saveSteps ?? []).contains(step) || signal != nil { try save() }
+            if let signal { throw InterruptedRun(signal: signal, step: step, checkpoint: Checkpoint.latest(in: o.out) ?? o.out) }
         }
     }
 

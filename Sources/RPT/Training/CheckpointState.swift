@@ -97,7 +97,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
 }
 
 /// JSON encoding settings shared by the checkpoint's JSON files.
-enum CheckpointJSON {
+public enum CheckpointJSON {
     static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -119,7 +119,7 @@ enum CheckpointJSON {
     }
 
     /// A DecodingError as "what, at which key path".
-    static func describe(_ error: Error) -> String {
+    public static func describe(_ error: Error) -> String {
         func path(_ p: [CodingKey]) -> String { p.isEmpty ? "top level" : p.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
         switch error as? DecodingError {
         case .keyNotFound(let key, let ctx)?: return "missing field '\(key.stringValue)' at \(path(ctx.codingPath))"

@@ -44,6 +44,10 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
     /// schedule's horizon (compute-matched baselines, `rpt reproduce`).
     public var flopsBudget: Double?
 
+    /// What `--resume` may change (ResumeOptions): the run length and budget, the learning rate, logging,
+    /// evaluation and checkpoint cadence.
+    public static let safeOnResume: Set<String> = ["steps", "lr", "flopsBudget", "logEvery", "evalEvery", "evalBatches", "saveEvery", "keepLast", "saveBF16"]
+
     public init(model: String, tokenizer: String? = nil, data: String, out: String) {
         self.model = model
         self.tokenizer = tokenizer

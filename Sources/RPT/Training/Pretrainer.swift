@@ -47,16 +47,23 @@ public final class Pretrainer {
     public private(set) var totalFlops: Double = 0
     let tokenizerSources: [String]
     /// Called with each log line (stdout by default).
-    public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+    public var log: (String) -> Void = { StandardOutput.log($0) }
 
     /// Sets up a run, or resumes the latest checkpoint in `options.out` when `resume` is true (the stored
-    /// options are used then, except `steps`).
+    /// options are used then, but for `PretrainOptions.safeOnResume`; ResumeOptions).
     public init(options requested: PretrainOptions, resume: Bool) throws {
         var options = requested
         let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
         if let ck = checkpoint {
-            options = try PretrainOptions(json: ck.state.options)
-            options.steps = requested.steps
+            let stored: PretrainOptions
+            do { stored = try PretrainOptions(json: ck.state.options) } catch {
+                throw RPTError("these are not `rpt pretrain` options (an `rpt train` run?): \(CheckpointJSON.describe(error))", file: ck.directory + "/" + Checkpoint.stateFile)
+            }
+            options = try ResumeOptions.merge(stored: stored, requested: requested, defaults: PretrainOptions(model: "", data: "", out: ""),
+                                              safe: PretrainOptions.safeOnResume, out: requested.out)
+        } else {
+            options.model = ResumeOptions.absolute(options.model); options.data = ResumeOptions.absolute(options.data)
+            options.tokenizer = options.tokenizer.map(ResumeOptions.absolute)
         }
         try options.validate()
         self.options = options
@@ -118,6 +125,7 @@ public final class Pretrainer {
         let progress = ProgressLine(total: o.steps, label: "pretrain")
         var lastLoss: Float?
         let start = Date()
+        Interruption.install()
         while step < end {
             if let budget = o.flopsBudget, totalFlops >= budget { break }
             let t0 = Date()
@@ -134,7 +142,7 @@ public final class Pretrainer {
             if step % o.evalEvery == 0 || step == o.steps || budgetReached, let val = try validationLoss() {
                 record["val_loss"] = .number(Double(val))
             }
-            metrics.append(record)
+            try metrics.append(record)
             if step % o.logEvery == 0 || step == o.steps || budgetReached {
                 var line = String(format: "step %d | loss %.4f | lr %.3g | grad_norm %.3f | %.0f tokens/s", step, loss,
                                   optimizer.lr, lastGradNorm, Double(tokens) / dt)
@@ -142,7 +150,9 @@ public final class Pretrainer {
                 log(line)
             }
             progress.update(step, unit: "steps", detail: String(format: "loss %.4f", loss))
-            if step % o.saveEvery == 0 || step == end || budgetReached { try save() }
+            let signal = Interruption.pending
+            if step % o.saveEvery == 0 || step == end || budgetReached || signal != nil { try save() }
+            if let signal { throw InterruptedRun(signal: signal, step: step, checkpoint: Checkpoint.latest(in: o.out) ?? o.out) }
             if budgetReached { log(String(format: "pretrain: compute budget of %.4g FLOPs reached at step %d (%.4g FLOPs)", o.flopsBudget!, step, totalFlops)) }
         }
         return lastLoss
@@ -164,13 +174,13 @@ public final class Pretrainer {
             let weights = batch.packed(b.lossMasks).map { -$0 / Float(predicted) }
             let tape: ForwardTape
             do { tape = try model.trainForward(batch) } catch let e as RPTError {
-                throw RPTError("step \(step + 1): \(e.message); weights left unchanged. Resume from the last checkpoint (--resume) with a lower --lr.")
+                throw RPTError("step \(step + 1): \(e.message); weights left unchanged. Resume from the last checkpoint (--resume --lr with a lower rate).")
             }
             loss += zip(tape.logProbs, weights).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } // = −Σ mask·logp / P
             try model.backward(tape, gradLogProbs: weights, into: grads)
         }
         guard loss.isFinite else {
-            throw RPTError("step \(step + 1): loss is \(loss); weights left unchanged. Resume from the last checkpoint (--resume) with a lower --lr.")
+            throw RPTError("step \(step + 1): loss is \(loss); weights left unchanged. Resume from the last checkpoint (--resume --lr with a lower rate).")
         }
         if let bad = GradientClipping.firstNonFinite(grads) {
             throw RPTError("step \(step + 1): non-finite gradient in tensor '\(bad)'; weights left unchanged. Resume from the last checkpoint (--resume).")

@@ -68,3 +68,23 @@ public final class StreamingAtomicFile {
         committed = true
     }
 }
+
+/// Output paths that must not clobber what a command reads.
+public enum OutputGuard {
+    /// Throws when `out` is one of `inputs` (after resolving `.`/`..` and symlinks): writing the output would
+    /// overwrite the input it is made from.
+    public static func refuseOverwriting(_ out: String, inputs: [String], option: String = "--out") throws {
+        let target = URL(fileURLWithPath: out).resolvingSymlinksInPath().standardizedFileURL.path
+        for input in inputs where URL(fileURLWithPath: input).resolvingSymlinksInPath().standardizedFileURL.path == target {
+            throw RPTError("\(option) is an input of this command; writing it would overwrite the input: choose another \(option)", file: out)
+        }
+    }
+
+    /// Throws when directory `out` holds a training run (checkpoints or metrics), which other files must not be mixed into.
+    public static func refuseTrainingRun(_ out: String) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+        if names.contains(where: { $0 == "latest" || $0 == "metrics.jsonl" || $0.hasPrefix("step-") }) {
+            throw RPTError("holds a training run (checkpoints or metrics.jsonl); choose another output directory", file: out)
+        }
+    }
+}

@@ -19,18 +19,19 @@ public final class MetricsLog {
                 return s <= last
             }
             try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
-        } else if keepThroughStep == nil {
-            _ = fm.createFile(atPath: path, contents: nil)
         }
-        if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw RPTError("cannot open metrics file for writing", file: path) }
-        handle = h
-        handle.seekToEndOfFile()
+        // Opened in place (truncated for a fresh run), never replaced: the path may be a device or a pipe.
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | (keepThroughStep == nil ? O_TRUNC : 0), 0o644)
+        guard fd >= 0 else { throw RPTError("cannot open for writing: \(String(cString: strerror(errno)))", file: path) }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     deinit { try? handle.close() }
 
-    public func append(_ record: [String: JSON]) {
-        handle.write(Data((JSON.object(record).serialized() + "\n").utf8))
+    /// Appends one line; a failed write (a full disk) is an RPTError naming the file, never a trap.
+    public func append(_ record: [String: JSON]) throws {
+        do { try handle.write(contentsOf: Data((JSON.object(record).serialized() + "\n").utf8)) } catch {
+            throw RPTError("cannot append: \(StandardOutput.reason(error))", file: path)
+        }
     }
 }

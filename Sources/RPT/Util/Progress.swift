@@ -27,13 +27,13 @@ public final class ProgressLine {
         let pct = total > 0 ? 100 * Double(done) / Double(total) : 100
         let line = String(format: "\r%@ %d/%d (%.0f%%) %.2f %@/s ETA %@ %@", label, done, total, pct, rate, unit,
                           ProgressLine.clock(eta), detail)
-        FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
-        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+        StandardError.write(line + "\u{1B}[K")
+        if done >= total { StandardError.write("\n") }
     }
 
     public func finish() {
         guard isTTY else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
+        StandardError.write("\n")
     }
 
     static func clock(_ s: Double) -> String {

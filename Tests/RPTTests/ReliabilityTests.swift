@@ -1,0 +1,155 @@
+// Issue 13's reproducers outside the model loaders: output that cannot be written is an error (never a trap
+// or exit 0 with nothing written), --resume writes to the directory it resumes and takes only safe overrides,
+// damaged or foreign trainer state and unwritable paths give errors naming the file, and outputs never
+// overwrite a command's own inputs or mix into a training run.
+
+import Foundation
+import Testing
+@testable import RPT
+
+/// Runs `rpt` with stdout going to `/dev/full` (every write fails with ENOSPC).
+private func runRPTIntoFullDevice(_ args: [String]) throws -> CLIResult {
+    let p = Process()
+    p.executableURL = rptBinary()
+    p.arguments = args
+    p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
+    p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+    let err = Pipe()
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CLIResult(status: p.terminationStatus, stdout: "", stderr: String(decoding: e, as: UTF8.self))
+}
+
+private func fileBytes(_ path: String) -> Data { FileManager.default.contents(atPath: path) ?? Data() }
+
+@Suite(.serialized) struct ReliabilityTests {
+    @Test func resultsThatCannotBeWrittenAreErrors() throws {
+        for args in [["generate", "--model", Repo.stories260KHF, "--prompt", "Tom", "--max-tokens", "20"],
+                     ["score", "--model", Repo.stories260KHF, "--text", "Tom went to the park."],
+                     ["tokenize", "--tokenizer", Repo.path("Assets/qwen2-tokenizer/tokenizer.json"), "--text", "Hello world"],
+                     ["tokenize", "--tokenizer", Repo.path("Assets/qwen2-tokenizer/tokenizer.json"), "--decode", "--text", "9707 1879"]] {
+            let r = try runRPTIntoFullDevice(args)
+            #expect(r.status == 1, "\(args[0]) into a full device: status \(r.status), \(r.stderr)")
+            #expect(r.stderr.contains("standard output") && r.stderr.contains("No space left"), "\(r.stderr)")
+        }
+    }
+
+    @Test func metricsThatCannotBeAppendedAreErrors() throws {
+        let log = try MetricsLog(path: "/dev/full")
+        _ = expectRPTError(naming: "/dev/full") { try log.append(["step": .number(1)]) }
+        // Opened in place: the device is still a device (an atomic replace would have made it a file).
+        let type = try FileManager.default.attributesOfItem(atPath: "/dev/full")[.type] as? FileAttributeType
+        #expect(type == .typeCharacterSpecial)
+    }
+
+    /// A run copied to B and resumed there writes to B (A untouched), from any working directory, and takes a
+    /// new learning rate; a change that cannot happen mid-run is refused with the option named.
+    @Test func resumeWritesWhereItResumesAndTakesOnlySafeOverrides() throws {
+        let dir = temporaryDirectory("resume-out")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fm = FileManager.default
+        try fm.copyItem(atPath: Repo.path("Tests/Fixtures/data/short_stories.txt"), toPath: dir + "/stories.txt")
+        let a = dir + "/A", b = dir + "/B"
+        // Relative --data and --out, from `dir`.
+        let args = ["pretrain", "--model", Repo.fixtureModel("qwen2_f32"), "--data", "stories.txt", "--delimiter", "\\n\\n\\n",
+                    "--steps", "6", "--seq-len", "16", "--batch-size", "1", "--validation", "1", "--save-every", "2", "--keep-last", "0", "--lr", "1e-3"]
+        let first = try runRPT(args + ["--out", "A", "--stop-after", "2"], workingDirectory: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        try fm.copyItem(atPath: a, toPath: b)
+        let before = try fm.contentsOfDirectory(atPath: a).sorted()
+        // Resumed from another directory, by absolute --out, with a lower lr.
+        let resumed = try runRPT(args.map { $0 == "stories.txt" ? "elsewhere.txt" : $0 } + ["--out", b, "--resume", "--lr", "5e-4"], workingDirectory: Repo.root)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try fm.contentsOfDirectory(atPath: a).sorted() == before, "the original run was written to")
+        #expect(Checkpoint.latest(in: b) == b + "/step-000006")
+        let lrs = try String(decoding: fileBytes(b + "/metrics.jsonl"), as: UTF8.self).split(separator: "\n")
+            .map { try JSON.parse(Data($0.utf8), file: "m")["lr"]?.double ?? -1 }
+        #expect(lrs.count == 6 && lrs[2...].allSatisfy { $0 <= 5e-4 + 1e-9 } && lrs[0] > 5e-4, "\(lrs)")
+        // A change of sequence length is refused, naming it.
+        let refused = try runRPT(args + ["--out", b, "--resume", "--steps", "8", "--seq-len", "32"], workingDirectory: dir)
+        #expect(refused.status != 0 && refused.stderr.contains("seqLen 32 (the run's: 16)"), "\(refused.stderr)")
+        // A pretrain run is not a train run, and a damaged trainer state names its file.
+        let wrongKind = try runRPT(["train", "--model", Repo.fixtureModel("qwen2_f32"), "--data", dir + "/none.jsonl", "--out", b, "--resume"])
+        #expect(wrongKind.status != 0 && wrongKind.stderr.contains("trainer_state.json") && wrongKind.stderr.contains("not `rpt train` options"),
+                "\(wrongKind.stderr)")
+        #expect(!wrongKind.stderr.contains("DecodingError"))
+        let state = b + "/step-000006/trainer_state.json"
+        try Data(String(decoding: fileBytes(state), as: UTF8.self).replacingOccurrences(of: "\"adamw_step\"", with: "\"adamw_stop\"").utf8)
+            .write(to: URL(fileURLWithPath: state))
+        let damaged = try runRPT(args + ["--out", b, "--resume", "--steps", "8"], workingDirectory: dir)
+        #expect(damaged.status != 0 && damaged.stderr.contains(state) && damaged.stderr.contains("adamw_step"), "\(damaged.stderr)")
+    }
+
+    @Test func outputsNeverOverwriteInputsOrMixIntoARun() throws {
+        let dir = temporaryDirectory("overwrite")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let points = dir + "/points.jsonl"
+        let text = (1...6).map { #"{"split":"all","compute":\#(Double($0) * 1e12),"accuracy":\#(0.2 + 0.1 * log(Double($0)) / 2)}"# }.joined(separator: "\n") + "\n"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: points))
+        let fit = try runRPT(["fit", "--points", points, "--out", dir + "/./points.jsonl"])
+        #expect(fit.status != 0 && fit.stderr.contains("overwrite"), "\(fit.stderr)")
+        #expect(String(decoding: fileBytes(points), as: UTF8.self) == text)
+
+        try FileManager.default.createDirectory(atPath: dir + "/run", withIntermediateDirectories: true)
+        try Data("{\"step\":1,\"loss\":1}\n".utf8).write(to: URL(fileURLWithPath: dir + "/run/metrics.jsonl"))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/run/eval-x.json"))
+        let report = try runRPT(["report", "--run", dir + "/run", "--out", dir + "/run/eval-x.json"])
+        #expect(report.status != 0 && report.stderr.contains("overwrite"), "\(report.stderr)")
+        #expect(String(decoding: fileBytes(dir + "/run/eval-x.json"), as: UTF8.self) == "{}")
+
+        let prepare = try runRPT(["prepare", "--policy", Repo.stories260KHF, "--proxy", Repo.stories260KHF,
+                                  "--corpus", Repo.path("Tests/Fixtures/data/short_stories.txt"), "--out", dir + "/run"])
+        #expect(prepare.status != 0 && prepare.stderr.contains("training run"), "\(prepare.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/run").sorted() == ["eval-x.json", "metrics.jsonl"])
+    }
+
+    @Test func unwritablePathsAreNamedNotDumped() throws {
+        let dir = temporaryDirectory("unwritable")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/file"))
+        let r = try runRPT(["pretrain", "--model", Repo.fixtureModel("qwen2_f32"), "--data", Repo.path("Tests/Fixtures/data/short_stories.txt"),
+                            "--out", dir + "/file/run", "--steps", "1"])
+        #expect(r.status != 0 && r.stderr.contains(dir + "/file"), "\(r.stderr)")
+        #expect(!r.stderr.contains("NSCocoaErrorDomain") && !r.stderr.contains("Error Domain"), "\(r.stderr)")
+    }
+
+    /// SIGTERM (a scheduler) mid-run: the step finishes, a checkpoint is written, exit 143; --resume then ends
+    /// bit-identical to an uninterrupted run.
+    @Test func sigtermLeavesACheckpointAndResumesExactly() throws {
+        let dir = temporaryDirectory("sigterm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["pretrain", "--model", Repo.fixtureModel("qwen2_f32"), "--data", Repo.path("Tests/Fixtures/data/short_stories.txt"),
+                    "--delimiter", "\\n\\n\\n", "--steps", "40", "--seq-len", "16", "--batch-size", "1", "--validation", "1",
+                    "--save-every", "1000", "--lr", "1e-3"]
+        let p = Process()
+        p.executableURL = rptBinary()
+        p.arguments = args + ["--out", dir + "/run"]
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        // Wait for a few steps (metrics lines), then terminate.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, String(decoding: fileBytes(dir + "/run/metrics.jsonl"), as: UTF8.self).split(separator: "\n").count < 3 { usleep(20_000) }
+        kill(p.processIdentifier, SIGTERM)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 143 else {
+            // The run may have finished before the signal arrived on a fast machine: nothing to check then.
+            #expect(p.terminationStatus == 0 && Checkpoint.latest(in: dir + "/run") == dir + "/run/step-000040", "\(p.terminationStatus): \(e)")
+            return
+        }
+        #expect(e.contains("terminated (SIGTERM) after step") && e.contains("--resume"), "\(e)")
+        let stopped = try #require(Checkpoint.latest(in: dir + "/run"))
+        #expect(stopped != dir + "/run/step-000040")
+        let resumed = try runRPT(args + ["--out", dir + "/run", "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let clean = try runRPT(args + ["--out", dir + "/clean"])
+        #expect(clean.status == 0)
+        let a = fileBytes(dir + "/run/step-000040/model.safetensors"), b = fileBytes(dir + "/clean/step-000040/model.safetensors")
+        #expect(!a.isEmpty && a == b, "interrupted-and-resumed run differs from the uninterrupted one")
+    }
+}
