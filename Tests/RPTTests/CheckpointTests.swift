@@ -53,7 +53,9 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         #expect(bits(loaded.v) == bits(opt.v))
         var expectedState = state
         expectedState.adamwStep = opt.t
+        expectedState.checksums = loaded.state.checksums
         #expect(loaded.state == expectedState)
+        #expect(loaded.state.checksums?.keys.sorted() == [Checkpoint.modelFile, Checkpoint.optimizerFile])
         #expect(loaded.state.rngStates["sampling"]!.state == state.rngStates["sampling"]!.state)
         #expect(loaded.model.config.family == model.config.family)
         let config = try JSON.load(path: dir + "/config.json")
@@ -347,5 +349,25 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         state.rngStates["bad"]!.state = [0, 0, 0, 0]
         try state.serialized().write(to: URL(fileURLWithPath: dir + "/b.json"))
         #expect(throws: RPTError.self) { try TrainerState.load(path: dir + "/b.json") }
+    }
+
+    /// One changed byte in a checkpoint's weight or optimizer file is refused on load (and so on resume),
+    /// naming the file; weights made non-finite by an update are never saved.
+    @Test func checksumsCatchChangedBytesAndNonFiniteWeightsAreNotSaved() throws {
+        let (model, _, opt) = try trainedFixture("llama_f32")
+        let out = temporaryDirectory("ckpt-checksum")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        for file in [Checkpoint.modelFile, Checkpoint.optimizerFile] {
+            let dir = try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: 3), in: out)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file))
+            bytes[bytes.count - 3] ^= 0x01   // a low mantissa bit of the last tensor: still a finite, loadable float
+            try bytes.write(to: URL(fileURLWithPath: dir + "/" + file))
+            let e = expectRPTError(naming: dir + "/" + file) { _ = try Checkpoint.load(dir: dir) }
+            #expect(e?.message.contains("checksum") == true)
+        }
+        model.params.base[5] = .infinity
+        let e = expectRPTError(naming: out) { _ = try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: 4), in: out) }
+        #expect(e?.message.contains("non-finite") == true)
+        #expect(!FileManager.default.fileExists(atPath: out + "/step-000004"))
     }
 }

@@ -99,16 +99,21 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
     @Test func nonFiniteLossStopsNamingTheStep() throws {
         let out = temporaryDirectory("pt-nan")
         var o = pretrainOptions(out, steps: 30)
-        o.lr = 1e6; o.gradClip = 0; o.saveEvery = 1; o.schedule = "constant"
-        let t = quiet(try Pretrainer(options: o, resume: false))
+        o.lr = 1e6
+        #expect(throws: RPTError.self) { _ = try Pretrainer(options: o, resume: false) }   // an absurd rate is refused outright
+        o.lr = 3e-3; o.saveEvery = 1
+        try quiet(Pretrainer(options: o, resume: false)).run(stopAfter: 2)
+        // A weight gone NaN (as a diverged update leaves it): the next step stops, naming it, and nothing is saved.
+        let t = quiet(try Pretrainer(options: o, resume: true))
+        t.model.params.base[0] = .nan
         do {
             try t.run()
-            Issue.record("a learning rate of 1e6 should have produced a non-finite loss")
+            Issue.record("a NaN weight should have produced a non-finite loss")
         } catch let e as RPTError {
-            #expect(e.message.hasPrefix("step "), "\(e)")
+            #expect(e.message.hasPrefix("step 3"), "\(e)")
             #expect(e.message.contains("non-finite") || e.message.contains("nan") || e.message.contains("inf"))
-            let latest = try #require(Checkpoint.latest(in: out))
-            let weights = try Checkpoint.load(dir: latest).model.params.buffer
+            #expect(Checkpoint.latest(in: out) == out + "/step-000002")
+            let weights = try Checkpoint.load(dir: out + "/step-000002").model.params.buffer
             #expect(weights.allSatisfy { $0.isFinite })
         }
     }

@@ -76,41 +76,45 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var metadata: [String: String] = [:]
         let bufferSize = data.count - dataStart
         for (name, value) in dict {
+            // Names and values echoed into messages are cut short (RPTError.echo): a header may be 100 MB.
+            let quoted = "'\(RPTError.echo(name))'"
             if name == "__metadata__" {
                 guard let m = value.object else { throw fail("__metadata__ is not an object") }
                 for (k, v) in m {
-                    guard let s = v.string else { throw fail("__metadata__[\(k)] is not a string") }
+                    guard let s = v.string else { throw fail("__metadata__[\(RPTError.echo(k))] is not a string") }
                     metadata[k] = s
                 }
                 continue
             }
-            guard let entry = value.object else { throw fail("tensor '\(name)': entry is not an object") }
-            guard let dt = entry["dtype"]?.string else { throw fail("tensor '\(name)': missing dtype") }
-            guard let dtype = SafeTensorsDType(rawValue: dt) else { throw fail("tensor '\(name)': unknown dtype '\(dt)'") }
+            guard let entry = value.object else { throw fail("tensor \(quoted): entry is not an object") }
+            guard let dt = entry["dtype"]?.string else { throw fail("tensor \(quoted): missing dtype") }
+            guard let dtype = SafeTensorsDType(rawValue: dt) else { throw fail("tensor \(quoted): unknown dtype '\(RPTError.echo(dt))'") }
             guard let shape = entry["shape"]?.array?.compactMap(\.int), shape.count == entry["shape"]?.array?.count, shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("tensor '\(name)': shape must be a list of non-negative integers")
+                throw fail("tensor \(quoted): shape must be a list of non-negative integers")
             }
             guard let offs = entry["data_offsets"]?.array?.compactMap(\.int), offs.count == 2, entry["data_offsets"]?.array?.count == 2 else {
-                throw fail("tensor '\(name)': data_offsets must be two integers")
+                throw fail("tensor \(quoted): data_offsets must be two integers")
             }
             let (begin, end) = (offs[0], offs[1])
-            guard begin >= 0, end >= begin else { throw fail("tensor '\(name)': data_offsets [\(begin), \(end)] are invalid") }
+            guard begin >= 0, end >= begin else { throw fail("tensor \(quoted): data_offsets [\(begin), \(end)] are invalid") }
             guard end <= bufferSize else {
-                throw fail("tensor '\(name)': data_offsets [\(begin), \(end)] lie outside the data buffer (\(bufferSize) bytes): file truncated or header lies")
+                throw fail("tensor \(quoted): data_offsets [\(begin), \(end)] lie outside the data buffer (\(bufferSize) bytes): file truncated or header lies")
             }
-            let (count, overflow) = shape.reduce((1, false)) { acc, d in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
+            // The shape's byte size, overflow-checked: a lying shape must be an error, not a trap.
+            let shapeText = RPTError.echo("\(shape)")
+            guard let bytes = checkedProduct(shape + [dtype.byteSize]) else {
+                throw fail("tensor \(quoted): shape \(shapeText) of \(dtype.rawValue) has more elements than can be addressed")
             }
-            guard !overflow, count * dtype.byteSize == end - begin else {
-                throw fail("tensor '\(name)': shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes but data_offsets span \(end - begin)")
+            guard bytes == end - begin else {
+                throw fail("tensor \(quoted): shape \(shapeText) of \(dtype.rawValue) needs \(bytes) bytes but data_offsets span \(end - begin)")
             }
             tensors[name] = SafeTensorInfo(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
         }
         // The buffer must be covered exactly: sorted ranges are contiguous, from 0 to the end of the file.
         var cursor = 0
         for t in tensors.values.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
-            if t.begin < cursor { throw fail("tensor '\(t.name)': data_offsets overlap another tensor") }
-            if t.begin > cursor { throw fail("tensor '\(t.name)': gap in the data buffer before offset \(t.begin)") }
+            if t.begin < cursor { throw fail("tensor '\(RPTError.echo(t.name))': data_offsets overlap another tensor") }
+            if t.begin > cursor { throw fail("tensor '\(RPTError.echo(t.name))': gap in the data buffer before offset \(t.begin)") }
             cursor = t.end
         }
         guard cursor == bufferSize else {
@@ -121,8 +125,20 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     public func info(_ name: String) throws -> SafeTensorInfo {
-        guard let t = tensors[name] else { throw RPTError("missing tensor '\(name)'", file: path) }
+        guard let t = tensors[name] else { throw RPTError("missing tensor '\(RPTError.echo(name))'", file: path) }
         return t
+    }
+
+    /// Checks, from the header alone, that `name` is a floating-point tensor (F32, F16, BF16, F64) of `shape`:
+    /// lets a loader verify every tensor a config implies before allocating anything.
+    public func checkFloatTensor(_ name: String, shape expected: [Int]? = nil) throws {
+        let t = try info(name)
+        if let s = expected, s != t.shape {
+            throw RPTError("tensor '\(RPTError.echo(name))' has shape \(RPTError.echo("\(t.shape)")), expected \(s)", file: path)
+        }
+        guard [.f32, .bf16, .f16, .f64].contains(t.dtype) else {
+            throw RPTError("tensor '\(RPTError.echo(name))' has dtype \(t.dtype.rawValue); a floating-point tensor (F32, F16, BF16) is required", file: path)
+        }
     }
 
     /// Calls `body` with the raw bytes of a tensor.
@@ -134,10 +150,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// Converts a floating-point tensor (F32, F16, BF16, F64) into `out` as Float32.
     public func readFloats(_ name: String, into out: UnsafeMutablePointer<Float>, expectedShape: [Int]? = nil) throws {
+        try checkFloatTensor(name, shape: expectedShape)
         let t = try info(name)
-        if let s = expectedShape, s != t.shape {
-            throw RPTError("tensor '\(name)' has shape \(t.shape), expected \(s)", file: path)
-        }
         try withBytes(t) { raw in
             let n = t.elementCount
             switch t.dtype {
@@ -150,7 +164,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             case .f64:
                 for i in 0..<n { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
             default:
-                throw RPTError("tensor '\(name)' has dtype \(t.dtype.rawValue); a floating-point tensor (F32, F16, BF16) is required", file: path)
+                throw RPTError("tensor '\(RPTError.echo(name))' has dtype \(t.dtype.rawValue); a floating-point tensor (F32, F16, BF16) is required", file: path)
             }
         }
     }
@@ -173,7 +187,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             case .i16: return (0..<n).map { Int(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) }
             case .i8: return (0..<n).map { Int(raw.load(fromByteOffset: $0, as: Int8.self)) }
             case .u8: return (0..<n).map { Int(raw[$0]) }
-            default: throw RPTError("tensor '\(name)' has dtype \(t.dtype.rawValue); an integer tensor is required", file: path)
+            default: throw RPTError("tensor '\(RPTError.echo(name))' has dtype \(t.dtype.rawValue); an integer tensor is required", file: path)
             }
         }
     }

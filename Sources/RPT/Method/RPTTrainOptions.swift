@@ -87,7 +87,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
         guard steps >= 0, batchSize >= 1, groupSize >= 2 else { throw bad("steps ≥ 0, batch size ≥ 1 and group size ≥ 2 are required") }
         guard temperature > 0, topP > 0, topP <= 1, topK >= 0 else { throw bad("temperature must be > 0, top-p in (0, 1], top-k ≥ 0") }
         guard maxPromptTokens >= 8, maxResponseTokens >= 1 else { throw bad("max prompt tokens ≥ 8 and max response tokens ≥ 1") }
-        guard lr > 0, epochs >= 1, miniBatches >= 1, miniBatches <= batchSize * groupSize else { throw bad("lr > 0, epochs ≥ 1, 1 ≤ mini-batches ≤ rollouts") }
+        guard lr > 0, lr <= 1, epochs >= 1, miniBatches >= 1, miniBatches <= batchSize * groupSize else { throw bad("0 < lr ≤ 1, epochs ≥ 1, 1 ≤ mini-batches ≤ rollouts") }
         guard clipLow >= 0, clipLow < 1, clipHigh >= 0, klCoefficient >= 0 else { throw bad("clip bounds in [0, 1) and KL ≥ 0") }
         guard saveEvery >= 1 else { throw bad("save-every must be ≥ 1") }
         guard (saveSteps ?? []).allSatisfy({ $0 >= 1 }) else { throw bad("save-steps must be ≥ 1") }

@@ -29,6 +29,35 @@ public final class Model: @unchecked Sendable {
         if path.hasSuffix(".json") { return try loadHFDirectory((path as NSString).deletingLastPathComponent) }
         return try loadLlama2C(path: path)
     }
+
+    /// Refuses a model whose weights and RoPE tables (as Float32) would not fit in this machine's memory, before
+    /// anything is allocated: an oversized allocation otherwise traps, or the process is killed part-way through.
+    /// `file` is the file that declared the sizes. Call after the config's own bounds have been checked.
+    static func checkAllocation(config: ModelConfig, file: String,
+                                availableBytes: UInt64 = ProcessInfo.processInfo.physicalMemory) throws {
+        guard let parameters = config.impliedParameterCount,
+              let floats = checkedSum([parameters, checkedProduct([config.maxPositions, config.headDim])]),
+              let bytes = checkedProduct([floats, MemoryLayout<Float>.size]) else {
+            throw RPTError("model sizes overflow: the declared dimensions are not a real model", file: file)
+        }
+        guard UInt64(bytes) <= availableBytes else {
+            throw RPTError("the declared model has \(parameters) parameters and needs \(gibibytes(bytes)) GiB as Float32, "
+                           + "more than this machine's \(gibibytes(Int(clamping: availableBytes))) GiB of memory", file: file)
+        }
+    }
+
+    private static func gibibytes(_ bytes: Int) -> String {
+        String(format: "%.1f", Double(bytes) / Double(1 << 30))
+    }
+}
+
+/// Throws naming `file` and the tensor (`label`, e.g. "tensor 'lm_head.weight'") when any of the `count` loaded
+/// values is NaN or ±Inf: such a weight makes every output NaN (a "logprob": null that still exits 0) instead of
+/// failing at load.
+func requireFinite(_ values: UnsafePointer<Float>, count: Int, label: String, file: String) throws {
+    guard let i = firstNonFinite(values, count: count) else { return }
+    throw RPTError("\(label) has a non-finite value (\(values[i])) at element \(i) of \(count): "
+                   + "the checkpoint is corrupt or its training diverged", file: file)
 }
 
 /// RoPE angles as transformers computes them: inv_freq in Float32, angle = Float(pos) · inv_freq[i].

@@ -111,3 +111,16 @@ public struct ModelLayout: Sendable {
         lmHead = c.tiedEmbeddings ? embed : add("lm_head.weight", [c.vocabSize, h])
     }
 }
+
+/// Index of the first NaN or ±Inf among `count` floats, or nil when all are finite.
+/// A float is non-finite exactly when its 8 exponent bits are all ones; adding 1 to the exponent field then
+/// carries into bit 31, so one branch-free pass of and/add/or (which the compiler vectorises) detects any, and
+/// only then does a scalar search locate the first.
+public func firstNonFinite(_ values: UnsafePointer<Float>, count: Int) -> Int? {
+    var carry: UInt32 = 0
+    values.withMemoryRebound(to: UInt32.self, capacity: count) { bits in
+        for i in 0..<count { carry |= (bits[i] & 0x7F80_0000) &+ 0x0080_0000 }
+    }
+    guard carry & 0x8000_0000 != 0 else { return nil }
+    return (0..<count).first { !values[$0].isFinite }
+}

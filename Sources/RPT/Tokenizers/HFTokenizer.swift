@@ -40,6 +40,7 @@ public struct HFTokenizer: Tokenizer {
             throw RPTError("tokenizer model has no \"type\" and no \"merges\" (only BPE is supported)", file: file)
         }
         let model = try BPEModel(json: modelJSON, file: file)
+        try Self.requireUniqueIds(model, file: file)
         let normalizer = try NormalizerStep.parse(root["normalizer"], file: file)
         let preTokenizer = try PreTokenizerStep.parse(root["pre_tokenizer"], file: file)
         let decoder = try DecoderStep.parse(root["decoder"], file: file)
@@ -96,6 +97,25 @@ public struct HFTokenizer: Tokenizer {
                                              isSpecial: { addedById[$0]?.special ?? false })
         self.bosTokenId = resolved.bos
         self.eosTokenIds = resolved.eos
+    }
+
+    /// Two vocabulary tokens with one id would decode that id as either of them (which one is arbitrary), so a
+    /// tokenizer.json whose `model.vocab` repeats an id is refused, naming both tokens.
+    private static func requireUniqueIds(_ model: BPEModel, file: String) throws {
+        let distinctIds = model.tokens.reduce(0) { $1 == nil ? $0 : $0 + 1 }
+        guard distinctIds < model.vocab.count else { return }
+        // By id, then by bytes, so the message is the same on every run.
+        let entries = model.vocab.entries.sorted { a, b in
+            a.value != b.value ? a.value < b.value : a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+        }
+        var first: [Int32: String] = [:]
+        for (token, id) in entries {
+            if let other = first[id] {
+                throw RPTError("vocab maps two tokens to id \(id): \(RPTError.echo(other.debugDescription)) and "
+                               + "\(RPTError.echo(token.debugDescription))", file: file)
+            }
+            first[id] = token
+        }
     }
 
     // MARK: - Tokenizer

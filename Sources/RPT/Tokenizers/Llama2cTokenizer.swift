@@ -50,6 +50,10 @@ public struct Llama2cTokenizer: Tokenizer {
                 throw RPTError("truncated llama2.c tokenizer: token \(pieces.count) header cut off at byte \(off)", file: file)
             }
             let score = Float(bitPattern: UInt32(bitPattern: int32(at: off)))
+            // A NaN or infinite score would silently change which merges apply (run.c compares scores).
+            guard score.isFinite else {
+                throw RPTError("corrupt llama2.c tokenizer: token \(pieces.count) has a non-finite score (\(score))", file: file)
+            }
             let len = Int(int32(at: off + 4))
             off += 8
             guard len >= 0 && len <= maxLen * 4 + 16 else {
@@ -79,7 +83,7 @@ public struct Llama2cTokenizer: Tokenizer {
 
         // Every split of a piece into two pieces is a merge. Priority: dense rank of the merged piece's score,
         // highest first, so that equal scores tie and the leftmost pair wins (run.c uses a strict `>`).
-        // run.c never merges into a piece scoring <= -1e10 (its initial best score) or NaN.
+        // run.c never merges into a piece scoring <= -1e10 (its initial best score); NaN and ±Inf were refused above.
         let distinct = Array(Set(scores.filter { $0 > -1e10 })).sorted(by: >)
         var rankOfScore: [Float: UInt32] = [:]
         for (r, s) in distinct.enumerated() { rankOfScore[s] = UInt32(r) }

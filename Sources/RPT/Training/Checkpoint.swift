@@ -103,6 +103,11 @@ public struct Checkpoint {
         guard options.keepLast >= 0 else { throw RPTError("keepLast must be ≥ 0, got \(options.keepLast)", file: outDir) }
         var state = state
         state.adamwStep = optimizer.t
+        // A diverged update is not saved: resuming it could only fail again.
+        if let i = firstNonFinite(model.params.base, count: model.params.count) {
+            throw RPTError("step \(state.step): the update made weight \(i) non-finite (\(model.params.base[i])); not checkpointed. "
+                           + "Resume from the last checkpoint (--resume --lr with a lower rate)", file: outDir)
+        }
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: outDir, withIntermediateDirectories: true) } catch {
             throw RPTError("cannot create output directory (\(error.localizedDescription))", file: outDir)
@@ -122,6 +127,8 @@ public struct Checkpoint {
             try writeSafeTensors(path: join(tmp, optimizerFile),
                                  tensors: moments.map { StreamedTensor(name: $0.0, shape: $0.1.shape, data: $0.2.base + $0.1.offset) },
                                  dtype: .float32, metadata: ["format": "pt", "adamw_step": String(optimizer.t)])
+            // Checksums of the weight and optimizer files, verified by `load`.
+            state.checksums = [modelFile: try FileChecksum.of(join(tmp, modelFile)), optimizerFile: try FileChecksum.of(join(tmp, optimizerFile))]
             try writeFileSynced(join(tmp, stateFile), try state.serialized())
             try fsyncDirectory(tmp)
         } catch {
@@ -256,6 +263,15 @@ public struct Checkpoint {
             throw RPTError("missing \(stateFile): not a complete training checkpoint", file: statePath)
         }
         let state = try TrainerState.load(path: statePath)
+        // Checkpoints written with checksums (all since they were added) must still hold the same bytes.
+        if let sums = state.checksums {
+            for (name, expected) in sums.sorted(by: { $0.key < $1.key }) {
+                let path = join(dir, name)
+                guard !name.contains("/"), try FileChecksum.of(path) == expected else {
+                    throw RPTError("checksum mismatch: the file changed after the checkpoint was written (corrupt or edited)", file: path)
+                }
+            }
+        }
         let model = try Model.load(path: dir)
         let optPath = join(dir, optimizerFile)
         guard FileManager.default.fileExists(atPath: optPath) else {
@@ -274,6 +290,7 @@ public struct Checkpoint {
                 let info = try file.info(name)
                 guard info.dtype == .f32 else { throw RPTError("tensor '\(name)' is \(info.dtype.rawValue); optimizer state must be F32", file: optPath) }
                 try file.readFloats(name, into: buffer.base + spec.offset, expectedShape: spec.shape)
+                try requireFinite(buffer.base + spec.offset, count: spec.count, label: "tensor '\(name)'", file: optPath)
             }
         }
         if let extra = file.tensors.keys.sorted().first(where: { !expected.contains($0) }) {

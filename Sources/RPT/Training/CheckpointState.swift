@@ -25,6 +25,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var metrics: [String: Double]
     /// Caller-defined extras.
     public var payload: JSON
+    /// Checksums (FileChecksum) of the checkpoint's weight and optimizer files, by file name; nil in checkpoints
+    /// written before checksums existed.
+    public var checksums: [String: String]?
 
     public init(step: Int, adamwStep: Int = 0, rngStates: [String: RandomGenerator] = [:], dataCursor: JSON = .null,
                 options: JSON = .null, metrics: [String: Double] = [:], payload: JSON = .null) {
@@ -40,7 +43,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, adamwStep = "adamw_step", rngStates = "rng_states"
-        case dataCursor = "data_cursor", options = "training_options", metrics = "last_step_metrics", payload
+        case dataCursor = "data_cursor", options = "training_options", metrics = "last_step_metrics", payload, checksums
     }
 
     public init(from decoder: Decoder) throws {
@@ -53,6 +56,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         options = try c.decode(CodableJSON.self, forKey: .options).value
         metrics = try c.decode([String: Double].self, forKey: .metrics)
         payload = try c.decode(CodableJSON.self, forKey: .payload).value
+        checksums = try c.decodeIfPresent([String: String].self, forKey: .checksums)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -65,6 +69,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         try c.encode(CodableJSON(options), forKey: .options)
         try c.encode(metrics, forKey: .metrics)
         try c.encode(CodableJSON(payload), forKey: .payload)
+        try c.encodeIfPresent(checksums, forKey: .checksums)
     }
 
     /// The file contents (pretty-printed, sorted keys).

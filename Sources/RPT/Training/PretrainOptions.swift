@@ -60,7 +60,7 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
         guard steps >= 0 else { throw bad("--steps must be ≥ 0") }
         guard seqLen >= 2 else { throw bad("--seq-len must be ≥ 2") }
         guard batchSize >= 1, gradAccumulation >= 1 else { throw bad("--batch-size and --grad-accumulation must be ≥ 1") }
-        guard lr > 0, lr.isFinite else { throw bad("--lr must be a positive number") }
+        guard lr > 0, lr <= 1 else { throw bad("--lr must be in (0, 1]: an AdamW step larger than 1 per weight only diverges") }
         guard gradClip >= 0, weightDecay >= 0 else { throw bad("--grad-clip and --weight-decay must be ≥ 0") }
         guard validation >= 0 else { throw bad("--validation must be ≥ 0") }
         guard saveEvery >= 1, evalEvery >= 1, logEvery >= 1 else { throw bad("--save-every, --eval-every and --log-every must be ≥ 1") }

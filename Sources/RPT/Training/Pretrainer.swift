@@ -75,6 +75,7 @@ public final class Pretrainer {
             sourceTokenizer = ck.directory
         } else if options.model.hasSuffix(".json") {
             let config = try ModelConfig.load(path: options.model)
+            try Model.checkAllocation(config: config, file: options.model)
             model = Model.initialized(config: config, seed: options.seed)
             sourceTokenizer = options.tokenizer ?? (options.model as NSString).deletingLastPathComponent
         } else {

@@ -22,3 +22,17 @@ public struct RPTError: Error, CustomStringConvertible, Equatable {
 extension RPTError: LocalizedError {
     public var errorDescription: String? { description }
 }
+
+extension RPTError {
+    /// Longest value echoed into a message: a huge field value (a megabyte-long string or list) must not flood the log.
+    static let echoLimit = 80
+
+    /// `text` cut to `echoLimit` characters, saying how long it was when cut.
+    static func echo(_ text: String) -> String {
+        guard text.count > echoLimit else { return text }
+        return String(text.prefix(echoLimit)) + "… (\(text.count) characters)"
+    }
+
+    /// A JSON value as compact JSON, cut to `echoLimit` characters.
+    static func echo(_ value: JSON) -> String { echo(value.serialized()) }
+}
