@@ -1,6 +1,6 @@
 // Linear layers, y = x · Wᵀ (+ bias), with W in the Hugging Face [out, in] row-major layout.
 // Large M (prefill, training) goes to OpenBLAS sgemm; small M (decode) to our C kernel, which streams
-// W once instead of packing it (shared/docs/cpu-backend-measurements.md §1, §3).
+// W once instead of packing it (docs/kernels.md §1, §3).
 
 import CKernels
 import COpenBLAS

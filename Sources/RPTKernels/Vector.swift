@@ -16,7 +16,7 @@ public typealias V16 = SIMD16<Float>
 public enum Vector {
     /// e^x for 16 lanes: range reduction by ln 2 (Cody–Waite) and a degree-6 polynomial (Cephes expf);
     /// max relative error ≈ 2e-7 on [-87, 88]. Uses only operations that vectorise (no rounding or
-    /// int-conversion APIs; see cpu-backend-measurements.md §2).
+    /// int-conversion APIs; see docs/kernels.md §2).
     @inline(__always)
     public static func exp(_ v: V16) -> V16 {
         var x = v.replacing(with: 88.37626, where: v .> 88.37626)

@@ -10,6 +10,7 @@ struct RPTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpt",
         abstract: "Reinforcement Pre-Training (arXiv 2506.08007) for Llama / Qwen2 / Qwen3 checkpoints, in Swift.",
+        version: "swift-rpt 0.6.0",
         subcommands: [GenerateCommand.self, TokenizeCommand.self, ScoreCommand.self, PretrainCommand.self, PrepareCommand.self,
                       TrainCommand.self, EvalCommand.self, CompareCommand.self, FitCommand.self, PatternsCommand.self, ReportCommand.self,
                       QuickstartCommand.self, BenchCommand.self, CorpusCommand.self, DemosCommand.self, ReproduceCommand.self, ExportCommand.self])

@@ -7,6 +7,9 @@ import Foundation
 import RPT
 import RPTKernels
 
+/// The defaults every help text shows: RPTTrainOptions' own (one source).
+private let d = RPTTrainOptions()
+
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train",
         abstract: "Reinforcement Pre-Training: next-token reasoning rollouts, prefix-matching reward, GRPO.")
@@ -15,31 +18,31 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Tokenizer (default: the model directory's).") var tokenizer: String?
     @Option(help: "Positions JSONL from `rpt prepare` (train.jsonl).") var data: String?
     @Option(help: "Output directory.") var out: String?
-    @Option(help: "JSON config with any option (paper defaults otherwise); flags override it.") var config: String?
-    @Option(help: "Optimizer steps.") var steps: Int?
-    @Option(name: .customLong("group-size"), help: "Rollouts per context (G).") var groupSize: Int?
-    @Option(name: .customLong("batch-size"), help: "Contexts per step.") var batchSize: Int?
-    @Option(help: "Random seed.") var seed: UInt64?
-    @Option(help: "Sampling temperature.") var temperature: Float?
-    @Option(name: .customLong("max-response-tokens"), help: "Response budget (default 8192, shrunk to fit a smaller model; a value set here is kept).")
+    @Option(help: "JSON config with any option: flag, snake-case or TRL/verl names (docs/config.md); flags override it.") var config: String?
+    @Option(help: "Optimizer steps (default \(d.steps)).") var steps: Int?
+    @Option(name: .customLong("group-size"), help: "Rollouts per context, G (default \(d.groupSize)).") var groupSize: Int?
+    @Option(name: .customLong("batch-size"), help: "Contexts per step (default \(d.batchSize)).") var batchSize: Int?
+    @Option(help: "Random seed (default \(d.seed)).") var seed: UInt64?
+    @Option(help: "Sampling temperature (default \(d.temperature)).") var temperature: Float?
+    @Option(name: .customLong("max-response-tokens"), help: "Response budget (default \(d.maxResponseTokens), shrunk to fit a smaller model; a value set here is kept).")
     var maxResponseTokens: Int?
-    @Option(name: .customLong("max-prompt-tokens"), help: "Prompt budget, oldest context cut first (default 4096; cut to the positions the response leaves).")
+    @Option(name: .customLong("max-prompt-tokens"), help: "Prompt budget, oldest context cut first (default \(d.maxPromptTokens); cut to the positions the response leaves).")
     var maxPromptTokens: Int?
-    @Option(help: "Learning rate (the peak of --lr-schedule).") var lr: Float?
-    @Option(name: .customLong("lr-schedule"), help: "constant | warmup:N | cosine:N:minRatio | linear:N:minRatio, over --steps (default: constant, the paper's).")
+    @Option(help: "Learning rate, the peak of --lr-schedule (default \(d.lr)).") var lr: Float?
+    @Option(name: .customLong("lr-schedule"), help: "constant | warmup:N | cosine:N:minRatio | linear:N:minRatio, over --steps (default \(d.lrSchedule), the paper's).")
     var lrSchedule: String?
-    @Option(help: "Prompt template: v0…v6 or a file with {context}.") var template: String?
-    @Option(help: "auto | raw | chatml | deepseek-r1") var chat: String?
-    @Option(help: "prefix | firstToken | dense | conditionalDense") var reward: String?
-    @Option(name: .customLong("kl"), help: "KL coefficient β (loads the reference model when > 0).") var klCoefficient: Float?
-    @Option(help: "PPO epochs per rollout batch.") var epochs: Int?
-    @Option(name: .customLong("mini-batches"), help: "Optimizer steps per epoch.") var miniBatches: Int?
+    @Option(help: "Prompt template: v0…v6 or a file with {context} (default \(d.template)).") var template: String?
+    @Option(help: "auto | raw | chatml | deepseek-r1 (default \(d.chat)).") var chat: String?
+    @Option(help: "prefix | firstToken | dense | conditionalDense (default \(d.reward.rawValue)).") var reward: String?
+    @Option(name: .customLong("kl"), help: "KL coefficient β, loading the reference model when > 0 (default \(d.klCoefficient)).") var klCoefficient: Float?
+    @Option(help: "PPO epochs per rollout batch (default \(d.epochs)).") var epochs: Int?
+    @Option(name: .customLong("mini-batches"), help: "Optimizer steps per epoch (default \(d.miniBatches)).") var miniBatches: Int?
     @Option(name: .customLong("dynamic-sampling-from"),
             help: "Dynamic sampling after this many steps: a step N, or a share of --steps such as 30% (default 50%: the paper's 500 of 1000).")
     var dynamicSamplingFrom: String?
-    @Option(name: .customLong("save-every")) var saveEvery: Int?
+    @Option(name: .customLong("save-every"), help: "Checkpoint every N steps (default \(d.saveEvery)).") var saveEvery: Int?
     @Option(name: .customLong("save-steps"), help: "Also save at these steps, comma-separated (e.g. log-spaced for a scaling curve).") var saveSteps: String?
-    @Option(name: .customLong("keep-last"), help: "Checkpoints kept (0 = all).") var keepLast: Int?
+    @Option(name: .customLong("keep-last"), help: "Checkpoints kept, 0 = all (default \(d.keepLast)).") var keepLast: Int?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
     @Option(help: "Threads (default: all cores).") var threads: Int?

@@ -6,7 +6,7 @@ import Testing
 @testable import RPT
 
 @Suite struct PromptTemplateTests {
-    /// The v0 text as the paper notes quote it (§1.2), `{prompt_content}` filled with "CTX".
+    /// The paper's v0 text (App. D, Table 10; docs/method.md §1.2), `{prompt_content}` filled with "CTX".
     static let v0Filled = """
     Complete the given text under '### Context' by predicting the next token, and wrap it in '\\boxed{}'. \
     Please reason step by step to find the most probable next token as the final answer, and enclose it in \\boxed{} \

@@ -251,7 +251,7 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
 
     @Test func configFilesAreChecked() throws {
         let dir = temporaryDirectory("train-config")
-        try Data(#"{"group_size": 4}"#.utf8).write(to: URL(fileURLWithPath: dir + "/bad.json"))
+        try Data(#"{"group_sise": 4}"#.utf8).write(to: URL(fileURLWithPath: dir + "/bad.json"))
         expectRPTError(naming: dir + "/bad.json") { _ = try RPTTrainOptions.load(config: dir + "/bad.json") }
         try Data(#"{"groupSize": 4, "lr": 2e-6, "reward": "firstToken"}"#.utf8).write(to: URL(fileURLWithPath: dir + "/ok.json"))
         let o = try RPTTrainOptions.load(config: dir + "/ok.json")

@@ -1,4 +1,4 @@
-// A synthetic next-token task where writing intermediate steps helps (rpt-paper-notes §8.2: "computable but
+// A synthetic next-token task where writing intermediate steps helps (docs/method.md §7.2: "computable but
 // hard" tokens), used by RPTLearningTests.
 //
 // The task: a queue. A document lists 6 digits; an odd digit is an arrival (+1), an even digit a departure

@@ -1,5 +1,5 @@
 // Accuracy with a 95% confidence interval, and the unbiased pass@k estimator, for `rpt eval` (paper §4.1,
-// Table 1; notes §5.1: greedy decoding and the mean over k samples at T = 0.8).
+// Table 1; docs/method.md §6.2: greedy decoding and the mean over k samples at T = 0.8).
 //
 // Binary outcomes (greedy, standard next-token argmax, pass@k) use the Wilson score interval, which stays
 // inside [0, 1] and behaves at 0 % and 100 %; mean accuracy over k samples per position is an average of

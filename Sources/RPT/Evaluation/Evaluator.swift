@@ -1,8 +1,8 @@
-// `rpt eval` (paper §4.1 Table 1, §4.2, §4.4; notes §5.1, §5.4): next-token accuracy of one or more models on
-// a prepared validation set, per difficulty split, in standard mode (argmax = x_t) or next-token-reasoning
-// mode (template prompt, \boxed{} answer, prefix-matching reward; greedy and k samples), or multiple-choice
-// accuracy per category. The dataset, its subsample, the forward plan of standard mode and the tokenized
-// prompts of reasoning mode are built once and reused for every model that shares the tokenizer.
+// `rpt eval` (paper §4.1 Table 1, §4.2, §4.4; docs/method.md §6.1–6.2, §6.4): next-token accuracy of one or
+// more models on a prepared validation set, per difficulty split, in standard mode (argmax = x_t) or
+// next-token-reasoning mode (template prompt, \boxed{} answer, prefix-matching reward; greedy and k samples),
+// or multiple-choice accuracy per category. The dataset, its subsample, the forward plan of standard mode and
+// the tokenized prompts of reasoning mode are built once and reused for every model that shares the tokenizer.
 
 import Foundation
 

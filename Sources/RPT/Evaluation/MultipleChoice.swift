@@ -1,4 +1,4 @@
-// Zero-shot multiple choice in reasoning mode (paper §4.4, Tables 3 and 7; notes §5.4): MMLU-Pro-format
+// Zero-shot multiple choice in reasoning mode (paper §4.4, Tables 3 and 7; docs/method.md §6.4): MMLU-Pro-format
 // questions (question, options, answer letter, category) are asked with an instruction to reason and put
 // the answer letter in \boxed{}; the letter is read from the last \boxed{} (after </think> for R1 models).
 

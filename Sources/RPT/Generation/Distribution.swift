@@ -1,5 +1,5 @@
 // Quantities of one next-token distribution given its logits: log-probabilities, the top-k, and the
-// top-k entropy that RPT uses to find hard positions (paper §3.3; rpt-paper-notes §3.2): take the k
+// top-k entropy that RPT uses to find hard positions (paper §3.3; docs/method.md §4.2): take the k
 // largest logits, renormalise them with a softmax over those k alone, H = −Σ p ln p in nats (≤ ln k).
 
 import Foundation

@@ -1,4 +1,4 @@
-// Answer extraction (RPT §3.3; rpt-paper-notes §1.3): "we directly extract the full sequence inside the last
+// Answer extraction (RPT §3.3; docs/method.md §2): "we directly extract the full sequence inside the last
 // \boxed{} following the special token </think> as the model prediction".
 //
 //   - The search region is the text after the LAST `</think>`. A response without `</think>` is a format

@@ -1,4 +1,4 @@
-// Byte spans of a document's tokens (RPT §3.2, rpt-paper-notes §2): the reward compares bytes and ends on
+// Byte spans of a document's tokens (RPT §3.2, docs/method.md §3.3): the reward compares bytes and ends on
 // ground-truth token boundaries, so every token needs its exact byte range in the document, computed from
 // cumulative `tokenBytes` lengths (never from decoded strings, which turn split UTF-8 characters into U+FFFD).
 //

@@ -1,8 +1,8 @@
-// The alternative rewards of RPT App. A (rpt-paper-notes §2.4), all on the FIRST token of the prediction as
+// The alternative rewards of RPT App. A (docs/method.md §3.4), all on the FIRST token of the prediction as
 // the policy tokenizer encodes it on its own (y_t^i[0]):
 //   first-token   1 when y[0] = x_t, else 0.
 //   dense         1 when y[0] = x_t, else P(y[0] | x_{<t}) from the trainer's probability closure
-//                 (notes §7 item 15: the policy's direct next-token distribution on the raw context).
+//                 (docs/method.md §3.5: the policy's direct next-token distribution on the raw context).
 //   conditional   the dense reward in groups with at least one correct rollout (y[0] = x_t); every rollout of
 //                 an all-wrong group gets a fallback (default 0; the paper also names "a uniform small penalty").
 // A format failure, an empty prediction or a missing tokenizer gives 0.

@@ -1,4 +1,4 @@
-// Teacher-forced proxy scoring of whole documents (RPT §3.3; rpt-paper-notes §3.2): for every position j ≥ 1
+// Teacher-forced proxy scoring of whole documents (RPT §3.3; docs/method.md §4.2): for every position j ≥ 1
 // of a token sequence, the top-k entropy (k = 16, renormalised over the top k, nats) of the distribution
 // predicting token j and the log-probability of the true token.
 //

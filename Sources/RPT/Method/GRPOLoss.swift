@@ -1,4 +1,4 @@
-// The GRPO policy loss (DeepSeekMath §4.1; paper notes §4.3) over packed rollouts, as per-token weights
+// The GRPO policy loss (DeepSeekMath §4.1; docs/method.md §5.2–5.3) over packed rollouts, as per-token weights
 // dL/dlogp for `Model.backward`:
 //   group advantage   A_i = (r_i − mean_g r) / (std_g r + ε)   (std unbiased, as torch.std; Dr. GRPO: no std)
 //   ratio             ρ = exp(logp − logp_old)                   (logp_old: rollout-time log-probs)

@@ -1,4 +1,4 @@
-// One GRPO iteration (paper §3.2–3.3, Table 5; notes §4): sample G responses per context, score them,
+// One GRPO iteration (paper §3.2–3.3, Table 5; docs/method.md §5): sample G responses per context, score them,
 // form group advantages, optionally drop zero-variance groups and refill from new contexts (DAPO's
 // dynamic sampling), then update the policy with the clipped objective over `epochs` × `miniBatches`
 // optimizer steps. Log-probabilities are taken at the sampling temperature, as verl and TRL do. With one

@@ -1,4 +1,4 @@
-// The prefix-matching reward, RPT's default (§3.2 Eq. 3; rpt-paper-notes §2): r = 1 when the prediction's
+// The prefix-matching reward, RPT's default (§3.2 Eq. 3; docs/method.md §3.1–3.3): r = 1 when the prediction's
 // UTF-8 bytes are a prefix of the ground-truth continuation's bytes AND their length l is a ground-truth token
 // boundary (l ∈ L_gt); else 0. The prediction is never re-tokenized. Consequences: an empty prediction
 // (l = 0) scores 0, a strict prefix ending mid-token (" si" for " size") scores 0, an exact multi-token

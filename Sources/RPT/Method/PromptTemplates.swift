@@ -1,17 +1,17 @@
-// The next-token reasoning prompt (RPT §3.1, App. D Table 10; rpt-paper-notes §1.2): the context x_{<t} is
+// The next-token reasoning prompt (RPT §3.1, App. D Table 10; docs/method.md §1.2–1.3): the context x_{<t} is
 // placed in an instruction that asks for the next token inside \boxed{}, then optionally wrapped in the
 // policy's chat template so that generation starts in the assistant turn (R1-style: after
 // "<｜Assistant｜><think>\n").
 //
-// Template v0 (the one every RPT experiment used) is the paper's text as quoted in the notes; the line breaks
-// are the notes' reading of the PDF. Templates v1–v6 are RECONSTRUCTED from the notes' paraphrase of Table 10
-// (their structure and the phrases the notes quote); they are not verbatim copies of the paper. v4's
-// few-shot contexts are known only by their endings, so the examples start with "…" as the notes show them.
+// Template v0 (the one every RPT experiment used) is the paper's text; the line breaks are a reading of the
+// PDF. Templates v1–v6 are RECONSTRUCTED from Table 10's structure and the phrases it uses (docs/method.md
+// §1.2); they are not verbatim copies of the paper. v4's few-shot contexts are known only by their endings,
+// so the examples start with "…".
 //
 // A user template (`.custom`) is any text with at least one `{context}` placeholder; every other brace is
 // literal (the templates themselves contain \boxed{}).
 //
-// Left truncation (notes §7 item 4): when the prompt would exceed the budget, the OLDEST context tokens are
+// Left truncation (docs/method.md §1.4): when the prompt would exceed the budget, the OLDEST context tokens are
 // dropped, never the instruction, and a context that then starts (or ends) inside a multi-byte UTF-8
 // character loses those partial bytes so the prompt text stays valid UTF-8.
 
@@ -90,7 +90,7 @@ public enum NextTokenPromptTemplate: Sendable, Equatable, Hashable {
 
 /// The template texts. `{context}` stands for the paper's `{prompt_content}`.
 enum PaperPromptText {
-    /// Verbatim from the notes (§1.2).
+    /// The paper's v0 text (App. D, Table 10; docs/method.md §1.2).
     static let v0 = #"""
     Complete the given text under '### Context' by predicting the next token, and wrap it in '\boxed{}'. Please reason step by step to find the most probable next token as the final answer, and enclose it in \boxed{} (note: the token may begin with a space, e.g., \boxed{ para} or \boxed{ =}; do not use \text{}).
 
@@ -121,7 +121,7 @@ enum PaperPromptText {
     ### Context ```{context}```.
     """#
 
-    /// Reconstructed: few-shot with the three examples the notes describe (their contexts known only by their endings).
+    /// Reconstructed: few-shot with Table 10's three examples (their contexts known only by their endings).
     static let v4 = #"""
     Complete the given text under '### Context' by predicting the next token, and wrap it in \boxed{}. Please reason step by step to find the most probable next token as the final answer, and enclose it in \boxed{} (note: the token may begin with a space, e.g., \boxed{ para} or \boxed{ =}; do not use \text{}). Here are some examples:
 
@@ -151,7 +151,7 @@ enum PaperPromptText {
     ### Context ```{context}```.
     """#
 
-    /// Reconstructed from the notes' near-verbatim description.
+    /// Reconstructed from Table 10's wording.
     static let v6 = #"""
     Complete the given text wrapped in ``` and ``` by predicting the next token, list multiple potential tokens and select the most probable one as the final prediction. Wrap your final prediction in \boxed{} (note: the token may begin with a space, e.g., \boxed{ para} or \boxed{ =}; do not use \text{}). The context is: ```{context}```, now please predict the next token.
     """#

@@ -1,4 +1,4 @@
-// Options of `rpt train` (paper §3.3, Table 5; notes §4.2). Defaults are the paper's values (batch 256
+// Options of `rpt train` (paper §3.3, Table 5; docs/method.md §5.1). Defaults are the paper's values (batch 256
 // contexts, G = 8, temperature 0.8, lr 1e-6 constant, Adam β (0.9, 0.999), weight decay 0.01, grad-norm
 // clip 0.2, PPO ε 0.2, no KL, no entropy bonus, exactly on-policy, dynamic sampling from half-way — the
 // paper's step 500 of 1000 —, prompts ≤ 4096 and responses ≤ 8192 tokens, fitted to a smaller model's
@@ -33,7 +33,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     public var beta2: Float = 0.999
     public var eps: Float = 1e-8
     public var weightDecay: Float = 0.01
-    /// Table 5's "actor gradient clip 0.2", read as a global gradient-norm clip (notes §7 item 9).
+    /// Table 5's "actor gradient clip 0.2", read as a global gradient-norm clip (docs/method.md §5.5).
     public var gradClip: Float = 0.2
     public var clipLow: Float = 0.2
     public var clipHigh: Float = 0.2
@@ -60,23 +60,42 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Options from a JSON config file; absent keys keep the paper's defaults. Unknown keys are errors.
+    /// Options from a JSON config file; absent keys keep the paper's defaults. Keys may be spelled as the
+    /// options, the CLI flags (kebab case), snake case, or TRL/verl aliases (ConfigKeys); unknown keys are errors.
     public static func load(config path: String) throws -> RPTTrainOptions {
         let json = try JSON.load(path: path)
         guard let object = json.object else { throw RPTError("config must be a JSON object", file: path) }
-        var merged = try RPTTrainOptions().json.object!
-        for (k, v) in object {
-            guard merged[k] != nil || ["tokenizer", "reference", "saveSteps"].contains(k) else {
-                throw RPTError("unknown option '\(k)' (see `rpt train --help` for the names)", file: path)
-            }
-            merged[k] = v
-        }
+        var merged = try RPTTrainOptions().json.object ?? [:]
+        for (k, v) in try configKeys.canonical(object, file: path) { merged[k] = v }
         do {
             return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(JSON.object(merged).serialized().utf8))
         } catch {
-            throw RPTError("invalid option value: \(error)", file: path)
+            throw RPTError("invalid option value: \(CheckpointJSON.describe(error))", file: path)
         }
     }
+
+    /// The names a config file may use: every option, and the TRL GRPOConfig / verl keys that mean the same.
+    public static let configKeys = ConfigKeys(
+        names: ((try? RPTTrainOptions().json.object.map { Array($0.keys) }) ?? nil ?? []) + ["tokenizer", "reference", "saveSteps"],
+        aliases: [
+            // TRL GRPOConfig
+            "learning_rate": "lr", "num_generations": "groupSize", "max_completion_length": "maxResponseTokens",
+            "max_prompt_length": "maxPromptTokens", "beta": "klCoefficient", "epsilon_high": "clipHigh",
+            "num_iterations": "epochs", "max_steps": "steps", "adam_beta1": "beta1", "adam_beta2": "beta2",
+            "adam_epsilon": "eps", "max_grad_norm": "gradClip", "save_steps": "saveEvery", "save_total_limit": "keepLast",
+            "scale_rewards": "normalizeByStd", "model_name_or_path": "model", "output_dir": "out",
+            // verl (dotted Hydra paths)
+            "data.train_batch_size": "batchSize", "data.max_prompt_length": "maxPromptTokens",
+            "data.max_response_length": "maxResponseTokens", "actor_rollout_ref.rollout.n": "groupSize",
+            "actor_rollout_ref.rollout.temperature": "temperature", "actor_rollout_ref.rollout.top_p": "topP",
+            "actor_rollout_ref.rollout.top_k": "topK", "actor_rollout_ref.actor.optim.lr": "lr",
+            "actor_rollout_ref.actor.optim.weight_decay": "weightDecay", "actor_rollout_ref.actor.optim.clip_grad": "gradClip",
+            "actor_rollout_ref.actor.clip_ratio_low": "clipLow", "actor_rollout_ref.actor.clip_ratio_high": "clipHigh",
+            "actor_rollout_ref.actor.kl_loss_coef": "klCoefficient", "actor_rollout_ref.actor.ppo_epochs": "epochs",
+            "actor_rollout_ref.actor.loss_agg_mode": "aggregation", "algorithm.filter_groups.enable": "dynamicSampling",
+            "algorithm.norm_adv_by_std_in_grpo": "normalizeByStd", "trainer.total_training_steps": "steps",
+            "trainer.save_freq": "saveEvery", "actor_rollout_ref.model.path": "model", "trainer.default_local_dir": "out",
+        ])
 
     public var json: JSON {
         get throws { try JSON.parse(JSONEncoder().encode(self), file: "options") }

@@ -1,6 +1,6 @@
 // The next-token-reasoning format shared by training (`rpt train`) and evaluation (`rpt eval`) (paper §3.1,
-// App. D, Table 10; notes §1.2–1.3): the prompt template wrapped in the model's chat template, the answer
-// extractor (after `</think>` for R1-style models), and the tokens that end a response.
+// App. D, Table 10; docs/method.md §1.2–1.3, §2): the prompt template wrapped in the model's chat template,
+// the answer extractor (after `</think>` for R1-style models), and the tokens that end a response.
 
 import Foundation
 

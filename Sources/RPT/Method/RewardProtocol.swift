@@ -1,4 +1,4 @@
-// The reward interface of RPT (§3.2 Eq. 3 and App. A; rpt-paper-notes §2): a reward scores the G rollouts of
+// The reward interface of RPT (§3.2 Eq. 3 and App. A; docs/method.md §3): a reward scores the G rollouts of
 // one context together, because the conditional dense reward (App. A) depends on the whole group. Users add
 // their own rewards by conforming to `RPTReward`; config files name the built-in ones with `RewardKind`.
 // Format failures (AnswerFailure) always score 0 (or a reward's fallback) and are tallied for metrics.

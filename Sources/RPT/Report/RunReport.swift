@@ -1,4 +1,4 @@
-// `rpt report`: one self-contained HTML page for a training run (paper §4 / notes §5): training curves
+// `rpt report`: one self-contained HTML page for a training run (paper §4 / docs/method.md §6): training curves
 // from RUN/metrics.jsonl, accuracy by difficulty split from evaluation files, the compute-scaling fit,
 // the reasoning-pattern comparison, and sample traces from RUN/completions.jsonl. Inputs not given on
 // the command line are looked for in the run directory (eval*.json, fit.json, patterns.json); a section

@@ -43,7 +43,7 @@ public final class Pretrainer {
     let schedule: LearningRateSchedule
     var data: TrainingData
     var step = 0
-    /// Training compute so far: 6N per token of every trained sequence (forward + backward; notes §5.2).
+    /// Training compute so far: 6N per token of every trained sequence (forward + backward; docs/method.md §6.3).
     public private(set) var totalFlops: Double = 0
     let tokenizerSources: [String]
     /// Called with each log line (stdout by default).
