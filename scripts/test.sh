@@ -8,3 +8,5 @@ swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | { grep -Ev 
 swift test -c release -Xswiftc -enable-testing --skip-build "$@"
 # The verl path against the real verl wheel's config and the datasets library (PyPI; RPT_SKIP_VERL=1 skips it).
 if [[ "${RPT_SKIP_VERL:-0}" != 1 && $# -eq 0 ]]; then bash scripts/test_verl.sh; fi
+# `rpt tensorboard` event files read back with tensorboard's own reader (PyPI; RPT_SKIP_TENSORBOARD=1 skips it).
+if [[ "${RPT_SKIP_TENSORBOARD:-0}" != 1 && $# -eq 0 ]]; then bash scripts/test_tensorboard.sh; fi

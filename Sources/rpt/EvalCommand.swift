@@ -47,6 +47,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With several models: the reference label for paired differences (default: the first model).") var baseline: String?
     @Option(name: .customLong("paired-score"), help: "Paired differences score items by greedy (0/1) or mean (correct/k) (default: greedy when run).") var pairedScore: String?
     @Option(help: "Bootstrap resamples (of documents) for the paired intervals.") var resamples: Int = 2000
+    @Option(name: .customLong("reward-command"), help: "Reasoning mode: a program deciding correctness (reward ≥ 1), as for `rpt train` (docs/custom-rewards.md).")
+    var rewardCommand: String?
+    @Option(name: .customLong("reward-timeout"), help: "Seconds the reward command may take per response.") var rewardTimeout: Double = 60
 
     /// --flops-per-step: a number, or an export.json's `flops_per_step_estimate`.
     static func flopsPerStep(_ value: String) throws -> Double {
@@ -80,6 +83,8 @@ struct EvalCommand: ParsableCommand {
         o.perCategory = perCategory
         o.seed = seed
         o.dump = dump
+        o.rewardCommand = rewardCommand
+        o.rewardTimeout = rewardTimeout
         guard label.count <= model.count else { throw ValidationError("--label was given \(label.count) times for \(model.count) --model") }
         var targets = try model.map { try EvalTarget.model($0, tokenizer: tokenizer) }
         for (i, l) in label.enumerated() { targets[i].label = l }

@@ -11,7 +11,7 @@ struct PretrainCommand: ParsableCommand {
 
     @Option(help: "HF checkpoint directory, llama2.c .bin (with --tokenizer), or a config.json to initialise from.")
     var model: String
-    @Option(help: "Tokenizer (default: the model directory's, or the config.json's directory).")
+    @Option(help: "Tokenizer: a directory or file with tokenizer.json, vocab.json + merges.txt (GPT-2), or llama2.c tokenizer.bin (default: the model directory's, or the config.json's directory).")
     var tokenizer: String?
     @Option(help: "Text file, directory of .txt files, or JSONL.")
     var data: String
@@ -26,13 +26,16 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("weight-decay")) var weightDecay: Float = 0.1
     @Option(name: .customLong("grad-clip"), help: "Global gradient-norm clip (0 = off).") var gradClip: Float = 1.0
     @Option(help: "Random seed (initialisation, data order, split).") var seed: UInt64 = 0
-    @Option(help: "Held-out documents: a count, or a fraction when < 1.") var validation: Double = 0.05
+    @Option(help: ArgumentHelp("Held out for validation: a fraction when < 1, else a count of documents.",
+                               discussion: "A fraction holds out that share of the documents, drawn with --seed, when it amounts to at least one document (e.g. 0.05 of 20 or more); otherwise (a single text file, a few files) the last tokens of the corpus: that share of its tokens, at least one window."))
+    var validation: Double = 0.05
     @Option(name: .customLong("eval-every")) var evalEvery: Int = 50
     @Option(name: .customLong("eval-batches")) var evalBatches: Int = 8
     @Option(name: .customLong("save-every")) var saveEvery: Int = 100
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept (0 = all).") var keepLast: Int = 3
     @Flag(name: .customLong("save-bf16"), help: "Write model weights as BF16.") var saveBF16 = false
     @Option(name: .customLong("log-every")) var logEvery: Int = 1
+    @Option(name: .customLong("report-to"), help: "none | tensorboard: metrics also as TensorBoard events in OUT/tensorboard.") var reportTo: String = "none"
     @Option(name: .customLong("text-field"), help: "JSONL field holding the text.") var textField: String = "text"
     @Option(help: "JSONL template over fields, e.g. '{problem}\\n\\n{solution}'.") var template: String?
     @Option(help: "Document delimiter in plain text files.") var delimiter: String?
@@ -52,7 +55,7 @@ struct PretrainCommand: ParsableCommand {
         o.steps = steps; o.seqLen = seqLen; o.batchSize = batchSize; o.gradAccumulation = gradAccumulation
         o.lr = lr; o.schedule = schedule; o.weightDecay = weightDecay; o.gradClip = gradClip; o.seed = seed
         o.validation = validation; o.evalEvery = evalEvery; o.evalBatches = evalBatches; o.saveEvery = saveEvery
-        o.keepLast = keepLast; o.saveBF16 = saveBF16; o.logEvery = logEvery; o.textField = textField
+        o.keepLast = keepLast; o.saveBF16 = saveBF16; o.logEvery = logEvery; o.reportTo = reportTo; o.textField = textField
         o.template = template.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
         o.delimiter = delimiter.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
         o.sft = sft; o.promptField = promptField; o.completionField = completionField

@@ -13,7 +13,7 @@ struct RPTCommand: ParsableCommand {
         version: "swift-rpt 0.6.0",
         subcommands: [GenerateCommand.self, TokenizeCommand.self, ScoreCommand.self, PretrainCommand.self, PrepareCommand.self,
                       TrainCommand.self, EvalCommand.self, CompareCommand.self, FitCommand.self, PatternsCommand.self, ReportCommand.self,
-                      QuickstartCommand.self, BenchCommand.self, CorpusCommand.self, DemosCommand.self, ReproduceCommand.self, ExportCommand.self])
+                      QuickstartCommand.self, BenchCommand.self, CorpusCommand.self, DemosCommand.self, ReproduceCommand.self, ExportCommand.self, TensorBoardCommand.self])
 
     static func main() {
         // Arguments are text: refuse invalid UTF-8 instead of silently replacing bytes.

@@ -34,6 +34,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Prompt template: v0…v6 or a file with {context} (default \(d.template)).") var template: String?
     @Option(help: "auto | raw | chatml | deepseek-r1 (default \(d.chat)).") var chat: String?
     @Option(help: "prefix | firstToken | dense | conditionalDense (default \(d.reward.rawValue)).") var reward: String?
+    @Option(name: .customLong("reward-command"), help: "A program that computes the reward: JSON lines on stdin/stdout, one group per line (docs/custom-rewards.md).")
+    var rewardCommand: String?
+    @Option(name: .customLong("reward-timeout"), help: "Seconds the reward command may take per group (default \(d.rewardTimeout)).") var rewardTimeout: Double?
     @Option(name: .customLong("kl"), help: "KL coefficient β, loading the reference model when > 0 (default \(d.klCoefficient)).") var klCoefficient: Float?
     @Option(help: "PPO epochs per rollout batch (default \(d.epochs)).") var epochs: Int?
     @Option(name: .customLong("mini-batches"), help: "Optimizer steps per epoch (default \(d.miniBatches)).") var miniBatches: Int?
@@ -42,6 +45,8 @@ struct TrainCommand: ParsableCommand {
     var dynamicSamplingFrom: String?
     @Option(name: .customLong("save-every"), help: "Checkpoint every N steps (default \(d.saveEvery)).") var saveEvery: Int?
     @Option(name: .customLong("save-steps"), help: "Also save at these steps, comma-separated (e.g. log-spaced for a scaling curve).") var saveSteps: String?
+    @Option(name: .customLong("report-to"), help: "none | tensorboard: metrics also as TensorBoard events in OUT/tensorboard (default \(d.reportTo)).")
+    var reportTo: String?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept, 0 = all (default \(d.keepLast)).") var keepLast: Int?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
@@ -72,9 +77,11 @@ struct TrainCommand: ParsableCommand {
         if let v = template { o.template = v }
         if let v = chat { o.chat = v }
         if let v = reward {
-            guard let k = RewardKind(rawValue: v) else { throw ValidationError("unknown reward '\(v)'") }
+            guard let k = RewardKind(rawValue: v) else { throw ValidationError("unknown reward '\(v)' (prefix, firstToken, dense, conditionalDense; or a program: --reward-command CMD)") }
             o.reward = k
         }
+        if let v = rewardCommand { o.rewardCommand = v }
+        if let v = rewardTimeout { o.rewardTimeout = v }
         if let v = klCoefficient { o.klCoefficient = v }
         if let v = epochs { o.epochs = v }
         if let v = miniBatches { o.miniBatches = v }
@@ -86,6 +93,7 @@ struct TrainCommand: ParsableCommand {
             o.saveSteps = steps.map { $0! }
         }
         if let v = keepLast { o.keepLast = v }
+        if let v = reportTo { o.reportTo = v }
         try RPTTrainer(options: o, resume: resume).run(stopAfter: stopAfter)
     }
 }

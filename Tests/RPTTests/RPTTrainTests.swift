@@ -258,3 +258,94 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
         #expect(o.groupSize == 4 && o.lr == 2e-6 && o.reward == .firstToken && o.batchSize == 256 && o.temperature == 0.8)
     }
 }
+
+/// `--reward-command`: a real Python program computes the reward over JSON lines; its answers become the
+/// rollouts' rewards, and a program that misbehaves stops the run with an error naming it.
+@Suite(.serialized) struct ExternalRewardTests {
+    @Test func aPythonRewardProgramScoresTheRollouts() throws {
+        let dir = temporaryDirectory("train-external")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A logging wrapper around the documented example: every request is kept for inspection.
+        let script = dir + "/reward.py"
+        try Data("""
+            import json, sys
+            sys.path.insert(0, sys.argv[1])
+            import length_reward as example
+            import base64
+            log = open(sys.argv[2], "a")
+            for line in sys.stdin:
+                group = json.loads(line)
+                log.write(line)
+                log.flush()
+                cont = base64.b64decode(group["continuation_b64"])
+                rewards = [example.reward(p, f, cont, set(group["boundaries"])) for p, f in zip(group["predictions"], group["failures"])]
+                print(json.dumps({"rewards": rewards}), flush=True)
+            """.utf8).write(to: URL(fileURLWithPath: script))
+        var o = try trainOptions(dir, out: dir + "/run", steps: 2)
+        o.rewardCommand = "python3 \(script) \(Repo.path("docs/examples")) \(dir)/requests.jsonl"
+        try trainer(o).run()
+        let requests = try String(contentsOfFile: dir + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSON.parse(Data($0.utf8), file: "requests") }
+        #expect(requests.count == 2 * o.batchSize, "one request per group")
+        for r in requests {
+            #expect(r["responses"]?.array?.count == o.groupSize && r["predictions"]?.array?.count == o.groupSize)
+            #expect(r["target"]?.string?.isEmpty == false && r["boundaries"]?.array?.isEmpty == false && r["doc_id"]?.string == "doc")
+        }
+        // The step's mean reward is the mean of what the program answered: 0, 0.1 or 1 per rollout.
+        let means = try metricsRecords(o.out).compactMap { $0["reward_mean"]?.double }
+        #expect(means.count == 2)
+        for m in means { #expect(m >= 0 && m <= 1) }
+        let expected = try requests.prefix(o.batchSize).flatMap { r -> [Double] in
+            let cont = try #require(Data(base64Encoded: r["continuation_b64"]?.string ?? ""))
+            let boundaries = Set((r["boundaries"]?.array ?? []).compactMap(\.int))
+            return (r["predictions"]?.array ?? []).map { p -> Double in
+                guard let text = p.string else { return 0 }
+                let bytes = Array(text.utf8)
+                return !bytes.isEmpty && bytes.count <= cont.count && boundaries.contains(bytes.count) && Array(cont.prefix(bytes.count)) == bytes ? 1 : 0.1
+            }
+        }
+        #expect(abs(means[0] - expected.reduce(0, +) / Double(expected.count)) < 1e-6, "\(means[0]) vs \(expected)")
+    }
+
+    @Test func aMisbehavingProgramIsAnErrorNamingIt() throws {
+        let dir = temporaryDirectory("train-external-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (command, why) in [("python3 -c 'import sys; [print(\"[1]\", flush=True) for l in sys.stdin]'", "expected {\"rewards\": [4 finite numbers]}"),
+                               ("python3 -c 'import sys; [print(\"no\", flush=True) for l in sys.stdin]'", "not JSON"),
+                               ("python3 -c 'import sys, time; sys.stdin.readline(); time.sleep(30)'", "no answer within 1.0 s"),
+                               ("exit 3", "closed its output")] {
+            var o = try trainOptions(dir, out: dir + "/run-\(why.count)", steps: 1)
+            o.rewardCommand = command; o.rewardTimeout = 1
+            do {
+                try trainer(o).run()
+                Issue.record("\(command) was accepted")
+            } catch let e as RPTError {
+                // A program that exits is seen either when writing to it or when reading its answer.
+                let seen = e.message.contains(why) || (command == "exit 3" && e.message.contains("status 3"))
+                #expect(e.message.hasPrefix("the reward command") && seen, "\(e)")
+                #expect(e.file == command)
+            }
+        }
+    }
+
+    /// `rpt eval --reward-command`: the documented example (1 for the right answer) gives the built-in rule's
+    /// accuracy; a program that rewards everything gives 100%.
+    @Test func evalTakesARewardProgram() throws {
+        let dir = temporaryDirectory("eval-external")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try positionFile(dir)
+        func accuracy(_ extra: [String]) throws -> Double {
+            let out = dir + "/eval-\(extra.count).json"
+            let r = try runRPT(["eval", "--model", Repo.fixtureModel("qwen2_f32"), "--data", data, "--mode", "reasoning", "--chat", "raw",
+                                "--max-response-tokens", "6", "--max-prompt-tokens", "240", "--samples", "2", "--out", out] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let results = try JSON.load(path: out)["results"]?.array
+            return try #require(results?.first?["splits"]?["all"]?["accuracy"]?.double ?? results?.first?["accuracy"]?.double)
+        }
+        let builtIn = try accuracy([])
+        let example = try accuracy(["--reward-command", "python3 " + Repo.path("docs/examples/length_reward.py")])
+        let always = try accuracy(["--reward-command", #"python3 -c 'import sys; [print("[1]", flush=True) for l in sys.stdin]'"#, "--reward-timeout", "30"])
+        #expect(example == builtIn)
+        #expect(always == 1)
+    }
+}

@@ -46,21 +46,27 @@ public struct TokenStream: Sendable {
     /// BOS (if the tokenizer has one) + ids + EOS for each document, concatenated.
     public static func tokenize(_ documents: [CorpusDocument], tokenizer: any Tokenizer,
                                 source: String) throws -> [Int32] {
+        let encoded = try tokenizeEach(documents, tokenizer: tokenizer, source: source)
+        var tokens: [Int32] = []
+        tokens.reserveCapacity(encoded.reduce(0) { $0 + $1.count })
+        for ids in encoded { tokens += ids }
+        return tokens
+    }
+
+    /// BOS (if the tokenizer has one) + ids + EOS for each document, one array per document.
+    public static func tokenizeEach(_ documents: [CorpusDocument], tokenizer: any Tokenizer,
+                                    source: String) throws -> [[Int32]] {
         guard let eos = tokenizer.eosTokenIds.first else {
             throw RPTError("the tokenizer has no EOS token to end documents with", file: source)
         }
         let bos = tokenizer.bosTokenId
-        let encoded = DataParallel.map(documents.count) { i -> [Int32] in
+        return DataParallel.map(documents.count) { i -> [Int32] in
             var ids: [Int32] = []
             if let bos { ids.append(Int32(bos)) }
             ids += tokenizer.encode(documents[i].text).map { Int32($0) }
             ids.append(Int32(eos))
             return ids
         }
-        var tokens: [Int32] = []
-        tokens.reserveCapacity(encoded.reduce(0) { $0 + $1.count })
-        for ids in encoded { tokens += ids }
-        return tokens
     }
 
     /// Windows in one epoch.

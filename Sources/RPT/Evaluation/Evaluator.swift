@@ -26,6 +26,9 @@ public struct EvalOptions: Sendable {
     public var batchTokens = 1024
     /// A JSONL file receiving every reasoning response (for `rpt patterns` and inspection).
     public var dump: String?
+    /// Reasoning mode: a program that decides correctness instead of the prefix-matching rule (ExternalReward).
+    public var rewardCommand: String?
+    public var rewardTimeout: Double = 60
     public init() {}
 }
 
@@ -58,10 +61,15 @@ public final class Evaluator {
     let groupNames: [String]
     var ntpPlan: NextTokenAccuracyPlan?
     var preparedItems: (key: Data, items: [ReasoningItem])?
+    let externalReward: ExternalReward?
     public var log: (String) -> Void = { StandardError.write($0 + "\n") }
 
     public init(options: EvalOptions) throws {
         self.options = options
+        guard options.rewardCommand == nil || options.mode == .reasoning else {
+            throw RPTError("--reward-command scores reasoning-mode responses: use it with --mode reasoning", file: "rpt eval")
+        }
+        externalReward = try options.rewardCommand.map { try ExternalReward(command: $0, timeout: options.rewardTimeout) }
         switch options.mode {
         case .ntp, .reasoning:
             var r = try PositionDataset.read(path: options.data)
@@ -173,9 +181,16 @@ public final class Evaluator {
         case .reasoning:
             for r in records {
                 let p = try format.prompt.promptTokens(contextIds: r.contextIds, tokenizer: tokenizer, maxPromptTokens: budget)
+                let external = self.externalReward
                 items.append(ReasoningItem(promptIds: p.ids) { response, truncated in
                     let a = extractor.extract(response, truncated: truncated)
-                    let ok = a.prediction.map { PrefixMatchReward.matches(Array($0.utf8), continuation: r.continuation, boundaries: r.boundaries) } ?? false
+                    var ok = a.prediction.map { PrefixMatchReward.matches(Array($0.utf8), continuation: r.continuation, boundaries: r.boundaries) } ?? false
+                    if let external {
+                        // A reward program decides instead: a response is correct when it earns the full reward (≥ 1).
+                        let input = RewardInput(answer: a, continuationBytes: r.continuation, boundaries: r.boundaries, nextTokenId: r.targetId,
+                                                tokenizer: tokenizer, response: response)
+                        ok = try external.rewards([input], record: r)[0] >= 1
+                    }
                     return ScoredResponse(prediction: a.prediction, failure: a.failure, correct: ok)
                 })
             }

@@ -9,8 +9,8 @@ import Foundation
 public struct ReasoningItem {
     public var promptIds: [Int]
     /// Scores one response: the extracted prediction (nil when none), the failure if any, and correctness.
-    public var check: (_ response: String, _ truncated: Bool) -> ScoredResponse
-    public init(promptIds: [Int], check: @escaping (String, Bool) -> ScoredResponse) {
+    public var check: (_ response: String, _ truncated: Bool) throws -> ScoredResponse
+    public init(promptIds: [Int], check: @escaping (String, Bool) throws -> ScoredResponse) {
         self.promptIds = promptIds
         self.check = check
     }
@@ -63,10 +63,10 @@ public enum ReasoningRollouts {
             let batch = Array(items[start..<min(items.count, start + o.itemsPerBatch)])
             let prompts = batch.map(\.promptIds)
             var outcomes = Array(repeating: ReasoningOutcome(), count: batch.count)
-            func score(_ seqs: [GeneratedSequence], into assign: (Int, ScoredResponse) -> Void) {
+            func score(_ seqs: [GeneratedSequence], into assign: (Int, ScoredResponse) -> Void) throws {
                 for s in seqs {
                     let text = tokenizer.decode(s.tokens)
-                    var r = batch[s.promptIndex].check(text, s.finishReason == .length)
+                    var r = try batch[s.promptIndex].check(text, s.finishReason == .length)
                     r.text = text
                     r.tokens = s.tokens.count
                     assign(s.promptIndex, r)
@@ -75,14 +75,14 @@ public enum ReasoningRollouts {
             if o.greedy {
                 let seqs = try gen.generate(prompts: prompts, samplesPerPrompt: 1,
                                             options: GenerationOptions(maxTokens: o.maxResponseTokens, sampling: .greedy, stopTokens: stopTokens))
-                score(seqs) { outcomes[$0].greedy = $1 }
+                try score(seqs) { outcomes[$0].greedy = $1 }
             }
             if o.samples > 0 {
                 let sampling = SamplingParameters(temperature: o.temperature, topP: o.topP)
                 let seqs = try gen.generate(prompts: prompts, samplesPerPrompt: o.samples,
                                             options: GenerationOptions(maxTokens: o.maxResponseTokens, sampling: sampling,
                                                                        seed: o.seed &+ batchIndex &* 0x9E37_79B9, stopTokens: stopTokens))
-                score(seqs) { outcomes[$0].samples.append($1) }
+                try score(seqs) { outcomes[$0].samples.append($1) }
             }
             out += outcomes
             start += batch.count

@@ -27,8 +27,8 @@ public struct GRPOOptions: Codable, Sendable, Equatable {
 /// A context to roll out: its prompt and how to score a group of completions of it.
 public struct RolloutContext {
     public var promptIds: [Int]
-    public var score: ([GeneratedSequence]) -> [Float]
-    public init(promptIds: [Int], score: @escaping ([GeneratedSequence]) -> [Float]) {
+    public var score: ([GeneratedSequence]) throws -> [Float]
+    public init(promptIds: [Int], score: @escaping ([GeneratedSequence]) throws -> [Float]) {
         self.promptIds = promptIds
         self.score = score
     }
@@ -92,10 +92,10 @@ public final class GRPOTrainer {
                                        options: GenerationOptions(maxTokens: o.maxResponseTokens,
                                                                   sampling: SamplingParameters(temperature: o.temperature, topK: o.topK, topP: o.topP),
                                                                   seed: seed, stopTokens: stopTokens))
-        return contexts.enumerated().map { i, c in
+        return try contexts.enumerated().map { i, c in
             let group = Array(samples[(i * o.groupSize)..<((i + 1) * o.groupSize)])
-            let r = c.score(group)
-            precondition(r.count == group.count, "a reward function must score every rollout of the group")
+            let r = try c.score(group)
+            guard r.count == group.count else { throw RPTError("the reward scored \(r.count) of the group's \(group.count) rollouts") }
             return RolloutGroup(promptIds: c.promptIds, samples: group, rewards: r)
         }
     }

@@ -25,6 +25,9 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     /// "auto" (from the tokenizer's chat template), "raw", "chatml" or "deepseek-r1".
     public var chat = "auto"
     public var reward: RewardKind = .prefix
+    /// A program computing the reward instead (ExternalReward, docs/custom-rewards.md), and its time limit per group.
+    public var rewardCommand: String?
+    public var rewardTimeout: Double = 60
     public var conditionalFallback: Float = 0
     public var lr: Float = 1e-6
     /// constant | warmup:W | cosine:W:MIN_RATIO | linear:W:MIN_RATIO, over the run's `steps` (LearningRateSchedule).
@@ -57,6 +60,8 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     public var saveSteps: [Int]?
     public var keepLast = 3
     public var completionsPerStep = 4
+    /// "none", or "tensorboard": metrics also as TensorBoard event files in OUT/tensorboard.
+    public var reportTo = "none"
 
     public init() {}
 
@@ -76,7 +81,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
 
     /// The names a config file may use: every option, and the TRL GRPOConfig / verl keys that mean the same.
     public static let configKeys = ConfigKeys(
-        names: ((try? RPTTrainOptions().json.object.map { Array($0.keys) }) ?? nil ?? []) + ["tokenizer", "reference", "saveSteps"],
+        names: ((try? RPTTrainOptions().json.object.map { Array($0.keys) }) ?? nil ?? []) + ["tokenizer", "reference", "saveSteps", "rewardCommand"],
         aliases: [
             // TRL GRPOConfig
             "learning_rate": "lr", "num_generations": "groupSize", "max_completion_length": "maxResponseTokens",
@@ -94,11 +99,22 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
             "actor_rollout_ref.actor.kl_loss_coef": "klCoefficient", "actor_rollout_ref.actor.ppo_epochs": "epochs",
             "actor_rollout_ref.actor.loss_agg_mode": "aggregation", "algorithm.filter_groups.enable": "dynamicSampling",
             "algorithm.norm_adv_by_std_in_grpo": "normalizeByStd", "trainer.total_training_steps": "steps",
-            "trainer.save_freq": "saveEvery", "actor_rollout_ref.model.path": "model", "trainer.default_local_dir": "out",
+            "trainer.save_freq": "saveEvery", "report_to": "reportTo", "actor_rollout_ref.model.path": "model", "trainer.default_local_dir": "out",
         ])
 
     public var json: JSON {
         get throws { try JSON.parse(JSONEncoder().encode(self), file: "options") }
+    }
+
+    /// Options stored in a checkpoint; keys added since it was written take their defaults.
+    public static func stored(_ json: JSON) throws -> RPTTrainOptions {
+        var merged = try RPTTrainOptions().json.object ?? [:]
+        let known = Set(configKeys.names)
+        if let foreign = (json.object ?? [:]).keys.sorted().first(where: { !known.contains($0) }) {
+            throw RPTError("unknown stored option '\(RPTError.echo(foreign))'")
+        }
+        for (k, v) in json.object ?? [:] { merged[k] = v }
+        return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(JSON.object(merged).serialized().utf8))
     }
 
     public func validate() throws {
@@ -106,6 +122,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
         guard steps >= 0, batchSize >= 1, groupSize >= 2 else { throw bad("steps ≥ 0, batch size ≥ 1 and group size ≥ 2 are required") }
         guard temperature > 0, topP > 0, topP <= 1, topK >= 0 else { throw bad("temperature must be > 0, top-p in (0, 1], top-k ≥ 0") }
         guard maxPromptTokens >= 8, maxResponseTokens >= 1 else { throw bad("max prompt tokens ≥ 8 and max response tokens ≥ 1") }
+        guard ["none", "tensorboard"].contains(reportTo) else { throw bad("--report-to must be none or tensorboard") }
         guard lr > 0, lr <= 1, epochs >= 1, miniBatches >= 1, miniBatches <= batchSize * groupSize else { throw bad("0 < lr ≤ 1, epochs ≥ 1, 1 ≤ mini-batches ≤ rollouts") }
         guard clipLow >= 0, clipLow < 1, clipHigh >= 0, klCoefficient >= 0 else { throw bad("clip bounds in [0, 1) and KL ≥ 0") }
         guard saveEvery >= 1 else { throw bad("save-every must be ≥ 1") }
@@ -117,7 +134,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     public var dynamicSamplingStart: Int { dynamicSamplingFromStep.resolve(totalSteps: steps) }
 
     /// What `--resume` may change (ResumeOptions): the run length, the learning rate, checkpoint and sample cadence.
-    public static let safeOnResume: Set<String> = ["steps", "lr", "saveEvery", "saveSteps", "keepLast", "completionsPerStep"]
+    public static let safeOnResume: Set<String> = ["steps", "lr", "saveEvery", "saveSteps", "keepLast", "completionsPerStep", "reportTo"]
 
     /// The options stored in the latest checkpoint under `out`, nil when there is none.
     public static func stored(in out: String) throws -> RPTTrainOptions? {
@@ -125,7 +142,7 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
         let path = dir + "/" + Checkpoint.stateFile
         let state = try TrainerState.load(path: path)
         do {
-            return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(state.options.serialized().utf8))
+            return try RPTTrainOptions.stored(state.options)
         } catch {
             throw RPTError("these are not `rpt train` options (a `rpt pretrain` run?): \(CheckpointJSON.describe(error))", file: path)
         }

@@ -18,6 +18,8 @@ public final class RPTTrainer {
     let prompt: NextTokenPrompt
     let extractor: AnswerExtractor
     let reward: any RPTReward
+    /// --reward-command: a reward computed by another program, used instead of `reward`.
+    let externalReward: ExternalReward?
     let schedule: LearningRateSchedule
     let tokenizerDir: String
     public private(set) var step = 0
@@ -35,7 +37,7 @@ public final class RPTTrainer {
         let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
         if let ck = checkpoint {
             let stored: RPTTrainOptions
-            do { stored = try JSONDecoder().decode(RPTTrainOptions.self, from: Data(ck.state.options.serialized().utf8)) } catch {
+            do { stored = try RPTTrainOptions.stored(ck.state.options) } catch {
                 throw RPTError("these are not `rpt train` options (a `rpt pretrain` run?): \(CheckpointJSON.describe(error))", file: ck.directory + "/" + Checkpoint.stateFile)
             }
             resumedRunSteps = stored.steps
@@ -59,6 +61,7 @@ public final class RPTTrainer {
         prompt = format.prompt
         extractor = format.extractor
         reward = o.reward.makeReward(conditionalFallback: o.conditionalFallback)
+        externalReward = try o.rewardCommand.map { try ExternalReward(command: $0, timeout: o.rewardTimeout) }
         // Token budget: prompt + response must fit the policy's positions.
         let defaults = RPTTrainOptions()
         let instruction = try prompt.promptTokens(contextIds: [], tokenizer: tokenizer, maxPromptTokens: Int.max).ids.count
@@ -130,6 +133,9 @@ public final class RPTTrainer {
         let o = options
         let end = min(o.steps, stopAfter ?? o.steps)
         let metrics = try MetricsLog(path: o.out + "/metrics.jsonl", keepThroughStep: step > 0 ? step : nil)
+        // --report-to tensorboard: the same records as TensorBoard scalars in OUT/tensorboard, written as they come.
+        let tensorboard = try o.reportTo == "tensorboard" ? TensorBoardWriter(directory: o.out + "/tensorboard") : nil
+        if step > 0 { try tensorboard?.restart(atStep: step + 1) }
         let completions = try MetricsLog(path: o.out + "/completions.jsonl", keepThroughStep: step > 0 ? step : nil)
         log(step == 0 ? "train: \(policy.parameterCount) parameters, \(records.count) positions, \(o.steps) steps of \(o.batchSize) contexts × \(o.groupSize) rollouts; \(scheduleSummary); out \(o.out)"
                       : "train: resumed at step \(step) of \(o.steps) with the checkpoint's options: \(scheduleSummary)")
@@ -170,6 +176,7 @@ public final class RPTTrainer {
                 record["warning_kind"] = .string(w.kind.rawValue)
             }
             try metrics.append(record)
+            try tensorboard?.add(step: step, metrics: record)
             for (gi, group) in m.groups.prefix(o.completionsPerStep).enumerated() where gi < used.count {
                 let s = group.samples[0]
                 try completions.append(["step": .number(Double(step)), "doc_id": .string(used[gi].docId), "index": .number(Double(used[gi].index)),
@@ -193,15 +200,16 @@ public final class RPTTrainer {
         let p = try prompt.promptTokens(contextIds: rec.contextIds, tokenizer: tokenizer, maxPromptTokens: options.maxPromptTokens)
         let needsProbabilities = options.reward == .dense || options.reward == .conditionalDense
         let probabilities: ((Int) -> Float)? = needsProbabilities ? try nextTokenProbabilities(rec.contextIds) : nil
-        let tokenizer = self.tokenizer, extractor = self.extractor, reward = self.reward
+        let tokenizer = self.tokenizer, extractor = self.extractor, reward = self.reward, external = self.externalReward
         return RolloutContext(promptIds: p.ids) { group in
             let inputs = group.map { s in
-                RewardInput(answer: extractor.extract(tokenizer.decode(s.tokens), truncated: s.finishReason == .length),
-                            continuationBytes: rec.continuation, boundaries: rec.boundaries, nextTokenId: rec.targetId,
-                            probabilityOfToken: probabilities, tokenizer: tokenizer)
+                let text = tokenizer.decode(s.tokens)
+                return RewardInput(answer: extractor.extract(text, truncated: s.finishReason == .length),
+                                   continuationBytes: rec.continuation, boundaries: rec.boundaries, nextTokenId: rec.targetId,
+                                   probabilityOfToken: probabilities, tokenizer: tokenizer, response: text)
             }
             tally(AnswerOutcomeTally(inputs))
-            return reward.rewards(inputs)
+            return try external?.rewards(inputs, record: rec) ?? reward.rewards(inputs)
         }
     }
 

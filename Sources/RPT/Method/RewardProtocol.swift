@@ -17,15 +17,18 @@ public struct RewardInput {
     public var probabilityOfToken: ((Int) -> Float)?
     /// The policy tokenizer, used to tokenize predictions (first-token and dense rewards).
     public var tokenizer: (any Tokenizer)?
+    /// The whole response text (for rewards computed by another program, ExternalReward).
+    public var response: String?
 
     public init(answer: ExtractedAnswer, continuationBytes: [UInt8], boundaries: [Int], nextTokenId: Int,
-                probabilityOfToken: ((Int) -> Float)? = nil, tokenizer: (any Tokenizer)? = nil) {
+                probabilityOfToken: ((Int) -> Float)? = nil, tokenizer: (any Tokenizer)? = nil, response: String? = nil) {
         self.answer = answer
         self.continuationBytes = continuationBytes
         self.boundaries = boundaries
         self.nextTokenId = nextTokenId
         self.probabilityOfToken = probabilityOfToken
         self.tokenizer = tokenizer
+        self.response = response
     }
 
     /// The first token of the prediction under the policy tokenizer (nil on failure, an empty prediction,

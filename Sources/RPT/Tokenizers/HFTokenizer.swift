@@ -28,7 +28,12 @@ public struct HFTokenizer: Tokenizer {
 
     /// Parses tokenizer.json bytes. `specialTokens` carries bos/eos names from tokenizer_config.json.
     init(json bytes: [UInt8], file: String, specialTokens: SpecialTokenNames = SpecialTokenNames()) throws {
-        let root = try JSONReader.parse(bytes, file: file)
+        try self.init(root: try JSONReader.parse(bytes, file: file), file: file, specialTokens: specialTokens)
+    }
+
+    /// Builds the tokenizer from a parsed tokenizer.json tree (also one assembled in memory, as for
+    /// vocab.json + merges.txt in VocabMergesTokenizer.swift). `file` names the source in errors.
+    init(root: JSONValue, file: String, specialTokens: SpecialTokenNames = SpecialTokenNames()) throws {
         guard root.objectValue != nil else { throw RPTError("tokenizer.json is not a JSON object", file: file) }
         guard let modelJSON = root["model"], modelJSON.objectValue != nil else {
             throw RPTError("tokenizer.json has no \"model\" object", file: file)

@@ -1,5 +1,7 @@
 // Loads a tokenizer from disk, choosing the format from the path:
-//   a directory            its tokenizer.json (or, failing that, tokenizer.bin / tok*.bin for llama2.c)
+//   a directory            its tokenizer.json, or failing that a llama2.c tokenizer.bin / tok*.bin, or failing
+//                          that a GPT-2 style vocab.json + merges.txt (VocabMergesTokenizer.swift)
+//   …/vocab.json, …/merges.txt   with the other file beside it: that vocab.json + merges.txt pair
 //   *.json                 a Hugging Face tokenizer.json
 //   *.bin                  a llama2.c tokenizer.bin
 //   anything else          sniffed: JSON if the first non-blank byte is '{', else llama2.c
@@ -7,7 +9,8 @@
 
 import Foundation
 
-/// Loads a tokenizer (Hugging Face tokenizer.json, llama2.c tokenizer.bin, or a directory holding one).
+/// Loads a tokenizer (Hugging Face tokenizer.json, llama2.c tokenizer.bin, GPT-2 vocab.json + merges.txt, or a
+/// directory holding one).
 /// Every problem (missing file, malformed JSON, unsupported model or pre-tokenizer, truncated .bin) is an
 /// `RPTError` naming the file.
 public func loadTokenizer(path: String) throws -> any Tokenizer {
@@ -22,7 +25,19 @@ public func loadTokenizer(path: String) throws -> any Tokenizer {
         let bins = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
             .filter { $0 == "tokenizer.bin" || ($0.hasPrefix("tok") && $0.hasSuffix(".bin")) }.sorted()
         if let bin = bins.first { return try Llama2cTokenizer(path: dir.appendingPathComponent(bin).path) }
-        throw RPTError("directory has no tokenizer.json (or llama2.c tokenizer.bin)", file: path)
+        if let pair = VocabMergesFiles.inDirectory(path) { return try loadVocabMergesTokenizer(pair) }
+        for (have, lack) in [(VocabMergesFiles.vocabName, VocabMergesFiles.mergesName),
+                             (VocabMergesFiles.mergesName, VocabMergesFiles.vocabName)]
+        where FileManager.default.fileExists(atPath: dir.appendingPathComponent(have).path) {
+            throw RPTError("directory has \(have) but no \(lack) (a GPT-2 style tokenizer needs both)", file: path)
+        }
+        throw RPTError("directory has no tokenizer.json, vocab.json + merges.txt, or llama2.c tokenizer.bin", file: path)
+    }
+    if let pair = VocabMergesFiles.forFile(path) { return try loadVocabMergesTokenizer(pair) }
+    let name = (path as NSString).lastPathComponent
+    if name == VocabMergesFiles.vocabName || name == VocabMergesFiles.mergesName {
+        let other = name == VocabMergesFiles.vocabName ? VocabMergesFiles.mergesName : VocabMergesFiles.vocabName
+        throw RPTError("a GPT-2 style tokenizer needs \(other) beside \(name)", file: path)
     }
     let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
     if ext == "json" { return try loadHFTokenizer(path: path) }
@@ -43,7 +58,7 @@ public func loadHFTokenizer(path: String) throws -> HFTokenizer {
     return try HFTokenizer(json: bytes, file: path, specialTokens: try specialTokenNames(near: path))
 }
 
-private func readTokenizerFile(_ path: String) throws -> [UInt8] {
+func readTokenizerFile(_ path: String) throws -> [UInt8] {
     guard FileManager.default.fileExists(atPath: path) else { throw RPTError("tokenizer file not found", file: path) }
     do {
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))

@@ -30,6 +30,8 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
     public var keepLast: Int = 3
     public var saveBF16: Bool = false
     public var logEvery: Int = 1
+    /// "none", or "tensorboard": metrics also as TensorBoard event files in OUT/tensorboard.
+    public var reportTo: String = "none"
     // Corpus format.
     public var textField: String = "text"
     public var template: String?
@@ -46,7 +48,7 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
 
     /// What `--resume` may change (ResumeOptions): the run length and budget, the learning rate, logging,
     /// evaluation and checkpoint cadence.
-    public static let safeOnResume: Set<String> = ["steps", "lr", "flopsBudget", "logEvery", "evalEvery", "evalBatches", "saveEvery", "keepLast", "saveBF16"]
+    public static let safeOnResume: Set<String> = ["steps", "lr", "flopsBudget", "logEvery", "evalEvery", "evalBatches", "saveEvery", "keepLast", "saveBF16", "reportTo"]
 
     public init(model: String, tokenizer: String? = nil, data: String, out: String) {
         self.model = model
@@ -63,6 +65,7 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
         guard lr > 0, lr <= 1 else { throw bad("--lr must be in (0, 1]: an AdamW step larger than 1 per weight only diverges") }
         guard gradClip >= 0, weightDecay >= 0 else { throw bad("--grad-clip and --weight-decay must be ≥ 0") }
         guard validation >= 0 else { throw bad("--validation must be ≥ 0") }
+        guard ["none", "tensorboard"].contains(reportTo) else { throw bad("--report-to must be none or tensorboard") }
         guard saveEvery >= 1, evalEvery >= 1, logEvery >= 1 else { throw bad("--save-every, --eval-every and --log-every must be ≥ 1") }
         if let f = flopsBudget { guard f > 0, f.isFinite else { throw bad("--flops must be a positive number") } }
     }
@@ -78,7 +81,14 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
         }
     }
 
+    /// Options stored in a checkpoint; keys added since it was written take their defaults.
     public init(json: JSON) throws {
-        self = try JSONDecoder().decode(PretrainOptions.self, from: Data(json.serialized().utf8))
+        var merged = try PretrainOptions(model: "", data: "", out: "").json.object ?? [:]
+        let known = Set(merged.keys).union(["tokenizer", "template", "delimiter", "calculations", "flopsBudget"])
+        if let foreign = (json.object ?? [:]).keys.sorted().first(where: { !known.contains($0) }) {
+            throw RPTError("unknown stored option '\(RPTError.echo(foreign))'")
+        }
+        for (k, v) in json.object ?? [:] { merged[k] = v }
+        self = try JSONDecoder().decode(PretrainOptions.self, from: Data(JSON.object(merged).serialized().utf8))
     }
 }

@@ -46,6 +46,8 @@ public final class Pretrainer {
     /// Training compute so far: 6N per token of every trained sequence (forward + backward; docs/method.md §6.3).
     public private(set) var totalFlops: Double = 0
     let tokenizerSources: [String]
+    /// The data line logged when the run starts: documents (or examples) and tokens of each split.
+    public let dataSummary: String
     /// Called with each log line (stdout by default).
     public var log: (String) -> Void = { StandardOutput.log($0) }
 
@@ -67,8 +69,9 @@ public final class Pretrainer {
         }
         try options.validate()
         self.options = options
-        // Model and tokenizer. The tokenizer files are copied once into OUT/tokenizer, the source every
-        // checkpoint copies from (a resumed run must not depend on a checkpoint that may be pruned).
+        // Model and tokenizer. A new run loads the tokenizer from the path given (errors name it) and copies it
+        // afresh into OUT/tokenizer, the source every checkpoint copies from (a resumed run keeps that copy and
+        // must not depend on a checkpoint that may be pruned).
         let sourceTokenizer: String
         if let ck = checkpoint {
             model = ck.model
@@ -82,9 +85,16 @@ public final class Pretrainer {
             model = try Model.load(path: options.model)
             sourceTokenizer = options.tokenizer ?? options.model
         }
-        let tokenizerDir = try RunDirectory.tokenizerCopy(out: options.out, source: sourceTokenizer)
-        tokenizerSources = [tokenizerDir]
-        tokenizer = try loadTokenizer(path: tokenizerDir)
+        let loaded: (directory: String, tokenizer: any Tokenizer)
+        do { loaded = try RunDirectory.tokenizer(out: options.out, source: sourceTokenizer) } catch var e as RPTError
+        where checkpoint == nil && options.tokenizer == nil {
+            // The default place: say where it came from and how to choose another.
+            e.message += " (the tokenizer of --model \(requested.model) is read from "
+                + (options.model.hasSuffix(".json") ? "the directory of the config.json" : "the model") + "; pass --tokenizer to use another)"
+            throw e
+        }
+        tokenizerSources = [loaded.directory]
+        tokenizer = loaded.tokenizer
         guard tokenizer.vocabSize <= model.config.vocabSize else {
             throw RPTError("tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary has \(model.config.vocabSize)", file: sourceTokenizer)
         }
@@ -100,6 +110,15 @@ public final class Pretrainer {
                                        calculations: options.calculations ?? false)
             data = .stream(try PretrainingData.load(path: options.data, options: corpus, tokenizer: tokenizer, seqLen: options.seqLen,
                                                     batchSize: options.batchSize, validation: v, seed: options.seed))
+        }
+        switch data {
+        case .stream(let d): dataSummary = d.summary
+        case .sft(let d):
+            func part(_ set: SFTDataset?) -> String {
+                let n = set?.count ?? 0, t = set?.sequences.reduce(0) { $0 + $1.tokens.count } ?? 0
+                return "\(thousands(n)) example\(n == 1 ? "" : "s") / \(thousands(t)) tokens"
+            }
+            dataSummary = "data (SFT): train \(part(d.train)), validation \(part(d.validation))"
         }
         grads = ParameterBuffer(specs: model.layout.specs)
         optimizer = try AdamW(params: model.params, grads: grads, lr: options.lr, beta1: options.beta1, beta2: options.beta2,
@@ -121,6 +140,10 @@ public final class Pretrainer {
         let o = options
         let end = min(o.steps, stopAfter ?? o.steps)
         let metrics = try MetricsLog(path: o.out + "/metrics.jsonl", keepThroughStep: step > 0 ? step : nil)
+        // --report-to tensorboard: the same records as TensorBoard scalars in OUT/tensorboard, written as they come.
+        let tensorboard = try o.reportTo == "tensorboard" ? TensorBoardWriter(directory: o.out + "/tensorboard") : nil
+        if step > 0 { try tensorboard?.restart(atStep: step + 1) }
+        log(dataSummary)
         if step == 0 { log("pretrain: \(model.parameterCount) parameters, \(o.steps) steps of \(o.batchSize)×\(o.gradAccumulation) sequences ≤ \(o.seqLen + 1) tokens; out \(o.out)") }
         else { log("pretrain: resumed at step \(step) from \(Checkpoint.latest(in: o.out) ?? o.out)") }
         let progress = ProgressLine(total: o.steps, label: "pretrain")
@@ -144,6 +167,7 @@ public final class Pretrainer {
                 record["val_loss"] = .number(Double(val))
             }
             try metrics.append(record)
+            try tensorboard?.add(step: step, metrics: record)
             if step % o.logEvery == 0 || step == o.steps || budgetReached {
                 var line = String(format: "step %d | loss %.4f | lr %.3g | grad_norm %.3f | %.0f tokens/s", step, loss,
                                   optimizer.lr, lastGradNorm, Double(tokens) / dt)
