@@ -84,6 +84,8 @@ public final class ExternalReward: @unchecked Sendable {
     }
 
     private func failure(_ why: String) -> RPTError {
+        // A program that just exited may not be reaped yet: give it a moment so its status can be reported.
+        for _ in 0..<20 where process?.isRunning == true && why.hasPrefix("cannot send") { usleep(50_000) }
         var message = "the reward command " + why
         if let p = process, !p.isRunning { message += " (it exited with status \(p.terminationStatus))" }
         return RPTError(message, file: RPTError.echo(command))
