@@ -1,5 +1,5 @@
 // Errors that reach a user. Every error names the file (or input) and the problem, so bad input never
-// becomes a trap or a silent wrong answer (docs/reliability.md).
+// becomes a trap or a silent wrong answer.
 
 import Foundation
 
