@@ -39,6 +39,8 @@ let package = Package(
         .executableTarget(name: "rpt", dependencies: [
             "RPT", "RPTKernels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/rpt"),
+        // Seeded mutation fuzzer of the loaders (scripts/fuzz.sh, docs/reliability.md).
+        .executableTarget(name: "rpt-fuzz", dependencies: ["RPT"], path: "Sources/rpt-fuzz"),
         .testTarget(name: "RPTTests", dependencies: ["RPT", "RPTKernels"], path: "Tests/RPTTests",
                     exclude: [], resources: []),
     ]

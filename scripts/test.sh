@@ -10,3 +10,4 @@ swift test -c release -Xswiftc -enable-testing --skip-build "$@"
 if [[ "${RPT_SKIP_VERL:-0}" != 1 && $# -eq 0 ]]; then bash scripts/test_verl.sh; fi
 # `rpt tensorboard` event files read back with tensorboard's own reader (PyPI; RPT_SKIP_TENSORBOARD=1 skips it).
 if [[ "${RPT_SKIP_TENSORBOARD:-0}" != 1 && $# -eq 0 ]]; then bash scripts/test_tensorboard.sh; fi
+if [[ "${RPT_SKIP_FUZZ:-0}" != 1 && $# -eq 0 ]]; then bash scripts/fuzz.sh 10000 1; fi   # seeded fuzzing of every loader, 10,000 cases each (docs/reliability.md; RPT_SKIP_FUZZ=1 skips it)
