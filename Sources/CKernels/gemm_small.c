@@ -7,7 +7,7 @@
 #define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
 int ck_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
-int ck_has_avx512bf16(void) { return __builtin_cpu_supports("avx512bf16"); }
+int ck_has_avx512bf16(void) { return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw"); }
 
 void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate) {
     for (int m = 0; m < M; m++) {

@@ -16,6 +16,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("inference-dtype"), help: "Weights decode reads: fp32 or bf16 (AVX-512 BF16 CPUs).")
+    var inferenceDType: InferenceDType = .fp32
+
     @Option(name: .customLong("prefill-lens"), help: "Comma-separated prompt lengths for prefill.")
     var prefillLens: String = "128,512"
 
@@ -49,6 +52,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
         let m = try Model.load(path: model)
+        try inferenceDType.requireSupported()
+        m.inferenceDType = inferenceDType
         let c = m.config
         var rng = RandomGenerator(seed: 1)
         func randomTokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(rng.next() % UInt64(c.vocabSize)) } }
@@ -60,7 +65,9 @@ struct BenchCommand: ParsableCommand {
         }
         if train { try benchTraining(m, randomTokens: randomTokens, median: median, time: time); return }
         let ws = ForwardWorkspace()
-        print("model: \(model) (\(c.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads)")
+        print("model: \(model) (\(c.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads), "
+              + "inference weights: \(inferenceDType.rawValue)")
+        let weightBytes = Double(inferenceDType == .bf16 ? 2 : 4)
         var prefill: [String: JSON] = [:]
         for len in prefillLens.split(separator: ",").compactMap({ Int($0) }) where len <= c.maxPositions {
             let tokens = randomTokens(len)
@@ -96,7 +103,7 @@ struct BenchCommand: ParsableCommand {
                 if r > 0 { times.append(t) }
                 if r == repeats {
                     // Weight bytes streamed by the products (M = b rows each): flops / (2b) floats.
-                    let gbs = profile.flops / Double(2 * b) * 4 / profile.seconds / 1e9
+                    let gbs = profile.flops / Double(2 * b) * weightBytes / profile.seconds / 1e9
                     print(String(format: "  decode batch %d: matmuls take %.0f%% of the time, streaming weights at %.1f GB/s",
                                  b, 100 * profile.seconds / t, gbs))
                 }
@@ -106,7 +113,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "decode batch %3d: %10.1f tokens/s (%.2f ms/step)", b, rate, 1000 * Double(b) / rate))
         }
         // Bandwidth bound: every decode step streams all weights except the embedding table once.
-        let streamed = Double(m.parameterCount - (c.tiedEmbeddings ? 0 : c.vocabSize * c.hiddenSize)) * 4
+        let streamed = Double(m.parameterCount - (c.tiedEmbeddings ? 0 : c.vocabSize * c.hiddenSize)) * weightBytes
         let bandwidth = Self.measureReadBandwidth()
         let boundMs = streamed / bandwidth * 1000
         print(String(format: "memory bandwidth %.1f GB/s; weights streamed per decode step %.1f MB; bound %.2f ms/step (%.1f tokens/s at batch 1)",
@@ -114,7 +121,8 @@ struct BenchCommand: ParsableCommand {
         if let path = json {
             let out: JSON = .object(["prefill": .object(prefill), "decode": .object(decode), "threads": .number(Double(Parallel.threads)),
                                      "bandwidth_gbs": .number(bandwidth / 1e9), "decode_bound_ms": .number(boundMs),
-                                     "parameters": .number(Double(m.parameterCount))])
+                                     "parameters": .number(Double(m.parameterCount)),
+                                     "inference_dtype": .string(inferenceDType.rawValue)])
             try AtomicFile.write(Data(out.serialized().utf8), to: path)
         }
     }

@@ -58,8 +58,17 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for the compute kernels (default: all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("inference-dtype"), help: "Weights decoding reads: fp32 | bf16 (AVX-512 BF16 CPUs; prefill stays fp32).")
+    var inferenceDType: InferenceDType = .fp32
+
     func load() throws -> LanguageModel {
         if let t = threads { Parallel.setThreads(t) }
-        return try LanguageModel.load(model: model, tokenizer: tokenizer)
+        try inferenceDType.requireSupported()
+        let lm = try LanguageModel.load(model: model, tokenizer: tokenizer)
+        lm.model.inferenceDType = inferenceDType
+        return lm
     }
 }
+
+/// `--inference-dtype fp32|bf16`.
+extension InferenceDType: ExpressibleByArgument {}

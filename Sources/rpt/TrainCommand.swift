@@ -47,6 +47,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("save-steps"), help: "Also save at these steps, comma-separated (e.g. log-spaced for a scaling curve).") var saveSteps: String?
     @Option(name: .customLong("report-to"), help: "none | tensorboard: metrics also as TensorBoard events in OUT/tensorboard (default \(d.reportTo)).")
     var reportTo: String?
+    @Option(name: .customLong("inference-dtype"), help: "Weights rollouts read: fp32 | bf16 (AVX-512 BF16 CPUs; the loss stays fp32) (default \(d.inferenceDType.rawValue)).")
+    var inferenceDType: InferenceDType?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept, 0 = all (default \(d.keepLast)).") var keepLast: Int?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
@@ -94,6 +96,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let v = keepLast { o.keepLast = v }
         if let v = reportTo { o.reportTo = v }
+        if let v = inferenceDType { o.inferenceDType = v }
         try RPTTrainer(options: o, resume: resume).run(stopAfter: stopAfter)
     }
 }

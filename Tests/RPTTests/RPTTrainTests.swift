@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 @testable import RPT
+import RPTKernels
 
 /// Positions of a short text under the fixture tokenizer, with exact continuation bytes and boundaries.
 func positionFile(_ dir: String, model: String = Repo.fixtureModel("qwen2_f32")) throws -> String {
@@ -111,6 +112,30 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
         let before = try Model.load(path: Repo.fixtureModel("qwen2_f32")).params.values("model.embed_tokens.weight")
         let after = try Model.load(path: dir + "/a/step-000004").params.values("model.embed_tokens.weight")
         #expect(after != before)
+    }
+
+    /// Rollouts from the bf16 copy of the weights: the copy follows every update (a resumed run, which builds it
+    /// from the loaded checkpoint, ends bit-identical to an uninterrupted one), and the option is stored.
+    @Test(.enabled(if: MatmulBF16.isSupported)) func bf16RolloutsFollowTheUpdatesAndResumeBitExact() throws {
+        let dir = temporaryDirectory("train-bf16")
+        func options(_ out: String) throws -> RPTTrainOptions {
+            var o = try trainOptions(dir, out: dir + out, steps: 4)
+            o.inferenceDType = .bf16
+            return o
+        }
+        let a = try trainer(options("/a"))
+        try a.run()
+        let b = try trainer(options("/b"))
+        try b.run(stopAfter: 2)
+        let c = try trainer(options("/b"), resume: true)
+        try c.run()
+        for f in ["model.safetensors", "optimizer.safetensors"] {
+            let x = FileManager.default.contents(atPath: dir + "/a/step-000004/" + f)
+            let y = FileManager.default.contents(atPath: dir + "/b/step-000004/" + f)
+            #expect(x != nil && x == y, "\(f) differs after resume")
+        }
+        let stored = try RPTTrainOptions.stored(TrainerState.load(path: dir + "/a/step-000004/" + Checkpoint.stateFile).options)
+        #expect(stored.inferenceDType == .bf16)
     }
 
     @Test func learningRateScheduleIsAppliedOverTheRunAndKeptOnResume() throws {

@@ -12,7 +12,7 @@ extern "C" {
 
 /// 1 when the CPU has AVX-512F (the fast fp32 kernels), 0 otherwise.
 int ck_has_avx512(void);
-/// 1 when the CPU has AVX-512 BF16 (VDPBF16PS).
+/// 1 when the CPU has AVX-512 BF16 (VDPBF16PS) and AVX-512 BW (the bf16 kernels need both).
 int ck_has_avx512bf16(void);
 
 /// y[m, n] (+)= sum_k x[m, k] * w[n, k] for rows n in [n0, n1) and all m < M (weights row-major [N, K]).
@@ -20,6 +20,16 @@ int ck_has_avx512bf16(void);
 void ck_gemm_nt_small(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
 /// The portable reference version of ck_gemm_nt_small.
 void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
+
+/// bf16 (the upper 16 bits of an IEEE float, rounded to nearest even) from fp32: n values.
+void ck_f32_to_bf16(const float *x, uint16_t *y, long n);
+/// The portable reference version of ck_f32_to_bf16.
+void ck_f32_to_bf16_ref(const float *x, uint16_t *y, long n);
+/// ck_gemm_nt_small with bf16 activations x [M, K] and bf16 weights w [N, K], accumulated in fp32 (VDPBF16PS when
+/// the CPU has AVX-512 BF16, the reference loop otherwise).
+void ck_gemm_nt_small_bf16(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
+/// The portable reference version of ck_gemm_nt_small_bf16: fp32 sum of the bf16 products in k order.
+void ck_gemm_nt_small_bf16_ref(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,9 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
     public var completionsPerStep = 4
     /// "none", or "tensorboard": metrics also as TensorBoard event files in OUT/tensorboard.
     public var reportTo = "none"
+    /// Weights the rollouts read (InferenceWeights.swift): fp32, or a bf16 copy refreshed after every update.
+    /// The loss's log-probabilities (old and new) are computed in fp32 either way.
+    public var inferenceDType: InferenceDType = .fp32
 
     public init() {}
 

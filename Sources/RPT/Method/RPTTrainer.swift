@@ -92,6 +92,8 @@ public final class RPTTrainer {
         }
         order = EpochOrder(count: records.count, seed: o.seed)
         // Optimizer, reference, GRPO.
+        try o.inferenceDType.requireSupported()
+        policy.inferenceDType = o.inferenceDType
         let grads = ParameterBuffer(specs: policy.layout.specs)
         let optimizer = try AdamW(params: policy.params, grads: grads, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
                                   weightDecay: o.weightDecay)

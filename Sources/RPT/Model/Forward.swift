@@ -41,6 +41,8 @@ public final class ForwardWorkspace: @unchecked Sendable {
     var capacityTokens = 0
     var x, xn, q, k, v, att, gate, up: UnsafeMutablePointer<Float>?
     var positions: UnsafeMutablePointer<Int32>?
+    /// Activations rounded to bf16 for the bf16 products (≤ MatmulBF16.maxRows rows of the widest input).
+    var xb: UnsafeMutablePointer<UInt16>?
 
     public init() {}
     deinit { release() }
@@ -48,6 +50,7 @@ public final class ForwardWorkspace: @unchecked Sendable {
     private func release() {
         for p in [x, xn, q, k, v, att, gate, up] { p?.deallocate() }
         positions?.deallocate()
+        xb?.deallocate()
     }
 
     func reserve(tokens n: Int, config c: ModelConfig) {
@@ -63,6 +66,7 @@ public final class ForwardWorkspace: @unchecked Sendable {
         gate = .allocate(capacity: cap * c.intermediateSize)
         up = .allocate(capacity: cap * c.intermediateSize)
         positions = .allocate(capacity: cap)
+        xb = .allocate(capacity: min(cap, MatmulBF16.maxRows) * max(c.hiddenSize, c.qDim, c.intermediateSize))
         capacityTokens = cap
     }
 }
@@ -83,6 +87,21 @@ extension Model {
         let pos = ws.positions!
         let p = params.base
         let H = c.hiddenSize
+        // y (+)= x · Wᵀ for weights at `offset`s of the parameter buffer: bf16 copies for decode-sized products
+        // when `inferenceDType` is bf16, fp32 otherwise.
+        let pb = bf16Weights()
+        func linear(_ x: UnsafePointer<Float>, _ outputs: [(offset: Int, y: UnsafeMutablePointer<Float>, n: Int)],
+                    M: Int, K: Int, accumulate: Bool = false) {
+            if let pb, M <= MatmulBF16.maxRows {
+                MatmulBF16.ntFused(x, outputs.map { (pb + $0.offset, $0.y, $0.n) }, M: M, K: K, accumulate: accumulate,
+                                   scratch: ws.xb!)
+            } else if outputs.count == 1 {
+                Matmul.nt(x, p + outputs[0].offset, outputs[0].y, M: M, N: outputs[0].n, K: K, accumulate: accumulate)
+            } else {
+                precondition(!accumulate)
+                Matmul.ntFused(x, outputs.map { (UnsafePointer(p + $0.offset), $0.y, $0.n) }, M: M, K: K)
+            }
+        }
 
         // Positions, bounds, embeddings.
         var row = 0
@@ -106,7 +125,7 @@ extension Model {
         for (l, o) in layout.layers.enumerated() {
             // Attention block.
             Vector.rmsNormRows(x, p + o.inputNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
-            Matmul.ntFused(xn, [(UnsafePointer(p + o.wq), q, c.qDim), (UnsafePointer(p + o.wk), k, c.kvDim), (UnsafePointer(p + o.wv), v, c.kvDim)], M: n, K: H)
+            linear(xn, [(o.wq, q, c.qDim), (o.wk, k, c.kvDim), (o.wv, v, c.kvDim)], M: n, K: H)
             if let b = o.bq { Matmul.addBias(q, p + b, M: n, N: c.qDim) }
             if let b = o.bk { Matmul.addBias(k, p + b, M: n, N: c.kvDim) }
             if let b = o.bv { Matmul.addBias(v, p + b, M: n, N: c.kvDim) }
@@ -129,14 +148,14 @@ extension Model {
                 row += seg.count
             }
             attend(batch: batch, cache: cache, layer: l, q: q, out: att, shape: shape)
-            Matmul.nt(att, p + o.wo, x, M: n, N: H, K: c.qDim, accumulate: true)
+            linear(att, [(o.wo, x, H)], M: n, K: c.qDim, accumulate: true)
             if let b = o.bo { Matmul.addBias(x, p + b, M: n, N: H) }
 
             // MLP block.
             Vector.rmsNormRows(x, p + o.postNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
-            Matmul.ntFused(xn, [(UnsafePointer(p + o.gate), gate, c.intermediateSize), (UnsafePointer(p + o.up), up, c.intermediateSize)], M: n, K: H)
+            linear(xn, [(o.gate, gate, c.intermediateSize), (o.up, up, c.intermediateSize)], M: n, K: H)
             swigluRows(gate, up, count: n * c.intermediateSize)
-            Matmul.nt(gate, p + o.down, x, M: n, N: H, K: c.intermediateSize, accumulate: true)
+            linear(gate, [(o.down, x, H)], M: n, K: c.intermediateSize, accumulate: true)
         }
         for seg in batch.segments { cache.lengths[seg.slot] += seg.count }
 
@@ -154,7 +173,7 @@ extension Model {
         }
         var logits = [Float](repeating: 0, count: rows.count * c.vocabSize)
         logits.withUnsafeMutableBufferPointer { out in
-            Matmul.nt(xn, p + layout.lmHead, out.baseAddress!, M: rows.count, N: c.vocabSize, K: H)
+            linear(xn, [(layout.lmHead, out.baseAddress!, c.vocabSize)], M: rows.count, K: H)
         }
         return logits
     }

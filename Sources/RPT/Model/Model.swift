@@ -9,6 +9,11 @@ public final class Model: @unchecked Sendable {
     public let params: ParameterBuffer
     /// RoPE cos/sin tables, [maxPositions][headDim/2] each.
     public let rope: RopeTable
+    /// Weight precision of decode-sized products in `forward` (InferenceWeights.swift). Set `.bf16` only after
+    /// `InferenceDType.requireSupported()`.
+    public var inferenceDType: InferenceDType = .fp32
+    private let bf16Lock = NSLock()
+    private var bf16: BF16Weights?
 
     public init(config: ModelConfig, params: ParameterBuffer? = nil) {
         self.config = config
@@ -18,6 +23,16 @@ public final class Model: @unchecked Sendable {
     }
 
     public var parameterCount: Int { layout.specs.reduce(0) { $0 + $1.count } }
+
+    /// The bf16 weights for this forward pass (same offsets as `params`), or nil in fp32 mode.
+    func bf16Weights() -> UnsafePointer<UInt16>? {
+        guard inferenceDType == .bf16 else { return nil }
+        bf16Lock.lock()
+        let copy = bf16 ?? BF16Weights(params: params)
+        bf16 = copy
+        bf16Lock.unlock()
+        return copy.current(for: params)
+    }
 
     /// Loads an HF directory (config.json + safetensors), or a llama2.c `.bin` checkpoint.
     public static func load(path: String) throws -> Model {

@@ -20,6 +20,9 @@ public final class ParameterBuffer: @unchecked Sendable {
     public let count: Int
     public let base: UnsafeMutablePointer<Float>
     private let index: [String: Int]
+    /// Moves on every in-place update of the values (`markModified()`, called by the optimizer), so copies derived
+    /// from them (the bf16 inference weights) know to refresh.
+    public private(set) var generation: UInt64 = 0
 
     public init(specs: [ParameterSpec]) {
         self.specs = specs
@@ -54,7 +57,10 @@ public final class ParameterBuffer: @unchecked Sendable {
         return c
     }
 
-    public func zero() { base.update(repeating: 0, count: count) }
+    public func zero() { base.update(repeating: 0, count: count); markModified() }
+
+    /// Records that the values changed in place (see `generation`).
+    public func markModified() { generation &+= 1 }
 }
 
 /// Offsets of one decoder layer's tensors inside a `ParameterBuffer` (nil where the family has none).

@@ -90,6 +90,7 @@ public final class AdamW: @unchecked Sendable {
     /// One update of every parameter from `grads` (increments t first, like torch).
     public func step() {
         t += 1
+        defer { params.markModified() }
         let s = scalars(step: t)
         let runs = decayRuns()
         let box = UnsafeSendable((params.base, grads.base, m.base, v.base))

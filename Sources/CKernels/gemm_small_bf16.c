@@ -1,0 +1,159 @@
+// Small-M GEMM with bf16 weights, y = x · wᵀ, for decode and rollouts (docs/kernels.md §4).
+// Weights are stored as bf16 (half the bytes of fp32, so a memory-bound decode step reads half as much);
+// activations are rounded to bf16 once per call, and VDPBF16PS multiplies pairs of bf16 values and
+// accumulates in fp32 (Intel SDM, "VDPBF16PS"; the same arithmetic as llama.cpp's bf16 vec_dot and as
+// PyTorch's bf16 matmul with fp32 accumulation). The tiling mirrors gemm_small.c: 8 weight rows at a time
+// for one token, 4 rows × 4 tokens otherwise. The portable loop below is the reference and the fallback.
+#include "CKernels.h"
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+
+static inline float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// Round to nearest even; NaN stays NaN (quiet bit set), as VCVTNEPS2BF16 does.
+static inline uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+void ck_f32_to_bf16_ref(const float *x, uint16_t *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = f32_to_bf16(x[i]);
+}
+
+AVX512BF16 static void f32_to_bf16_avx512(const float *x, uint16_t *y, long n) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+        _mm256_storeu_si256((__m256i *)(y + i), (__m256i)h);
+    }
+    for (; i < n; i++) y[i] = f32_to_bf16(x[i]);
+}
+
+void ck_f32_to_bf16(const float *x, uint16_t *y, long n) {
+    static int has = -1;
+    if (has < 0) has = ck_has_avx512bf16();
+    if (has) f32_to_bf16_avx512(x, y, n);
+    else ck_f32_to_bf16_ref(x, y, n);
+}
+
+void ck_gemm_nt_small_bf16_ref(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy, int n0, int n1,
+                               int accumulate) {
+    for (int m = 0; m < M; m++) {
+        for (int n = n0; n < n1; n++) {
+            float s = 0;
+            const uint16_t *xr = x + (long)m * K, *wr = w + (long)n * K;
+            for (int k = 0; k < K; k++) s += bf16_to_f32(xr[k]) * bf16_to_f32(wr[k]);
+            y[(long)m * ldy + n] = accumulate ? y[(long)m * ldy + n] + s : s;
+        }
+    }
+}
+
+// 32 bf16 values from p (the first `left` of them when left < 32, the rest zero).
+AVX512BF16 static inline __m512bh load_bf16(const uint16_t *p, int left) {
+    if (left >= 32) return (__m512bh)_mm512_loadu_si512((const void *)p);
+    __mmask32 mask = (__mmask32)((1ull << left) - 1);
+    return (__m512bh)_mm512_maskz_loadu_epi16(mask, p);
+}
+
+// One tile: RB weight rows (≤ 4) × MB tokens (≤ 4), accumulators in registers.
+AVX512BF16 static inline __attribute__((always_inline)) void tile_bf16(const uint16_t *x, const uint16_t *w, float *y,
+                                                                       int K, int ldy, int n, int m, int RB, int MB,
+                                                                       int accumulate) {
+    __m512 acc[4][4];
+    for (int r = 0; r < RB; r++)
+        for (int j = 0; j < MB; j++) acc[r][j] = _mm512_setzero_ps();
+    const uint16_t *wr[4], *xr[4];
+    for (int r = 0; r < RB; r++) wr[r] = w + (long)(n + r) * K;
+    for (int j = 0; j < MB; j++) xr[j] = x + (long)(m + j) * K;
+    for (int k = 0; k < K; k += 32) {
+        int left = K - k;
+        __m512bh wv[4];
+        for (int r = 0; r < RB; r++) wv[r] = load_bf16(wr[r] + k, left);
+        for (int j = 0; j < MB; j++) {
+            __m512bh xv = load_bf16(xr[j] + k, left);
+            for (int r = 0; r < RB; r++) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], wv[r], xv);
+        }
+    }
+    for (int j = 0; j < MB; j++)
+        for (int r = 0; r < RB; r++) {
+            float s = _mm512_reduce_add_ps(acc[r][j]);
+            float *dst = y + (long)(m + j) * ldy + n + r;
+            *dst = accumulate ? *dst + s : s;
+        }
+}
+
+// One token: 8 weight rows at a time, 64 values (two cache lines) per row per step, prefetching ahead.
+AVX512BF16 static void gemv_bf16_rows8(const uint16_t *x, const uint16_t *w, float *y, int K, int n0, int n1,
+                                       int accumulate) {
+    int n = n0;
+    for (; n + 8 <= n1; n += 8) {
+        __m512 a0[8], a1[8];
+        for (int r = 0; r < 8; r++) { a0[r] = _mm512_setzero_ps(); a1[r] = _mm512_setzero_ps(); }
+        int k = 0;
+        for (; k + 64 <= K; k += 64) {
+            __m512bh x0 = (__m512bh)_mm512_loadu_si512((const void *)(x + k));
+            __m512bh x1 = (__m512bh)_mm512_loadu_si512((const void *)(x + k + 32));
+            for (int r = 0; r < 8; r++) {
+                const uint16_t *wr = w + (long)(n + r) * K + k;
+                _mm_prefetch((const char *)(wr + 512), _MM_HINT_T0);
+                a0[r] = _mm512_dpbf16_ps(a0[r], (__m512bh)_mm512_loadu_si512((const void *)wr), x0);
+                a1[r] = _mm512_dpbf16_ps(a1[r], (__m512bh)_mm512_loadu_si512((const void *)(wr + 32)), x1);
+            }
+        }
+        for (; k < K; k += 32) {
+            __m512bh xv = load_bf16(x + k, K - k);
+            for (int r = 0; r < 8; r++) a0[r] = _mm512_dpbf16_ps(a0[r], load_bf16(w + (long)(n + r) * K + k, K - k), xv);
+        }
+        for (int r = 0; r < 8; r++) {
+            float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+            y[n + r] = accumulate ? y[n + r] + s : s;
+        }
+    }
+    for (; n < n1; n++) tile_bf16(x, w, y, K, 0, n, 0, 1, 1, accumulate);
+}
+
+#define TILE_BF16(RB, MB) tile_bf16(x, w, y, K, ldy, n, m, RB, MB, accumulate)
+
+AVX512BF16 static void gemm_small_bf16_avx512(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy,
+                                              int n0, int n1, int accumulate) {
+    if (M == 1) { gemv_bf16_rows8(x, w, y, K, n0, n1, accumulate); return; }
+    int n = n0;
+    for (; n + 4 <= n1; n += 4) {
+        for (int m = 0; m < M; m += 4) {
+            switch (M - m < 4 ? M - m : 4) {
+            case 1: TILE_BF16(4, 1); break;
+            case 2: TILE_BF16(4, 2); break;
+            case 3: TILE_BF16(4, 3); break;
+            default: TILE_BF16(4, 4); break;
+            }
+        }
+    }
+    for (; n < n1; n++) {
+        for (int m = 0; m < M; m += 4) {
+            switch (M - m < 4 ? M - m : 4) {
+            case 1: TILE_BF16(1, 1); break;
+            case 2: TILE_BF16(1, 2); break;
+            case 3: TILE_BF16(1, 3); break;
+            default: TILE_BF16(1, 4); break;
+            }
+        }
+    }
+}
+
+void ck_gemm_nt_small_bf16(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy, int n0, int n1,
+                           int accumulate) {
+    static int has = -1;
+    if (has < 0) has = ck_has_avx512bf16();
+    if (has) gemm_small_bf16_avx512(x, w, y, M, K, ldy, n0, n1, accumulate);
+    else ck_gemm_nt_small_bf16_ref(x, w, y, M, K, ldy, n0, n1, accumulate);
+}

@@ -1,0 +1,55 @@
+// Linear layers with bf16 weights, y = x · Wᵀ, for decode and rollouts (docs/kernels.md §4): the weights are
+// read as bf16 (half the bytes of fp32), x is rounded to bf16 once per call into a caller-provided scratch
+// buffer, and products accumulate in fp32 (VDPBF16PS; ck_gemm_nt_small_bf16). Only products with at most
+// `maxRows` rows come here; prefill and training keep fp32 sgemm on the fp32 weights.
+
+import CKernels
+import Dispatch
+
+public enum MatmulBF16 {
+    /// Up to this many rows of x use the bf16 kernel (a batch of decoded sequences).
+    public static let maxRows = 64
+
+    /// True when this CPU runs the bf16 kernels natively (AVX-512 BF16); elsewhere bf16 inference is not offered.
+    public static var isSupported: Bool { ck_has_avx512bf16() != 0 }
+
+    /// bf16 (round to nearest even) of `count` floats, split across threads when large.
+    public static func convert(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<UInt16>, count: Int) {
+        let box = UnsafeSendable((x, y))
+        Parallel.forRange(count, minChunk: 1 << 20) { i0, i1 in
+            let (x, y) = box.value
+            ck_f32_to_bf16(x + i0, y + i0, i1 - i0)
+        }
+    }
+
+    /// y[M, N] = x[M, K] · w[N, K]ᵀ (or y += … when `accumulate`); `scratch` holds ≥ M·K values.
+    public static func nt(_ x: UnsafePointer<Float>, _ w: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>,
+                          M: Int, N: Int, K: Int, accumulate: Bool = false, scratch: UnsafeMutablePointer<UInt16>) {
+        ntFused(x, [(w, y, N)], M: M, K: K, accumulate: accumulate, scratch: scratch)
+    }
+
+    /// Several products of the same x in one parallel region: y_i[M, N_i] (+)= x[M, K] · w_iᵀ.
+    public static func ntFused(_ x: UnsafePointer<Float>,
+                               _ outputs: [(w: UnsafePointer<UInt16>, y: UnsafeMutablePointer<Float>, n: Int)],
+                               M: Int, K: Int, accumulate: Bool = false, scratch: UnsafeMutablePointer<UInt16>) {
+        precondition(M <= maxRows, "MatmulBF16 takes at most \(maxRows) rows")
+        guard M > 0 else { return }
+        let t0 = Matmul.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        let total = outputs.reduce(0) { $0 + $1.n }
+        defer { Matmul.profile?.record(M, total, K, since: t0) }
+        ck_f32_to_bf16(x, scratch, M * K)
+        let box = UnsafeSendable((UnsafePointer(scratch), outputs))
+        Parallel.forRange(total, minChunk: 64) { r0, r1 in
+            let (xb, outputs) = box.value
+            var base = 0
+            for o in outputs {
+                let lo = max(r0, base), hi = min(r1, base + o.n)
+                if lo < hi {
+                    ck_gemm_nt_small_bf16(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(lo - base), Int32(hi - base),
+                                          accumulate ? 1 : 0)
+                }
+                base += o.n
+            }
+        }
+    }
+}
