@@ -49,7 +49,7 @@ struct RPTCommand: ParsableCommand {
 
 /// `--model PATH [--tokenizer FILE]`, shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Hugging Face model directory, or a llama2.c .bin checkpoint (then --tokenizer).")
+    @Option(help: "Hugging Face model directory, a training run's directory (its latest checkpoint), or a llama2.c .bin checkpoint (then --tokenizer).")
     var model: String
 
     @Option(help: "tokenizer.json or llama2.c tokenizer.bin (default: the model directory's tokenizer.json).")
@@ -64,7 +64,12 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> LanguageModel {
         if let t = threads { Parallel.setThreads(t) }
         try inferenceDType.requireSupported()
-        let lm = try LanguageModel.load(model: model, tokenizer: tokenizer)
+        var path = model
+        if let latest = Checkpoint.latestIfRunDirectory(model) {
+            StandardError.write("note: \(model) is a training run; using its latest checkpoint \(latest)\n")
+            path = latest
+        }
+        let lm = try LanguageModel.load(model: path, tokenizer: tokenizer)
         lm.model.inferenceDType = inferenceDType
         return lm
     }

@@ -35,6 +35,28 @@ func runRPT(_ args: [String], stdin: Data? = nil, workingDirectory: String = Rep
 @Suite(.serialized) struct CLITests {
     static let documentedSample = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high."
 
+    /// `generate` and `score` take a training run's directory and use its latest complete checkpoint (as
+    /// `eval --run` does), saying so on stderr; an incomplete newer checkpoint is passed over.
+    @Test func generateAndScoreTakeARunDirectory() throws {
+        let run = temporaryDirectory("run-dir-model")
+        let fm = FileManager.default
+        for (step, complete) in [(2, true), (4, true), (6, false)] {
+            let dir = run + String(format: "/step-%06d", step)
+            try fm.copyItem(atPath: Repo.fixtureModel(step == 4 ? "qwen2_f32" : "qwen2_bf16_tied"), toPath: dir)
+            if complete {
+                fm.createFile(atPath: dir + "/" + Checkpoint.stateFile, contents: Data("{}".utf8))
+                fm.createFile(atPath: dir + "/" + Checkpoint.optimizerFile, contents: Data())
+            }
+        }
+        for command in [["generate", "--prompt", "Hello", "--max-tokens", "5", "--temperature", "0"], ["score", "--text", "Hello world"]] {
+            let viaRun = try runRPT(command + ["--model", run])
+            let direct = try runRPT(command + ["--model", run + "/step-000004"])
+            #expect(viaRun.status == 0 && direct.status == 0, "\(viaRun.stderr)")
+            #expect(viaRun.stdout == direct.stdout && !viaRun.stdout.isEmpty)
+            #expect(viaRun.stderr.contains("using its latest checkpoint \(run)/step-000004"))
+        }
+    }
+
     @Test func generateFromBOSReproducesLlama2cSample() throws {
         let r = try runRPT(["generate", "--model", "Assets/stories260K/stories260K.bin", "--tokenizer", "Assets/stories260K/tok512.bin",
                             "--prompt", "", "--max-tokens", "80"])

@@ -13,6 +13,16 @@ import Testing
         return try RPTTrainOptions.load(config: dir + "/c.json")
     }
 
+    /// Assets/presets/paper-grpo.json spells out Table 5 (paper §3.3): loading it gives the defaults, so the preset
+    /// and the defaults cannot drift apart; its dynamic-sampling start (step 500 of 1000) is the default's 50 %.
+    @Test func thePaperPresetIsTheDefaults() throws {
+        var preset = try RPTTrainOptions.load(config: Repo.path("Assets/presets/paper-grpo.json"))
+        let defaults = RPTTrainOptions()
+        #expect(preset.dynamicSamplingStart == defaults.dynamicSamplingStart && preset.dynamicSamplingStart == 500)
+        preset.dynamicSamplingFromStep = defaults.dynamicSamplingFromStep
+        #expect(preset == defaults)
+    }
+
     @Test func everySpellingSetsTheSameOption() throws {
         let o = try load(#"{"group-size": 4, "batch_size": 3, "maxResponseTokens": 64, "learning_rate": 1e-5, "max_steps": 7,"#
                          + #" "actor_rollout_ref.rollout.temperature": 0.6, "save_steps": 3, "beta": 0.04, "epsilon_high": 0.28,"#

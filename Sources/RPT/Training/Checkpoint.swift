@@ -309,6 +309,15 @@ public struct Checkpoint {
         return completeCheckpoints(in: outDir).last?.path
     }
 
+    /// When `path` is a training run's directory (step-* checkpoints, no config.json of its own), its latest
+    /// complete checkpoint; nil for anything else (a model directory, a file), so callers can take either.
+    public static func latestIfRunDirectory(_ path: String) -> String? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue,
+              !FileManager.default.fileExists(atPath: join(path, "config.json")) else { return nil }
+        return latest(in: path)
+    }
+
     /// Complete step-* directories in `outDir`, by increasing step.
     public static func completeCheckpoints(in outDir: String) -> [(step: Int, path: String)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: outDir)) ?? []
