@@ -1,22 +1,114 @@
 #!/usr/bin/env bash
-# The speed benchmarks, ours and PyTorch's side by side on the same machine, shapes and thread count
-# (2 threads, fp32). Needs the reference Python packages (pip install -r scripts/requirements-reference.txt);
-# PYTHON selects the interpreter. Writes runs/bench/*.json and prints the tables for BENCHMARKS.md.
-#   bash scripts/bench.sh            # inference + training
+# The speed benchmarks in one run, on one machine, same shapes, same random-token workloads, same thread count:
+#   swift-rpt  `rpt bench` with fp32 and with bf16 inference weights (--inference-dtype bf16), and `rpt bench --train`;
+#   PyTorch    scripts/bench_pytorch.py and scripts/bench_pytorch_train.py, fp32 and bf16 autocast;
+#   llama.cpp  scripts/bench_llamacpp.py (llama-cpp-python) on GGUFs from `rpt export --to gguf --type f32|bf16`.
+# Model: "the bench model" (scripts/make_bench_model.py: random Qwen2, 56M) with the 32768-id tokenizer of
+# scripts/make_bench_tokenizer.py (the GGUF needs one). Writes $OUT/*.json (default runs/bench) and prints the table
+# of scripts/bench_table.py (BENCHMARKS.md is made from it).
+#
+#   PYTHON=/path/to/python LLAMACPP_PYTHON=/path/to/python bash scripts/bench.sh
+#     PYTHON: an interpreter with torch + transformers + tokenizers (scripts/requirements-reference.txt);
+#     LLAMACPP_PYTHON: one with llama_cpp (pip install llama-cpp-python) and numpy; they may be the same.
+#   bash scripts/bench.sh
+#     without them: a venv at ${BENCH_VENV:-/tmp/rpt-bench-venv}, created and reused, gets
+#     scripts/requirements-reference.txt (pip options in PIP_ARGS, e.g. a CPU-only torch index) and
+#     llama-cpp-python built from source for this CPU (CMAKE_ARGS, default -DGGML_NATIVE=ON; ~15 min on 2 cores).
+# Knobs (defaults = the full run): REPEATS=5 (timed runs per measure after one warm-up; the table shows
+# median [min..max]), TRAIN_REPEATS=$REPEATS, THREADS=2, BATCHES=1,8,32,64, PREFILL_LENS=128,512, PROMPT_LEN=128,
+# NEW_TOKENS=64, TRAIN_SEQ_LEN=512, OUT=runs/bench, NICE= (a prefix for every measured command, e.g. "nice -n 10").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-OUT=runs/bench
+
 THREADS=${THREADS:-2}
-mkdir -p $OUT
+REPEATS=${REPEATS:-5}
+TRAIN_REPEATS=${TRAIN_REPEATS:-$REPEATS}
+BATCHES=${BATCHES:-1,8,32,64}
+PREFILL_LENS=${PREFILL_LENS:-128,512}
+PROMPT_LEN=${PROMPT_LEN:-128}
+NEW_TOKENS=${NEW_TOKENS:-64}
+TRAIN_SEQ_LEN=${TRAIN_SEQ_LEN:-512}
+OUT=${OUT:-runs/bench}
+NICE=${NICE:-}
+BENCH_VENV=${BENCH_VENV:-/tmp/rpt-bench-venv}
+export OMP_NUM_THREADS=$THREADS
+export BENCH_COMMAND="REPEATS=$REPEATS TRAIN_REPEATS=$TRAIN_REPEATS THREADS=$THREADS BATCHES=$BATCHES PREFILL_LENS=$PREFILL_LENS PROMPT_LEN=$PROMPT_LEN NEW_TOKENS=$NEW_TOKENS TRAIN_SEQ_LEN=$TRAIN_SEQ_LEN${NICE:+ NICE=\"$NICE\"} bash scripts/bench.sh"
+
+# Interpreters: given, or a venv of our own.
+if [[ -z "${PYTHON:-}" || -z "${LLAMACPP_PYTHON:-}" ]]; then
+    if [[ ! -x "$BENCH_VENV/bin/python" ]]; then
+        echo "bench: creating $BENCH_VENV"
+        python3 -m venv "$BENCH_VENV"
+    fi
+    VPY="$BENCH_VENV/bin/python"
+    if [[ -z "${PYTHON:-}" ]]; then
+        if ! "$VPY" -c 'import torch, transformers, tokenizers' 2>/dev/null; then
+            echo "bench: installing scripts/requirements-reference.txt into $BENCH_VENV"
+            # shellcheck disable=SC2086
+            "$VPY" -m pip install --quiet --disable-pip-version-check ${PIP_ARGS:-} -r scripts/requirements-reference.txt
+        fi
+        PYTHON="$VPY"
+    fi
+    if [[ -z "${LLAMACPP_PYTHON:-}" ]]; then
+        if ! "$VPY" -c 'import llama_cpp, numpy' 2>/dev/null; then
+            echo "bench: installing llama-cpp-python into $BENCH_VENV (builds llama.cpp from source for this CPU)"
+            CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}" \
+            CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
+                "$VPY" -m pip install --quiet --disable-pip-version-check "${LLAMACPP_PYTHON_SPEC:-llama-cpp-python}" numpy
+        fi
+        LLAMACPP_PYTHON="$VPY"
+    fi
+fi
+"$PYTHON" -c 'import torch, transformers, tokenizers' || { echo "bench: $PYTHON lacks torch/transformers/tokenizers" >&2; exit 2; }
+"$LLAMACPP_PYTHON" -c 'import llama_cpp, numpy' || { echo "bench: $LLAMACPP_PYTHON lacks llama_cpp/numpy" >&2; exit 2; }
+
+mkdir -p "$OUT"
 bash scripts/setup.sh
-RPT=.build/release/rpt
-[ -f runs/bench-model-f32/model.safetensors ] || $PY scripts/make_bench_model.py --out runs/bench-model-f32
-for m in bench:runs/bench-model-f32 stories260K:Assets/stories260K/hf; do
-    name=${m%%:*}; dir=${m#*:}
-    $RPT bench --model $dir --threads $THREADS --repeats 5 --json $OUT/rpt-$name.json
-    $PY scripts/bench_pytorch.py --model $dir --threads $THREADS --repeats 5 --json $OUT/torch-$name.json 2>&1 | grep -v "Loading weights"
+export RPT=.build/release/rpt
+quiet() { grep -v "Loading weights" || true; }
+
+# The bench model, its tokenizer, and its GGUFs (re-exported every run: cheap, and follows the exporter).
+[[ -f runs/bench-model-f32/model.safetensors ]] || "$PYTHON" scripts/make_bench_model.py --out runs/bench-model-f32
+M=$OUT/model
+mkdir -p "$M"
+for f in config.json generation_config.json model.safetensors; do cp -u runs/bench-model-f32/$f "$M/$f"; done
+"$PYTHON" scripts/make_bench_tokenizer.py --out "$M"
+for t in f32 bf16; do $RPT export --to gguf --model "$M" --out "$OUT/bench-$t.gguf" --type $t; done
+
+rm -f "$OUT"/rpt-*.json "$OUT"/torch-*.json "$OUT"/llamacpp-*.json
+"$PYTHON" scripts/bench_table.py --record-env start "$OUT"
+read -r LOAD1 _ < /proc/loadavg 2>/dev/null || LOAD1=0
+if awk -v l="$LOAD1" -v c="$(nproc 2>/dev/null || echo 1)" 'BEGIN { exit !(l > 0.25 * c) }'; then
+    echo "bench: WARNING: load average $LOAD1 on $(nproc) cores: other processes are running; PyTorch's and llama.cpp's" \
+         "OpenMP threads stall on a busy machine, so this run's numbers are not representative (the table says so)" >&2
+fi
+SHAPES=(--threads "$THREADS" --prefill-lens "$PREFILL_LENS" --batches "$BATCHES" --prompt-len "$PROMPT_LEN"
+        --new-tokens "$NEW_TOKENS" --repeats "$REPEATS")
+
+echo "== swift-rpt inference (fp32, bf16)"
+for d in fp32 bf16; do
+    $NICE $RPT bench --model runs/bench-model-f32 --inference-dtype $d --prefill-logits all,last "${SHAPES[@]}" \
+        --json "$OUT/rpt-$d.json"
 done
-$RPT bench --model runs/bench-model-f32 --train --seq-len 512 --threads $THREADS --repeats 3 --json $OUT/rpt-train.json
-$PY scripts/bench_pytorch_train.py --model runs/bench-model-f32 --seq-len 512 --threads $THREADS --repeats 3 --json $OUT/torch-train.json 2>&1 | grep -v "Loading weights"
-$PY scripts/bench_table.py $OUT
+echo "== PyTorch inference (fp32, bf16 autocast)"
+for a in none bf16; do
+    d=$([[ $a == none ]] && echo fp32 || echo bf16)
+    $NICE "$PYTHON" scripts/bench_pytorch.py --model runs/bench-model-f32 --autocast $a "${SHAPES[@]}" \
+        --json "$OUT/torch-$d.json" 2>&1 | quiet
+done
+echo "== llama.cpp inference (F32, BF16 GGUF)"
+for t in f32 bf16; do
+    $NICE "$LLAMACPP_PYTHON" scripts/bench_llamacpp.py --gguf "$OUT/bench-$t.gguf" "${SHAPES[@]}" --json "$OUT/llamacpp-$t.json"
+done
+echo "== training step: swift-rpt (fp32), PyTorch (fp32, bf16 autocast)"
+$NICE $RPT bench --model runs/bench-model-f32 --train --seq-len "$TRAIN_SEQ_LEN" --threads "$THREADS" --repeats "$TRAIN_REPEATS" \
+    --json "$OUT/rpt-train.json"
+for a in none bf16; do
+    d=$([[ $a == none ]] && echo fp32 || echo bf16)
+    $NICE "$PYTHON" scripts/bench_pytorch_train.py --model runs/bench-model-f32 --autocast $a --seq-len "$TRAIN_SEQ_LEN" \
+        --threads "$THREADS" --repeats "$TRAIN_REPEATS" --json "$OUT/torch-train-$d.json" 2>&1 | quiet
+done
+
+"$PYTHON" scripts/bench_table.py --record-env end "$OUT"
+echo
+"$PYTHON" scripts/bench_table.py "$OUT" | tee "$OUT/table.md"

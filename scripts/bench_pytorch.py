@@ -1,34 +1,45 @@
 #!/usr/bin/env python3
-"""PyTorch side of the speed benchmarks: prefill and greedy-decode throughput of
-a Hugging Face causal LM on CPU (fp32, eager attention, torch.inference_mode).
+"""PyTorch side of the speed benchmarks: greedy-decode and prefill throughput of a Hugging Face causal LM on
+CPU (eager attention, torch.inference_mode), fp32 or under bf16 autocast.
 
-Measurements (each: one untimed warm-up, then the median of --repeats timed runs)
-  prefill  For each L in --prefill-lens: one forward pass over B=1 x L random
-           token ids, use_cache=False, logits for all L positions (the work of
-           scoring a sequence). Rate = L / time.
-  decode   For each B in --batches, a prompt of B x --prompt-len random ids
-           (no padding) and
-               t_N = time of model.generate(ids, do_sample=False, max_new_tokens=N,
-                                            min_new_tokens=N, use_cache=True)
-               t_1 = the same with max_new_tokens=min_new_tokens=1
-           (t_1 is the prefill plus the first token). The other N-1 tokens of
-           each sequence are made by N-1 cached single-token steps, so
+Modes (--autocast)
+  none  fp32 weights and activations (the default).
+  bf16  fp32 weights, the forward under torch.autocast("cpu", dtype=torch.bfloat16) (matmuls in bf16, as a
+        PyTorch user on a bf16-capable CPU would run it); prefill and model.generate both run inside it.
+
+Measurements (each: one untimed warm-up, then --repeats timed runs; every run is kept in the JSON, the
+median and min..max are printed)
+  decode   For each B in --batches, a prompt of B x --prompt-len random ids (no padding); per repeat
+               t_N = time of model.generate(ids, do_sample=False, max_new_tokens=N, min_new_tokens=N,
+                                            use_cache=True)
+               t_1 = the same with max_new_tokens=min_new_tokens=1, run right before it
+           (t_1 is the prefill plus the first token). The other N-1 tokens of each sequence are made by
+           N-1 cached single-token steps, so per repeat
                decode rate = B * (N - 1) / (t_N - t_1)   tokens/s.
-           t_N and t_1 are medians taken separately. EOS is never honoured
-           (eos_token_id=None, min_new_tokens=N).
+           EOS is never honoured (eos_token_id=None, min_new_tokens=N). Decode runs first (batch 1 in a
+           fresh process), so its peak RSS is what decoding one sequence needs.
+  prefill  For each L in --prefill-lens: one forward pass over B=1 x L random token ids, use_cache=False,
+               prefill:             logits for all L positions (the work of scoring a sequence);
+               prefill_last_logits: logits_to_keep=1 (the last position only, what a prompt needs).
+           Rate = L / time.
 
-Lengths are capped to the model's max_position_embeddings (for example
-prefill 512 and prompt 128 + 64 new tokens fit stories260K's 512).
+Peak RSS: the kernel's peak mark is reset before each measure (5 into /proc/self/clear_refs) and VmHWM is
+read after it: that measure's peak, including what the process already held (weights, earlier buffers).
+The process peak (resource.getrusage) is recorded too.
+
+Lengths are capped to the model's max_position_embeddings (for example prefill 512 and prompt 128 + 64 new
+tokens fit stories260K's 512).
 
 Usage (from the repository root):
-    python scripts/bench_pytorch.py --model DIR [--threads 2] [--prompt-len 128]
-        [--new-tokens 64] [--batches 1,8] [--prefill-lens 128,512] [--repeats 5]
-        [--json FILE]
+    python scripts/bench_pytorch.py --model DIR [--autocast none|bf16] [--threads 2] [--prompt-len 128]
+        [--new-tokens 64] [--batches 1,8] [--prefill-lens 128,512] [--repeats 5] [--json FILE]
 """
 
 import argparse
+import contextlib
 import json
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -38,28 +49,45 @@ import transformers
 from transformers import AutoConfig, AutoModelForCausalLM
 
 
-def timed(fn, repeats):
-    fn()  # warm-up
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts), ts
-
-
-def spread(ts):
-    """min..max of the timed runs in ms: a wide spread means the machine was busy."""
-    return f"[runs {min(ts) * 1e3:.1f}..{max(ts) * 1e3:.1f} ms]"
-
-
 def ints(s):
     return [int(x) for x in s.split(",") if x]
+
+
+def reset_peak_rss():
+    """Resets VmHWM to the current RSS (Linux >= 4.0); False where /proc/self/clear_refs is not writable."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def process_peak_rss():
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r if sys.platform == "darwin" else r * 1024
+
+
+def peak_rss():
+    """VmHWM in bytes (the peak since the last reset), or the process peak where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return process_peak_rss()
+
+
+def spread(xs):
+    return f"{statistics.median(xs):9.1f} tok/s [{min(xs):.1f}..{max(xs):.1f}]"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
+    ap.add_argument("--autocast", choices=["none", "bf16"], default="none")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--prompt-len", type=int, default=128)
     ap.add_argument("--new-tokens", type=int, default=64)
@@ -69,8 +97,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    if args.repeats < 3:
-        ap.error("--repeats must be at least 3")
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -80,6 +108,11 @@ def main():
     V = cfg.vocab_size
     max_pos = getattr(cfg, "max_position_embeddings", None) or 1 << 30
     n_params = sum(p.numel() for p in model.parameters())
+
+    def amp():
+        if args.autocast == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     prefill_lens = []
     for L in args.prefill_lens:
@@ -94,19 +127,27 @@ def main():
     if new_tokens < 2:
         ap.error("--new-tokens must be at least 2")
 
-    print(f"model {args.model}: {cfg.model_type}, {n_params / 1e6:.2f}M params, vocab {V}, "
+    dtype_mode = "fp32" if args.autocast == "none" else "bf16 autocast (fp32 weights)"
+    print(f"model {args.model}: {cfg.model_type}, {n_params / 1e6:.2f}M params, vocab {V}, {dtype_mode}, "
           f"torch {torch.__version__}, transformers {transformers.__version__}, threads {torch.get_num_threads()}")
 
-    result = {"prefill": {}, "decode": {}, "raw": {"prefill_s": {}, "generate_N_s": {}, "generate_1_s": {}}}
-    with torch.inference_mode():
-        for L in prefill_lens:
-            ids = torch.randint(0, V, (1, L))
-            med, ts = timed(lambda: model(ids, use_cache=False), args.repeats)
-            result["prefill"][str(L)] = L / med
-            result["raw"]["prefill_s"][str(L)] = ts
-            print(f"  prefill L={L:5d}: {med * 1e3:9.1f} ms  {L / med:9.1f} tok/s   {spread(ts)}")
+    def timed(fn):
+        fn()  # warm-up
+        ts = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return ts
 
+    result = {"engine": "pytorch", "dtype": "fp32" if args.autocast == "none" else "bf16-autocast",
+              "decode": {}, "decode_runs": {}, "prefill": {}, "prefill_runs": {}, "prefill_last_logits": {},
+              "prefill_last_logits_runs": {}, "peak_rss_by_measure": {},
+              "raw": {"prefill_s": {}, "prefill_last_logits_s": {}, "generate_N_s": {}, "generate_1_s": {}}}
+    rss_exact = reset_peak_rss()
+    with torch.inference_mode(), amp():
         for Bsz in args.batches:
+            reset_peak_rss()
             ids = torch.randint(0, V, (Bsz, prompt_len))
             mask = torch.ones_like(ids)
 
@@ -116,40 +157,63 @@ def main():
                 assert out.shape == (Bsz, prompt_len + n), out.shape
                 return out
 
-            t1, ts1 = timed(lambda: gen(1), args.repeats)
-            tn, tsn = timed(lambda: gen(new_tokens), args.repeats)
-            rate = Bsz * (new_tokens - 1) / (tn - t1)
-            result["decode"][str(Bsz)] = rate
+            def once(n):
+                t0 = time.perf_counter()
+                gen(n)
+                return time.perf_counter() - t0
+
+            once(1), once(new_tokens)  # warm-up
+            ts1, tsn = [], []
+            for _ in range(args.repeats):  # t_1 and t_N side by side, so that each pair saw the same machine
+                ts1.append(once(1))
+                tsn.append(once(new_tokens))
+            rates = [Bsz * (new_tokens - 1) / max(tn - t1, 1e-9) for tn, t1 in zip(tsn, ts1)]
+            result["decode"][str(Bsz)] = statistics.median(rates)
+            result["decode_runs"][str(Bsz)] = rates
             result["raw"]["generate_1_s"][str(Bsz)] = ts1
             result["raw"]["generate_N_s"][str(Bsz)] = tsn
-            print(f"  decode  B={Bsz:5d}: generate({new_tokens}) {tn * 1e3:9.1f} ms, generate(1) {t1 * 1e3:8.1f} ms"
-                  f"  -> {rate:9.1f} tok/s   generate({new_tokens}) {spread(tsn)}")
+            result["peak_rss_by_measure"][f"decode {Bsz}"] = peak_rss()
+            print(f"  decode  B={Bsz:4d}: {spread(rates)}   generate({new_tokens}) median "
+                  f"{statistics.median(tsn) * 1e3:.1f} ms, generate(1) {statistics.median(ts1) * 1e3:.1f} ms, "
+                  f"peak RSS {result['peak_rss_by_measure'][f'decode {Bsz}'] / 2**20:.0f} MiB")
+
+        for L in prefill_lens:
+            ids = torch.randint(0, V, (1, L))
+            for key, kw in (("prefill", {}), ("prefill_last_logits", {"logits_to_keep": 1})):
+                reset_peak_rss()
+                ts = timed(lambda: model(ids, use_cache=False, **kw))
+                rates = [L / t for t in ts]
+                result[key][str(L)] = statistics.median(rates)
+                result[key + "_runs"][str(L)] = rates
+                result["raw"][key + "_s"][str(L)] = ts
+                result["peak_rss_by_measure"][f"{key} {L}"] = peak_rss()
+                what = "all" if key == "prefill" else "last"
+                print(f"  prefill L={L:5d} ({what} logits): {spread(rates)}")
 
     result.update({
         "model": args.model,
         "model_type": cfg.model_type,
         "params": n_params,
+        "autocast": args.autocast,
+        "dtype_mode": dtype_mode,
         "prompt_len": prompt_len,
         "new_tokens": new_tokens,
         "repeats": args.repeats,
-        "decode_rate_definition": "B*(N-1)/(median t_generate(N) - median t_generate(1))",
-        "prefill_rate_definition": "L/median t_forward(1xL, use_cache=False, all-position logits)",
+        "seed": args.seed,
+        "decode_rate_definition": "per repeat B*(N-1)/(t_generate(N) - t_generate(1)); median over repeats",
+        "prefill_rate_definition": "L/t_forward(1xL, use_cache=False); prefill: all-position logits, "
+                                   "prefill_last_logits: logits_to_keep=1",
         "torch_version": torch.__version__,
         "transformers_version": transformers.__version__,
+        "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "machine": platform.machine(),
+        "peak_rss_bytes": process_peak_rss(),
+        "peak_rss_per_measure_exact": rss_exact,
     })
-
-    print()
-    print(f"| {'measure':<16} | {'tok/s':>10} |")
-    print(f"|{'-' * 18}|{'-' * 12}|")
-    for L, r in result["prefill"].items():
-        print(f"| prefill L={L:<6} | {r:10.1f} |")
-    for Bsz, r in result["decode"].items():
-        print(f"| decode B={Bsz:<7} | {r:10.1f} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+            json.dump(result, f, indent=1)
             f.write("\n")
         print(f"wrote {args.json}")
     return 0
