@@ -3,6 +3,8 @@
 // The output directory holds train/val (.jsonl, or .parquet through pyarrow), rpt_reward.py,
 // run_rpt_grpo.sh and export.json (the settings, the tokenizer's identity and a FLOPs-per-step estimate that
 // `rpt eval --run --flops-per-step DIR/export.json` reads back).
+// `rpt export --to gguf`: a model and its tokenizer as one GGUF file for llama.cpp, Ollama and LM Studio
+// (GGUFExport.swift; docs/gguf.md).
 
 import ArgumentParser
 import Foundation
@@ -10,18 +12,23 @@ import RPT
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export",
-        abstract: "Export prepared positions for another engine (verl).",
+        abstract: "Export prepared positions for verl, or a model as GGUF for llama.cpp.",
         discussion: """
-        Example:
+        Examples:
           rpt export --to verl --data prep --out verl-data --template v0 --chat auto --max-prompt-tokens 4096
           MODEL_PATH=/models/DeepSeek-R1-Distill-Qwen-14B bash verl-data/run_rpt_grpo.sh
+          rpt export --to gguf --model runs/rpt/step-000100 --out rpt.gguf --type bf16   (docs/gguf.md)
         """)
 
-    @Option(help: "Target engine: verl.") var to: String
-    @Option(help: "An `rpt prepare` output directory (train.jsonl, val.jsonl, meta.json) or one positions file.") var data: String
-    @Option(help: "Output directory (created; refused when it holds other files).") var out: String
-    @Option(help: "Policy tokenizer (default: the policy `rpt prepare` recorded in meta.json). Token boundaries depend on it.")
+    @Option(help: "Target: verl (prepared positions) or gguf (a model for llama.cpp / Ollama / LM Studio).") var to: String
+    @Option(help: "verl: an `rpt prepare` output directory (train.jsonl, val.jsonl, meta.json) or one positions file.") var data: String?
+    @Option(help: "verl: output directory (created; refused when it holds other files). gguf: the .gguf file to write.") var out: String
+    @Option(help: "verl: policy tokenizer (default: the policy `rpt prepare` recorded in meta.json). gguf: tokenizer for a llama2.c .bin model.")
     var tokenizer: String?
+    @Option(help: "gguf: Hugging Face model directory (a checkpoint), a training run directory (its newest checkpoint), or a llama2.c .bin with --tokenizer.")
+    var model: String?
+    @Option(name: .customLong("type"), help: "gguf: tensor type, f32 or bf16 (1-D tensors stay f32).") var tensorType: String = "f32"
+    @Option(help: "gguf: general.name (default: the model directory's name).") var name: String?
     @Option(help: "Prompt template: v0…v6 or a file with {context} (as for `rpt train`).") var template: String = "v0"
     @Option(help: "auto | raw | chatml | deepseek-r1 (as for `rpt train`; decides whether </think> is required).") var chat: String = "auto"
     @Option(name: .customLong("system-prompt"), help: "A system message for chat templates.") var systemPrompt: String?
@@ -32,7 +39,15 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("max-response-tokens"), help: "Response budget of the launch script.") var maxResponseTokens: Int = 8192
 
     func validate() throws {
-        guard to == "verl" else { throw ValidationError("--to must be verl (GGUF export is not implemented yet)") }
+        if to == "gguf" {
+            guard data == nil else { throw ValidationError("--data is for --to verl; --to gguf takes --model") }
+            guard model != nil else { throw ValidationError("--to gguf needs --model (an HF directory, a run directory or a llama2.c .bin)") }
+            guard GGUFFileType(rawValue: tensorType) != nil else { throw ValidationError("--type must be f32 or bf16") }
+            return
+        }
+        guard to == "verl" else { throw ValidationError("--to must be verl or gguf") }
+        guard data != nil else { throw ValidationError("--to verl needs --data (an `rpt prepare` output directory)") }
+        guard model == nil else { throw ValidationError("--model is for --to gguf") }
         guard ["jsonl", "parquet"].contains(format) else { throw ValidationError("--format must be jsonl or parquet") }
         guard maxPromptTokens > 0, batchSize > 0, groupSize > 0, maxResponseTokens > 0 else {
             throw ValidationError("--max-prompt-tokens, --batch-size, --group-size and --max-response-tokens must be positive")
@@ -40,6 +55,8 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if to == "gguf" { return try runGGUF() }
+        let data = self.data!     // validate() requires it for verl
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: data, isDirectory: &isDirectory) else { throw RPTError("not found", file: data) }
@@ -112,6 +129,21 @@ struct ExportCommand: ParsableCommand {
         print("export: wrote \(out)/{\(parts.map(\.name).joined(separator: ","))}.\(format), rpt_reward.py, run_rpt_grpo.sh, export.json "
               + "(tokenizer \(identity.file), sha256 \(identity.sha256.prefix(12))…; prompts \(String(format: "%.1f", meanPrompt)) tokens on average, at most \(promptTokenMax))")
         print("next: MODEL_PATH=<the policy, an HF directory> bash \(out)/run_rpt_grpo.sh   (docs/verl.md)")
+    }
+
+    /// `--to gguf`: one GGUF file.
+    func runGGUF() throws {
+        guard let model, let type = GGUFFileType(rawValue: tensorType) else { return }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw RPTError("--out is a directory; give the .gguf file to write", file: out)
+        }
+        let resolved = GGUFExport.resolveModelPath(model)
+        if resolved != model { print("export: \(model) is a training run; exporting its newest checkpoint \(resolved)") }
+        let s = try GGUFExport.export(model: resolved, tokenizer: tokenizer, out: out, type: type, name: name)
+        print("export: wrote \(out) (GGUF v3, \(s.architecture), \(s.tensors) tensors, \(type.rawValue), "
+              + "\(String(format: "%.1f", Double(s.bytes) / 1_048_576)) MiB; tokenizer \(s.tokenizerModel)/\(s.preTokenizer), \(s.vocabSize) tokens)")
+        print("next: llama-cli -m \(out)   or   python -m llama_cpp.server --model \(out)   (docs/gguf.md)")
     }
 
     /// Creates --out, refusing a directory that holds anything but an earlier export.
