@@ -16,6 +16,9 @@ struct EvalCommand: ParsableCommand {
           rpt eval --run runs/x --include-initial --data data/val.jsonl --mode reasoning --samples 4 --out eval.json
           rpt eval --model M --mcq --data Assets/mmlu-pro-sample/test.jsonl --samples 0
           rpt eval --model base --model runs/x/step-000100 --data data/val.jsonl --baseline base --out eval.json
+          rpt eval --server http://127.0.0.1:8000 --served-model my-model --server-tokenizer path/to/model --data data/val.jsonl --mode reasoning
+
+        --server generates through an OpenAI-compatible server (vLLM, SGLang, llama.cpp) with the same prompts and scoring as local evaluation; rpt's tokenizer for the served model comes from --server-tokenizer, else --tokenizer, else the first --model (docs/servers.md).
 
         With several models, each is compared with the first (or --baseline) on the same items: A − B per split with a 95% bootstrap interval that resamples documents. `rpt compare` pairs results of different files.
         """)
@@ -50,6 +53,11 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("reward-command"), help: "Reasoning mode: a program deciding correctness (reward ≥ 1), as for `rpt train` (docs/custom-rewards.md).")
     var rewardCommand: String?
     @Option(name: .customLong("reward-timeout"), help: "Seconds the reward command may take per response.") var rewardTimeout: Double = 60
+    @Option(help: "Also evaluate a model served by this OpenAI-compatible server (http://HOST:PORT; reasoning mode or --mcq).") var server: String?
+    @Option(name: .customLong("served-model"), help: "With --server: the served model's name (one of its /v1/models).") var servedModel: String?
+    @Option(name: .customLong("server-tokenizer"), help: "With --server: rpt's tokenizer for the served model (its HF directory, for config.json and the chat template too, or a tokenizer file).") var serverTokenizer: String?
+    @Option(name: .customLong("server-label"), help: "With --server: its label in tables and JSON (default: the served model's name).") var serverLabel: String?
+    @OptionGroup var serverFlags: ServerFlags
 
     /// --flops-per-step: a number, or an export.json's `flops_per_step_estimate`.
     static func flopsPerStep(_ value: String) throws -> Double {
@@ -92,7 +100,21 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("two models are labelled '\(t.label)': give --label for each --model")
         }
         if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial, flopsPerStep: try flopsPerStep.map(Self.flopsPerStep)) }
-        guard !targets.isEmpty else { throw ValidationError("give --model PATH (repeatable) and/or --run DIR") }
+        if let url = server {
+            guard let name = servedModel else { throw ValidationError("--server needs --served-model NAME (one of the server's /v1/models)") }
+            guard o.mode != .ntp else { throw ValidationError("--server evaluates in reasoning mode (--mode reasoning) or with --mcq") }
+            guard let tok = serverTokenizer ?? tokenizer ?? model.first else {
+                throw ValidationError("--server needs rpt's tokenizer for the served model: --server-tokenizer PATH (its model directory or tokenizer file)")
+            }
+            let t = EvalTarget.served(try serverFlags.options(url: url, model: name), tokenizer: tok, label: serverLabel)
+            if targets.contains(where: { $0.label == t.label }) {
+                throw ValidationError("the served model's label '\(t.label)' is taken: give --server-label NAME")
+            }
+            targets.append(t)
+        } else if servedModel != nil || serverTokenizer != nil || serverLabel != nil {
+            throw ValidationError("--served-model, --server-tokenizer and --server-label go with --server URL")
+        }
+        guard !targets.isEmpty else { throw ValidationError("give --model PATH (repeatable), --run DIR and/or --server URL") }
         guard resamples >= 1 else { throw ValidationError("--resamples must be ≥ 1") }
         var score: PairedScore? = nil
         if let p = pairedScore {

@@ -9,7 +9,10 @@ import RPTKernels
 
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "prepare",
-        abstract: "Score a corpus with a proxy model and write RPT training/validation positions (JSONL).")
+        abstract: "Score a corpus with a proxy model and write RPT training/validation positions (JSONL).",
+        discussion: """
+        --proxy-server URL --proxy-served-model NAME scores proxy entropy through an OpenAI-compatible server (vLLM prompt_logprobs, or llama.cpp echo logprobs); rpt's tokenizer for the proxy comes from --proxy-tokenizer, else --proxy, else the policy, and positions are mapped to it by bytes (docs/servers.md). --split-model proxy labels validation splits with the proxy's entropies.
+        """)
 
     @Option(help: "Print the summary of a finished output directory and exit.")
     var stats: String?
@@ -18,11 +21,16 @@ struct PrepareCommand: ParsableCommand {
     var policy: String?
     @Option(name: .customLong("policy-tokenizer"), help: "Tokenizer for a llama2.c policy .bin.")
     var policyTokenizer: String?
-    @Option(help: "Proxy model whose top-k entropy filters training positions.")
+    @Option(help: "Proxy model whose top-k entropy filters training positions (with --proxy-server: only its tokenizer is read).")
     var proxy: String?
+    @Option(name: .customLong("proxy-server"), help: "Score proxy entropy through this OpenAI-compatible server (http://HOST:PORT) instead of loading --proxy.")
+    var proxyServer: String?
+    @Option(name: .customLong("proxy-served-model"), help: "With --proxy-server: the served proxy model's name (one of its /v1/models).")
+    var proxyServedModel: String?
+    @OptionGroup var serverFlags: ServerFlags
     @Option(name: .customLong("proxy-tokenizer"), help: "Tokenizer for a llama2.c proxy .bin.")
     var proxyTokenizer: String?
-    @Option(name: .customLong("split-model"), help: "Model whose entropy labels validation positions (default: the policy).")
+    @Option(name: .customLong("split-model"), help: "Model whose entropy labels validation positions (default: the policy; \"proxy\": the proxy's).")
     var splitModel: String?
     @Option(name: .customLong("split-model-tokenizer"), help: "Tokenizer for a llama2.c split model .bin.")
     var splitModelTokenizer: String?
@@ -72,15 +80,23 @@ struct PrepareCommand: ParsableCommand {
             print(try PrepareSummary.render(directory: dir), terminator: "")
             return
         }
-        guard let policy, let proxy, let corpus, let out else {
-            throw ValidationError("--policy, --proxy, --corpus and --out are required (or --stats DIR)")
+        guard let policy, proxy != nil || proxyServer != nil, let corpus, let out else {
+            throw ValidationError("--policy, --proxy (or --proxy-server), --corpus and --out are required (or --stats DIR)")
+        }
+        var server: ServerOptions? = nil
+        if let url = proxyServer {
+            guard let name = proxyServedModel else { throw ValidationError("--proxy-server needs --proxy-served-model NAME (one of the server's /v1/models)") }
+            server = try serverFlags.options(url: url, model: name)
+        } else if proxyServedModel != nil {
+            throw ValidationError("--proxy-served-model goes with --proxy-server URL")
         }
         if let t = threads { Parallel.setThreads(t) }
         let tpl = try template.map { try TextTemplate(Self.unescape($0), label: "--template") }
         try OutputGuard.refuseTrainingRun(out)
-        var o = PrepareOptions(policy: policy, proxy: proxy, corpus: corpus, outputDirectory: out,
+        var o = PrepareOptions(policy: policy, proxy: proxy ?? "", corpus: corpus, outputDirectory: out,
                                corpusOptions: CorpusOptions(documentDelimiter: delimiter.map(Self.unescape), textField: textField, template: tpl,
                                                             calculations: calculations))
+        o.proxyServer = server
         o.policyTokenizer = policyTokenizer
         o.proxyTokenizer = proxyTokenizer
         o.splitModel = splitModel
@@ -102,6 +118,12 @@ struct PrepareCommand: ParsableCommand {
                      out, r.trainPositions, r.train.documents, out, r.valPositions, r.val.documents, r.seconds))
         if r.documentsScoredNow > 0 {
             print(String(format: "scored %d documents now, proxy scoring %.0f tokens/s", r.documentsScoredNow, r.proxyTokensPerSecond))
+        }
+        if let s = r.proxyServer, let p = s["positions"] {
+            let n = { (k: String) in p[k]?.int ?? 0 }
+            print(String(format: "proxy server %@: %d positions scored, %d refused (%d tokenization disagrees, %d incomplete top-k, %d without a distribution), %d requests, %.2f requests/s",
+                         s["url"]?.string ?? "", n("scored"), n("refused_tokenization") + n("incomplete_top_k") + n("missing"),
+                         n("refused_tokenization"), n("incomplete_top_k"), n("missing"), s["requests"]?.int ?? 0, s["requests_per_second"]?.double ?? 0))
         }
     }
 }

@@ -10,7 +10,8 @@
 //                          "greedy":{"accuracy","ci95"},"sampled":{"mean_accuracy","ci95","pass_at_k","pass_ci95","k"}}},
 //                "categories":{…same per category…} (mcq), "macro_accuracy" (mcq: mean over categories),
 //                "outcomes":{"greedy":[0|1 per item] (when greedy ran; ntp: argmax correct),
-//                            "sample_correct":[correct samples per item], "samples":k (when samples were drawn)}}],
+//                            "sample_correct":[correct samples per item], "samples":k (when samples were drawn)},
+//                "server":{"url","served_model","tokenizer","capabilities","report"} (a served model; docs/servers.md)}],
 //    "paired":[{"a":label,"b":label (the reference),"score":"greedy"|"mean","matched","unmatched_a","unmatched_b",
 //               "resamples","seed","splits":{name:{"n","mean_a","mean_b","difference","ci95":[lo,hi],"documents","se"}},
 //               "categories":{…} (mcq)}] (with two or more models; see PairedComparison)}
@@ -106,6 +107,7 @@ public struct EvalResults: Sendable {
                 r["splits"] = .object(groups)
             }
             if let outcomes = outcomesJSON(m) { r["outcomes"] = outcomes }
+            if let server = m.server { r["server"] = server }
             return .object(r)
         })
         if !paired.isEmpty {

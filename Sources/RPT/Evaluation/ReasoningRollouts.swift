@@ -8,10 +8,13 @@ import Foundation
 /// One question to answer in reasoning mode.
 public struct ReasoningItem {
     public var promptIds: [Int]
+    /// The prompt as text (what `promptIds` encode, less BOS), for servers that take text prompts (ServerRollouts).
+    public var promptText: String?
     /// Scores one response: the extracted prediction (nil when none), the failure if any, and correctness.
     public var check: (_ response: String, _ truncated: Bool) throws -> ScoredResponse
-    public init(promptIds: [Int], check: @escaping (String, Bool) throws -> ScoredResponse) {
+    public init(promptIds: [Int], promptText: String? = nil, check: @escaping (String, Bool) throws -> ScoredResponse) {
         self.promptIds = promptIds
+        self.promptText = promptText
         self.check = check
     }
 }

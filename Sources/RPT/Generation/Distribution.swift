@@ -48,4 +48,20 @@ public enum Distribution {
         // H = log Z − Σ p·a, with a = logit − max.
         return Float(Foundation.log(z) - s / z)
     }
+
+    /// The same entropy from the k largest of `values`, any shift of the logits: log-probabilities as a server
+    /// returns them (top-k log-softmax values) give what `topKEntropy(_:vocab:k:)` gives for the logits.
+    public static func topKEntropy(values: [Float], k: Int = 16) -> Float {
+        let top = values.filter { !$0.isNaN }.sorted(by: >).prefix(k)
+        guard let m = top.first else { return 0 }
+        var z: Double = 0
+        var s: Double = 0
+        for v in top {
+            let a = Double(v - m)
+            let e = Foundation.exp(a)
+            z += e
+            s += e * a
+        }
+        return Float(Foundation.log(z) - s / z)
+    }
 }

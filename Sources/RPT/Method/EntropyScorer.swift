@@ -45,6 +45,12 @@ public struct EntropyScorer {
 
     /// The windows of a sequence of `n` tokens.
     func windows(sequence: Int, length n: Int) -> [Window] {
+        EntropyScorer.windows(sequence: sequence, length: n, window: window, minContext: minContext)
+    }
+
+    /// The windows of a sequence of `n` tokens for a window size and minimum context (shared with
+    /// ServerEntropyScorer, so a server scores exactly the windows local scoring does).
+    static func windows(sequence: Int, length n: Int, window: Int, minContext: Int) -> [Window] {
         guard n >= 2 else { return [] }
         if n <= window { return [Window(sequence: sequence, start: 0, count: n, firstScored: 1)] }
         var out = [Window(sequence: sequence, start: 0, count: window, firstScored: 1)]

@@ -11,8 +11,13 @@ public struct PrepareOptions: Sendable {
     /// Proxy model whose entropy filters training positions.
     public var proxy: String
     public var proxyTokenizer: String?
-    /// Model whose entropy labels validation positions (nil: the policy).
+    /// Score proxy entropy through this OpenAI-compatible server instead of loading `proxy` (docs/servers.md); the
+    /// proxy's tokenizer is then `proxyTokenizer`, else `proxy` (a directory or tokenizer file), else the policy's.
+    public var proxyServer: ServerOptions?
+    /// Model whose entropy labels validation positions (nil: the policy; `proxySplitModel`: the proxy's entropies).
     public var splitModel: String?
+    /// The `splitModel` value that means "the proxy itself" (useful with a proxy server).
+    public static let proxySplitModel = "proxy"
     public var splitModelTokenizer: String?
 
     public var corpus: String
@@ -59,6 +64,7 @@ public struct PrepareOptions: Sendable {
         if let w = window, w <= minContext { throw RPTError("must exceed --min-context (\(minContext)), got \(w)", file: "--window") }
         if let m = maxPositionsPerDocument, m < 1 { throw RPTError("must be ≥ 1, got \(m)", file: "--max-positions-per-doc") }
         if let v = validationDocuments, v < 0 { throw RPTError("must be ≥ 0, got \(v)", file: "--val-docs") }
+        try proxyServer?.validate()
     }
 
     /// Everything that determines the output. --batch-tokens is included: packing changes float rounding in
@@ -85,6 +91,10 @@ public struct PrepareOptions: Sendable {
             "batch_tokens": .number(Double(batchTokens)),
         ]
         if corpusOptions.calculations { f["calculations"] = .bool(true) }
+        if let proxyServer {
+            f["proxy_server"] = .string(proxyServer.url)
+            f["proxy_served_model"] = .string(proxyServer.model)
+        }
         return .object(f)
     }
 }

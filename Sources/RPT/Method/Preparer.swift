@@ -3,7 +3,8 @@
 // DIR/train.jsonl, DIR/val.jsonl (format: PositionDataset.swift) and DIR/meta.json.
 //
 // Positions are defined on the policy tokenizer; proxy and split-model values come from the token that starts
-// at the same byte (TokenAlignment). Documents are scored in fixed groups of about --batch-tokens tokens (the
+// at the same byte (TokenAlignment). The proxy may be an OpenAI-compatible server instead of a local model
+// (ServerEntropyScorer, docs/servers.md). Documents are scored in fixed groups of about --batch-tokens tokens (the
 // grouping depends only on the corpus and options, so a resumed run computes exactly what an uninterrupted one
 // would); each scored document is appended to DIR/.work/scored.jsonl at once, and a rerun with the same options
 // skips documents already there. The final files are written atomically from the work file.
@@ -44,6 +45,8 @@ public final class Preparer {
         /// Proxy tokens per second over the documents scored now.
         public var proxyTokensPerSecond: Double
         public var seconds: Double
+        /// With a proxy server: the server, its capabilities, the tally of scored and refused positions, requests/s.
+        public var proxyServer: JSON?
     }
 
     public func run() throws -> Result {
@@ -63,7 +66,38 @@ public final class Preparer {
             loaded[key] = m
             return m
         }
-        let proxy = try model(o.proxy, o.proxyTokenizer)
+        // The proxy: a local model, or a server with rpt's tokenizer for it (docs/servers.md).
+        let proxyTokenizer: any Tokenizer
+        let proxyScorer: any ProxyEntropyScoring
+        let window: Int
+        var serverScorer: ServerEntropyScorer? = nil
+        var serverInfo: [String: JSON] = [:]
+        if let server = o.proxyServer {
+            if o.proxyTokenizer == nil && o.proxy.hasSuffix(".bin") {
+                throw RPTError("a llama2.c checkpoint has no tokenizer inside: pass --proxy-tokenizer FILE", file: o.proxy)
+            }
+            let source = o.proxyTokenizer ?? (o.proxy.isEmpty ? (o.policyTokenizer ?? o.policy) : o.proxy)
+            proxyTokenizer = try loadTokenizer(path: source)
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDir)
+            let config = (isDir.boolValue ? source : (source as NSString).deletingLastPathComponent) + "/config.json"
+            let positions = FileManager.default.fileExists(atPath: config) ? try ModelConfig.load(path: config).maxPositions : nil
+            window = o.window ?? min(positions ?? 1024, 1024)
+            let client = try CompletionsClient(options: server)
+            let caps = try ServerCapabilities.probe(client, tokenizer: proxyTokenizer, promptLogprobs: o.topK)
+            log("proxy \(server.url) serves \(server.model): \(caps.summary)" + caps.notes.map { "\n  note: " + $0 }.joined())
+            let scorer = try ServerEntropyScorer(client: client, capabilities: caps, tokenizer: proxyTokenizer, topK: o.topK,
+                                                 window: window, minContext: o.minContext)
+            serverScorer = scorer
+            proxyScorer = scorer
+            serverInfo = ["url": .string(server.url), "served_model": .string(server.model), "tokenizer": .string(source),
+                          "capabilities": caps.json]
+        } else {
+            let proxy = try model(o.proxy, o.proxyTokenizer)
+            proxyTokenizer = proxy.tokenizer
+            window = o.window ?? min(proxy.model.config.maxPositions, 1024)
+            proxyScorer = try EntropyScorer(model: proxy.model, topK: o.topK, window: window, minContext: o.minContext, batchTokens: o.batchTokens)
+        }
         let policyKey = o.policy + "\u{0}" + (o.policyTokenizer ?? "")
         let policyTokenizer: any Tokenizer
         if let m = loaded[policyKey] { policyTokenizer = m.tokenizer } else {
@@ -74,9 +108,9 @@ public final class Preparer {
         }
         let splitPath = o.splitModel ?? o.policy
         let splitTok = o.splitModel == nil ? o.policyTokenizer : o.splitModelTokenizer
-        let splitIsProxy = (splitPath + "\u{0}" + (splitTok ?? "")) == (o.proxy + "\u{0}" + (o.proxyTokenizer ?? ""))
-        let window = o.window ?? min(proxy.model.config.maxPositions, 1024)
-        let proxyScorer = try EntropyScorer(model: proxy.model, topK: o.topK, window: window, minContext: o.minContext, batchTokens: o.batchTokens)
+        // "proxy" names the proxy itself (local or served) as the split model.
+        let splitIsProxy = o.splitModel == PrepareOptions.proxySplitModel
+            || (o.proxyServer == nil && (splitPath + "\u{0}" + (splitTok ?? "")) == (o.proxy + "\u{0}" + (o.proxyTokenizer ?? "")))
         var splitLM: LanguageModel? = nil
         var splitScorer: EntropyScorer? = nil
         if !splitIsProxy {
@@ -85,7 +119,7 @@ public final class Preparer {
             splitScorer = try EntropyScorer(model: m.model, topK: o.topK, window: o.window ?? min(m.model.config.maxPositions, 1024),
                                             minContext: o.minContext, batchTokens: o.batchTokens)
         }
-        let splitTokenizer = splitLM?.tokenizer ?? proxy.tokenizer
+        let splitTokenizer = splitLM?.tokenizer ?? proxyTokenizer
 
         // The document split, then every document's tokenizations.
         let size: ValidationSize = o.validationDocuments.map { .count($0) } ?? .fraction(0.1)
@@ -97,10 +131,10 @@ public final class Preparer {
             d.text = nfcNormalized(d.text)
             let bytes = Array(d.text.utf8)
             let (pIds, pBOS) = policyTokenizer.documentIds(d.text)
-            let (xIds, xBOS) = proxy.tokenizer.documentIds(d.text)
+            let (xIds, xBOS) = proxyTokenizer.documentIds(d.text)
             var plan = Plan(index: i, document: d, bytes: bytes, isValidation: isValidation.contains(i),
                             policyIds: pIds, policySpans: TokenByteSpans(tokenizer: policyTokenizer, ids: pIds, hasBOS: pBOS, document: bytes),
-                            proxyIds: xIds, proxySpans: TokenByteSpans(tokenizer: proxy.tokenizer, ids: xIds, hasBOS: xBOS, document: bytes),
+                            proxyIds: xIds, proxySpans: TokenByteSpans(tokenizer: proxyTokenizer, ids: xIds, hasBOS: xBOS, document: bytes),
                             splitIds: [], splitSpans: nil)
             if plan.isValidation {
                 if splitIsProxy {
@@ -200,7 +234,7 @@ public final class Preparer {
         var skipped: [String: JSON] = [:]
         for r in SkipReason.allCases { skipped[r.rawValue] = .number(Double(corpus.stats.skipped(r))) }
         corpusJSON["skipped"] = .object(skipped)
-        let meta: JSON = .object([
+        var meta: JSON = .object([
             "format": .string(PositionRecord.format),
             "options": fingerprint,
             "corpus": .object(corpusJSON),
@@ -213,15 +247,25 @@ public final class Preparer {
                          "train": .number(Double(train.aboveThreshold[i])), "val": .number(Double(val.aboveThreshold[i]))])
             }),
         ])
+        var proxyServer: JSON? = nil
+        if let scorer = serverScorer {
+            let stats = scorer.client.statistics
+            serverInfo["positions"] = scorer.tally.json
+            serverInfo["requests"] = .number(Double(stats.requests))
+            serverInfo["retries"] = .number(Double(stats.retries))
+            serverInfo["requests_per_second"] = .number((scorer.client.requestsPerSecond * 100).rounded() / 100)
+            proxyServer = .object(serverInfo)
+            if var m = meta.object { m["proxy_server"] = proxyServer; meta = .object(m) }
+        }
         try AtomicFile.write(Data((meta.serialized() + "\n").utf8), to: o.outputDirectory + "/meta.json")
         return Result(train: train, val: val, trainPositions: trainPositions, valPositions: valPositions,
                       documentsScoredNow: scoredNow,
                       proxyTokensPerSecond: scoringSeconds > 0 ? Double(proxyTokensNow) / scoringSeconds : 0,
-                      seconds: Date().timeIntervalSince(started))
+                      seconds: Date().timeIntervalSince(started), proxyServer: proxyServer)
     }
 
     /// Scores a group of documents and builds each one's work-file entry.
-    func score(_ plans: [Plan], proxyScorer: EntropyScorer, splitScorer: EntropyScorer?,
+    func score(_ plans: [Plan], proxyScorer: any ProxyEntropyScoring, splitScorer: EntropyScorer?,
                policyTokenizer: any Tokenizer) throws -> [WorkFile.Entry] {
         let usable = plans.filter { $0.policySpans != nil && $0.proxySpans != nil }
         let proxyScores = try proxyScorer.score(usable.map(\.proxyIds))
