@@ -1,5 +1,6 @@
-// Chat templates against transformers' apply_chat_template renderings (Tests/Fixtures/tokenizers/chat_templates.json)
-// and template detection from tokenizer_config.json.
+// The written chat templates (chatml, deepseek-r1) against transformers' apply_chat_template renderings
+// (Tests/Fixtures/tokenizers/chat_templates.json), the same renderings through the Jinja interpreter, and what
+// `--chat auto` reads from a tokenizer_config.json. JinjaChatTemplateTests covers the real templates.
 
 import Foundation
 import Testing
@@ -37,6 +38,11 @@ private struct ChatTemplateFixture: Decodable {
             }
             #expect(Exact(got) == Exact(c.expected), "\(c.template) \(c.messages.map(\.role)) gen=\(c.add_generation_prompt)")
             if Exact(got) == Exact(c.expected) { passed += 1 }
+            // The Jinja interpreter renders the template text itself identically.
+            let jinja = try JinjaChatTemplate(source: try #require(fx.templates[c.template]), file: c.template,
+                                              specialTokens: ["bos_token": ChatTemplate.deepSeekBOS, "eos_token": "<｜end▁of▁sentence｜>"])
+            #expect(Exact(try jinja.render(messages: c.messages, addGenerationPrompt: c.add_generation_prompt)) == Exact(c.expected),
+                    "jinja \(c.template) \(c.messages.map(\.role)) gen=\(c.add_generation_prompt)")
         }
         print("chat templates: \(passed)/\(fx.cases.count) renderings match transformers")
     }
@@ -46,11 +52,12 @@ private struct ChatTemplateFixture: Decodable {
         #expect(ChatTemplate.detect(chatTemplate: try #require(fx.templates["chatML"])) == .chatML)
         #expect(ChatTemplate.detect(chatTemplate: try #require(fx.templates["deepSeekR1"])) == .deepSeekR1)
         #expect(ChatTemplate.detect(chatTemplate: "{{ messages[0].content }}") == nil)
-        #expect(try ChatTemplate.detect(tokenizerConfig: TokenizerFixtures.path("Assets/qwen2-tokenizer/tokenizer_config.json")) == .chatML)
+        // --chat auto renders the tokenizer_config.json's own template (pattern detection only names fallbacks).
+        #expect(try ChatTemplate.detect(tokenizerConfig: TokenizerFixtures.path("Assets/qwen2-tokenizer/tokenizer_config.json")).rawValue == "jinja")
         #expect(try ChatTemplate.detect(tokenizerConfig: TokenizerFixtures.fixture("stories260K-normalizer/tokenizer_config.json")) == .raw)
         let list = try writeTemporary(Array(#"{"chat_template": [{"name": "tool_use", "template": "x"}, {"name": "default", "template": "<|im_start|>"}]}"#.utf8),
                                       name: "tokenizer_config.json")
-        #expect(try ChatTemplate.detect(tokenizerConfig: list) == .chatML)
+        #expect(try ChatTemplate.detect(tokenizerConfig: list).apply(messages: [], addGenerationPrompt: false) == "<|im_start|>")
     }
 
     @Test func rawAndPromptTokens() throws {

@@ -173,7 +173,7 @@ public struct NextTokenPrompt: Sendable, Equatable {
 
     /// The full prompt text for `context`, ending where the model's generation starts.
     public func render(context: String) throws -> String {
-        chat.render(messages: try messages(context: context), addGenerationPrompt: true)
+        try chat.apply(messages: try messages(context: context), addGenerationPrompt: true)
     }
 
     /// The conversation the prompt renders: the system message (chat templates only) and the filled template

@@ -18,7 +18,7 @@ public struct ReasoningFormat: Sendable {
 
     public init(prompt: NextTokenPrompt) {
         self.prompt = prompt
-        extractor = AnswerExtractor(requireThinkClose: prompt.chat == .deepSeekR1)
+        extractor = AnswerExtractor(requireThinkClose: prompt.chat.opensThinkBlock)
     }
 
     public static func chatTemplate(named name: String, tokenizerPath: String) throws -> ChatTemplate {
