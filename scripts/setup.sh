@@ -22,5 +22,6 @@ if ! command -v swift >/dev/null; then
     echo "setup: the Swift toolchain (6.0 or newer) is required on PATH" >&2
     exit 1
 fi
-swift build -c release --product rpt 2>&1 | { grep -Ev '^\[[0-9]+/[0-9]+\]' || true; }   # a failed build fails the script (pipefail)
+# RPT_SETUP_BUILD_FLAGS: extra build flags (scripts/test.sh passes its own, so the test build reuses this one).
+swift build -c release --product rpt ${RPT_SETUP_BUILD_FLAGS:-} 2>&1 | { grep -Ev '^\[[0-9]+/[0-9]+\]' || true; }   # a failed build fails the script (pipefail)
 test -x .build/release/rpt

@@ -3,7 +3,7 @@
 # -enable-testing keeps `@testable import` working in release builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+RPT_SETUP_BUILD_FLAGS="-Xswiftc -enable-testing" bash scripts/setup.sh   # the same flags as the test build below: one build, not two
 swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | { grep -Ev '^\[[0-9]+/[0-9]+\]' || true; }   # a failed build fails the script (pipefail)
 swift test -c release -Xswiftc -enable-testing --skip-build "$@"
 # The verl path against the real verl wheel's config and the datasets library (PyPI; RPT_SKIP_VERL=1 skips it).
