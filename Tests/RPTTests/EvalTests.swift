@@ -194,7 +194,7 @@ import Testing
 
     @Test func multipleChoiceFilesAreValidated() throws {
         let dir = temporaryDirectory("eval-mcq")
-        let bad = [("{\"question\":\"q\",\"options\":[\"a\",\"b\"],\"answer\":\"C\"}", "line 1"),
+        let bad = [("{\"question\":\"q\",\"options\":[\"a\",\"b\"],\"answer\":\"C\"}", "no questions (1 skipped; first: line 1: answer \"C\""),
                    ("{\"question\":\"q\",\"options\":[\"a\"],\"answer\":\"A\"}", "options"),
                    ("{\"question\":\"q\",\"options\":[\"a\",\"b\"],\"answer\":\"A\"}\nnot json", "line 2"),
                    ("", "no questions")]
@@ -204,6 +204,16 @@ import Testing
             let e = expectRPTError(naming: p) { _ = try MultipleChoiceQuestion.read(path: p) }
             #expect(e?.message.contains(needle) ?? false, "\(String(describing: e))")
         }
+        // Unusable items among good ones are skipped and listed (full MMLU-Pro has a one-option item); MMLU's
+        // `choices` with an integer `answer` reads like MMLU-Pro's `options` with `answer_index`.
+        let mixed = dir + "/mixed.jsonl"
+        try ["{\"question\":\"q1\",\"options\":[\"a\",\"b\"],\"answer\":\"B\"}",
+             "{\"question\":\"q2\",\"options\":[\"only\"],\"answer\":\"A\"}",
+             "{\"question\":\"q3\",\"choices\":[\"x\",\"y\",\"z\"],\"answer\":2,\"subject\":\"s\"}",
+             "{\"question\":\"q4\",\"options\":[\"a\",7],\"answer\":\"A\"}"].joined(separator: "\n").write(toFile: mixed, atomically: true, encoding: .utf8)
+        let file = try MultipleChoiceQuestion.load(path: mixed)
+        #expect(file.questions.map(\.question) == ["q1", "q3"] && file.questions.map(\.answer) == ["B", "C"])
+        #expect(file.skipped.count == 2 && file.skipped[0].hasPrefix("line 2: ") && file.skipped[1].hasPrefix("line 4: "))
         let q = try MultipleChoiceQuestion.read(path: Repo.path("Assets/mmlu-pro-sample/test.jsonl"))
         #expect(q.count == 70 && Set(q.map(\.category)).count == 14 && q.allSatisfy { $0.options.count >= 2 })
         #expect(q[0].prompt.contains("\nA. ") && q[0].prompt.contains("\\boxed{}"))

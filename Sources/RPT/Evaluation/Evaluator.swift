@@ -88,7 +88,11 @@ public final class Evaluator {
             groupNames = (labelled ? ["all"] + DifficultySplit.allCases.map(\.rawValue) : ["all"])
                 + (r.contains { $0.calculation != nil } ? [EvalItem.calculationGroup] : [])
         case .mcq:
-            var q = try MultipleChoiceQuestion.read(path: options.data)
+            let file = try MultipleChoiceQuestion.load(path: options.data)
+            if let first = file.skipped.first {
+                log("\(options.data): skipped \(file.skipped.count) unusable question(s) (first: \(first))")
+            }
+            var q = file.questions
             if let per = options.perCategory {
                 var byCategory: [String: [Int]] = [:]
                 for (i, x) in q.enumerated() { byCategory[x.category, default: []].append(i) }
