@@ -15,6 +15,7 @@ struct EvalCommand: ParsableCommand {
           rpt eval --model runs/x/step-000040 --data data/val.jsonl --mode ntp
           rpt eval --run runs/x --include-initial --data data/val.jsonl --mode reasoning --samples 4 --out eval.json
           rpt eval --model M --mcq --data Assets/mmlu-pro-sample/test.jsonl --samples 0
+          rpt eval --model M --mcq --mode ntp --data Assets/mmlu-pro-sample/test.jsonl       (options by log-likelihood, as lm-eval)
           rpt eval --model base --model runs/x/step-000100 --data data/val.jsonl --baseline base --out eval.json
           rpt eval --server http://127.0.0.1:8000 --served-model my-model --server-tokenizer path/to/model --data data/val.jsonl --mode reasoning
 
@@ -30,8 +31,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("flops-per-step"), help: "A verl run's training FLOPs per step: a number, or the export.json `rpt export --to verl` wrote.") var flopsPerStep: String?
     @Flag(name: .customLong("include-initial"), help: "With --run: also evaluate the model the run started from.") var includeInitial = false
     @Option(help: "Validation positions from `rpt prepare` (val.jsonl), or MMLU-Pro JSONL with --mcq.") var data: String
-    @Option(help: "ntp (argmax) | reasoning (prompt template, \\boxed{}, prefix-matching reward).") var mode: String = "ntp"
-    @Flag(help: "Zero-shot multiple choice (MMLU-Pro format) in reasoning mode; accuracy per category.") var mcq = false
+    @Option(help: "ntp (argmax) | reasoning (prompt template, \\boxed{}, prefix-matching reward). With --mcq: reasoning (default; the letter in \\boxed{}) | ntp (the options' log-likelihood, as lm-eval). (default: ntp)") var mode: String?
+    @Flag(help: "Zero-shot multiple choice (MMLU-Pro format, or MMLU's choices); accuracy per category.") var mcq = false
+    @Option(name: .customLong("mcq-norm"), help: "--mcq --mode ntp: the option score that decides: none (sum of log-probs, lm-eval acc) | token (per token) | byte (per byte, lm-eval acc_norm). All three are reported. (default: byte)") var mcqNorm: String?
     @Option(help: "Reasoning: sampled responses per item (mean accuracy and pass@k).") var samples: Int = 0
     @Flag(name: .customLong("no-greedy"), help: "Reasoning: skip the greedy response.") var noGreedy = false
     @Option(help: "Sampling temperature.") var temperature: Float = 0.8
@@ -72,9 +74,24 @@ struct EvalCommand: ParsableCommand {
         if let t = threads { Parallel.setThreads(t) }
         var o = EvalOptions()
         o.data = data
-        if mcq { o.mode = .mcq } else {
-            guard let m = EvalMode(rawValue: mode), m != .mcq else { throw ValidationError("--mode must be ntp or reasoning (or pass --mcq)") }
+        guard let m = EvalMode(rawValue: mode ?? (mcq ? "reasoning" : "ntp")), m != .mcq else {
+            throw ValidationError("--mode must be ntp or reasoning (for multiple choice pass --mcq)")
+        }
+        if mcq {
+            o.mode = .mcq
+            o.mcqMethod = m == .ntp ? .loglikelihood : .reasoning
+        } else {
             o.mode = m
+        }
+        if let n = mcqNorm {
+            guard o.mode == .mcq && o.mcqMethod == .loglikelihood else { throw ValidationError("--mcq-norm goes with --mcq --mode ntp (log-likelihood scoring)") }
+            guard let v = OptionNormalization(rawValue: n) else { throw ValidationError("--mcq-norm must be none, token or byte") }
+            o.optionNormalization = v
+        }
+        if !o.isGenerative {
+            // Flags that only generation reads are errors here, not silently ignored.
+            if samples > 0 { throw ValidationError("--samples draws responses: it needs reasoning mode (--mode reasoning)") }
+            if rewardCommand != nil { throw ValidationError("--reward-command scores responses: it needs --mode reasoning") }
         }
         guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
         o.sampling.samples = samples
@@ -102,7 +119,7 @@ struct EvalCommand: ParsableCommand {
         if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial, flopsPerStep: try flopsPerStep.map(Self.flopsPerStep)) }
         if let url = server {
             guard let name = servedModel else { throw ValidationError("--server needs --served-model NAME (one of the server's /v1/models)") }
-            guard o.mode != .ntp else { throw ValidationError("--server evaluates in reasoning mode (--mode reasoning) or with --mcq") }
+            guard o.isGenerative else { throw ValidationError("--server evaluates by generating: --mode reasoning, or --mcq in reasoning mode") }
             guard let tok = serverTokenizer ?? tokenizer ?? model.first else {
                 throw ValidationError("--server needs rpt's tokenizer for the served model: --server-tokenizer PATH (its model directory or tokenizer file)")
             }
@@ -119,8 +136,8 @@ struct EvalCommand: ParsableCommand {
         var score: PairedScore? = nil
         if let p = pairedScore {
             guard let s = PairedScore(rawValue: p) else { throw ValidationError("--paired-score must be greedy or mean") }
-            if s == .mean && (o.mode == .ntp || samples == 0) { throw ValidationError("--paired-score mean needs sampled responses (--samples K, reasoning or --mcq)") }
-            if s == .greedy && o.mode != .ntp && noGreedy { throw ValidationError("--paired-score greedy needs the greedy response (drop --no-greedy)") }
+            if s == .mean && (!o.isGenerative || samples == 0) { throw ValidationError("--paired-score mean needs sampled responses (--samples K, reasoning or --mcq)") }
+            if s == .greedy && o.isGenerative && noGreedy { throw ValidationError("--paired-score greedy needs the greedy response (drop --no-greedy)") }
             score = s
         }
         if let b = baseline {

@@ -220,6 +220,39 @@ import Testing
         var changed = args(killed)
         changed[changed.firstIndex(of: "--seed")! + 1] = "4"
         let refused = try runRPT(changed)
-        #expect(refused.status != 0 && refused.stderr.contains("different options"))
+        #expect(refused.status != 0 && refused.stderr.contains("scored with different options"))
+    }
+
+    /// Changing only the entropy threshold or the per-document cap re-selects from the stored scores: nothing is
+    /// scored again, and the files equal those of a fresh run with the new values.
+    @Test func newThresholdReselectsWithoutRescoring() throws {
+        let reused = temporaryDirectory("prep-rethreshold"), fresh = temporaryDirectory("prep-rethreshold-fresh")
+        func args(_ out: String, threshold: String, cap: [String] = []) -> [String] {
+            ["prepare", "--policy", Repo.stories260KHF, "--proxy", Repo.stories260KHF, "--corpus", Self.corpus,
+             "--template", "{problem}\\n\\n{solution}", "--out", out, "--val-docs", "2", "--seed", "3",
+             "--min-context", "8", "--horizon", "8", "--entropy-threshold", threshold] + cap
+        }
+        let first = try runRPT(args(reused, threshold: "0.5"))
+        #expect(first.status == 0, "\(first.stderr)")
+        let low = try PositionDataset.read(path: reused + "/train.jsonl").count
+        let work = reused + "/.work/scored.jsonl"
+        let workBefore = FileManager.default.contents(atPath: work)
+        for (threshold, cap) in [("1.5", [String]()), ("0.5", ["--max-positions-per-doc", "3"])] {
+            let again = try runRPT(args(reused, threshold: threshold, cap: cap))
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stderr.contains("already scored"), "\(again.stderr)")
+            #expect(FileManager.default.contents(atPath: work) == workBefore)   // nothing appended
+            try? FileManager.default.removeItem(atPath: fresh)
+            let clean = try runRPT(args(fresh, threshold: threshold, cap: cap))
+            #expect(clean.status == 0, "\(clean.stderr)")
+            for f in ["train.jsonl", "val.jsonl", "meta.json"] {
+                let a = FileManager.default.contents(atPath: reused + "/" + f), b = FileManager.default.contents(atPath: fresh + "/" + f)
+                #expect(a != nil && a == b, "\(f) at threshold \(threshold) \(cap)")
+            }
+            let n = try PositionDataset.read(path: reused + "/train.jsonl").count
+            #expect(n > 0 && n < low, "\(n) positions at \(threshold) \(cap), \(low) at 0.5")
+            let meta = try JSON.load(path: reused + "/meta.json")
+            #expect(meta["options"]?["entropy_threshold"]?.double == Double(threshold))
+        }
     }
 }

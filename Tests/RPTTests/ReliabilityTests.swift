@@ -25,6 +25,24 @@ private func runRPTIntoFullDevice(_ args: [String]) throws -> CLIResult {
 
 private func fileBytes(_ path: String) -> Data { FileManager.default.contents(atPath: path) ?? Data() }
 
+/// Runs `rpt` under a file-size limit of `kib` KiB (bash `ulimit -f`, SIGXFSZ ignored): a write that would grow a
+/// file past it fails with EFBIG, as a write to a full disk fails with ENOSPC — without mounting anything.
+private func runRPTWithFileSizeLimit(kib: Int, _ args: [String]) throws -> CLIResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", "trap '' XFSZ; ulimit -f \(kib); exec \"$0\" \"$@\"", rptBinary().path] + args
+    p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
 @Suite(.serialized) struct ReliabilityTests {
     @Test func resultsThatCannotBeWrittenAreErrors() throws {
         for args in [["generate", "--model", Repo.stories260KHF, "--prompt", "Tom", "--max-tokens", "20"],
@@ -81,6 +99,61 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
             .write(to: URL(fileURLWithPath: state))
         let damaged = try runRPT(args + ["--out", b, "--resume", "--steps", "8"], workingDirectory: dir)
         #expect(damaged.status != 0 && damaged.stderr.contains(state) && damaged.stderr.contains("adamw_step"), "\(damaged.stderr)")
+    }
+
+    /// A checkpoint records its thread count; resuming with another count (which continues closely, not bit for
+    /// bit: docs/reliability.md) says so once and how to resume exactly; the same count says nothing.
+    @Test func resumeWithAnotherThreadCountIsNoted() throws {
+        let dir = temporaryDirectory("resume-threads")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["pretrain", "--model", Repo.fixtureModel("qwen2_f32"), "--data", Repo.path("Tests/Fixtures/data/short_stories.txt"),
+                    "--steps", "4", "--seq-len", "16", "--batch-size", "1", "--validation", "0.1", "--save-every", "1", "--keep-last", "0", "--out", dir]
+        let first = try runRPT(args + ["--threads", "1", "--stop-after", "2"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let state = try JSON.load(path: dir + "/step-000002/trainer_state.json")
+        #expect(state["threads"]?.int == 1)
+        let same = try runRPT(args + ["--threads", "1", "--resume", "--stop-after", "3"])
+        #expect(same.status == 0 && !same.stdout.contains("threads and resumes"), "\(same.stdout)")
+        let other = try runRPT(args + ["--threads", "2", "--resume"])
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(other.stdout.contains("computed with 1 threads and resumes with 2") && other.stdout.contains("--threads 1"), "\(other.stdout)")
+        #expect(try JSON.load(path: dir + "/step-000004/trainer_state.json")["threads"]?.int == 2)
+    }
+
+    /// A checkpoint whose write fails part-way (the optimizer file cannot grow past a file-size limit, as on a full
+    /// disk): the run stops with an error naming the file, no partial checkpoint or temporary directory is left,
+    /// `latest` still names the previous checkpoint, and resuming from it ends byte-identical to an uninterrupted run.
+    @Test func aCheckpointThatCannotBeWrittenLosesNothing() throws {
+        let dir = temporaryDirectory("full-disk-checkpoint")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fm = FileManager.default
+        let run = dir + "/run", clean = dir + "/clean"
+        func args(_ out: String) -> [String] {
+            ["pretrain", "--model", Repo.fixtureModel("qwen2_f32"), "--data", Repo.path("Tests/Fixtures/data/short_stories.txt"),
+             "--steps", "4", "--seq-len", "16", "--batch-size", "2", "--validation", "0.1", "--save-every", "2", "--keep-last", "0",
+             "--threads", "2", "--out", out]
+        }
+        #expect(try runRPT(args(clean)).status == 0)
+        let modelBytes = fileBytes(clean + "/step-000004/model.safetensors").count
+        let optimizerBytes = fileBytes(clean + "/step-000004/optimizer.safetensors").count
+        // The limit lets model.safetensors through and stops optimizer.safetensors (twice its size) part-way.
+        let limit = (modelBytes + optimizerBytes) / 2 / 1024
+        #expect(modelBytes / 1024 < limit && limit < optimizerBytes / 1024)
+
+        #expect(try runRPT(args(run) + ["--stop-after", "2"]).status == 0)
+        let failed = try runRPTWithFileSizeLimit(kib: limit, args(run) + ["--resume"])
+        #expect(failed.status > 0 && failed.status < 128, "status \(failed.status): \(failed.stderr)")
+        #expect(failed.stderr.contains("optimizer.safetensors") && !failed.stderr.contains("Fatal error"), "\(failed.stderr)")
+        let entries = try fm.contentsOfDirectory(atPath: run).sorted()
+        #expect(entries == ["latest", "metrics.jsonl", "step-000002", "tokenizer"], "\(entries)")
+        #expect(Checkpoint.latest(in: run) == run + "/step-000002")
+        _ = try Checkpoint.load(dir: run + "/step-000002")
+
+        let resumed = try runRPT(args(run) + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        for f in ["model.safetensors", "optimizer.safetensors"] {
+            #expect(fileBytes(run + "/step-000004/" + f) == fileBytes(clean + "/step-000004/" + f), "\(f)")
+        }
     }
 
     @Test func outputsNeverOverwriteInputsOrMixIntoARun() throws {

@@ -394,6 +394,54 @@ func occurrences(_ needle: String, in s: String) -> Int { s.components(separated
         #expect(abs(scaled.predict(4e15)! - (-0.1 / pow(4e-5, 0.5) + 0.4)) < 1e-9)
     }
 
+    /// Several runs: one overlay chart per logged curve with one line (and one marker per finite smoothed point)
+    /// per run, FLOPs charts only with the runs that log FLOPs, a table with each run's numbers, labels from the
+    /// directory names (the parent's added when they clash) or --label; a run without metrics is named.
+    @Test func severalRunsAreOverlaid() throws {
+        let root = temporaryDirectory("report-compare")
+        let a = root + "/a/run", b = root + "/b/run", c = root + "/c"
+        for d in [a, b, c] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try writeSyntheticRun(a, steps: 60)
+        try writeSyntheticRun(b, steps: 30, extras: false)
+        // c: 12 steps, reward only, no FLOPs; reward 0.9 at the end.
+        try Data((1...12).map { "{\"step\":\($0),\"reward_mean\":\($0 < 7 ? 0.1 : 0.9)}\n" }.joined().utf8)
+            .write(to: URL(fileURLWithPath: c + "/metrics.jsonl"))
+        let html = try build(a) { $0.compare = [b, c] }
+        let s = try #require(section("comparison", in: html))
+        #expect(s.contains("■</span>\u{00A0}a/run</td>") && s.contains("■</span>\u{00A0}b/run</td>") && s.contains("■</span>\u{00A0}c</td>"))
+        let reward = try #require(chart("compare-reward-mean", in: html))
+        #expect(occurrences("class=\"pt run-0\"", in: reward) == 59)   // one null reward in a
+        #expect(occurrences("class=\"pt run-1\"", in: reward) == 29)   // b: 30 steps, step 17 null
+        #expect(occurrences("class=\"pt run-2\"", in: reward) == 12)
+        // Against FLOPs: only a and b log them.
+        let byFlops = try #require(chart("compare-reward-mean-by-flops", in: html))
+        #expect(occurrences("class=\"pt run-0\"", in: byFlops) == 59 && occurrences("class=\"pt run-1\"", in: byFlops) == 29)
+        #expect(occurrences("class=\"pt run-2\"", in: byFlops) == 0)
+        // Entropy is logged by a and b only; c's line is absent there.
+        let entropy = try #require(chart("compare-entropy", in: html))
+        #expect(occurrences("class=\"pt run-2\"", in: entropy) == 0 && occurrences("class=\"pt run-1\"", in: entropy) > 0)
+        // The table: steps per run, and c's last-window reward mean 0.9 (its window is 5 steps, all 0.9).
+        #expect(s.contains("<td class=\"num\">60</td>") && s.contains("<td class=\"num\">30</td>") && s.contains("<td class=\"num\">12</td>"))
+        #expect(s.contains("<td class=\"num\">0.9</td>"))
+        // The other sections are the first run's.
+        #expect(section("evaluation", in: html)?.contains("step-000040 · reasoning") == true)
+        // Given labels; too many labels and clashing labels are refused; a run without metrics is named.
+        let labelled = try build(a) { $0.compare = [b]; $0.labels = ["lr 1e-4", "lr <2e-4>"] }
+        #expect(labelled.contains("lr 1e-4") && labelled.contains("lr &lt;2e-4&gt;"))
+        #expect(throws: RPTError.self) { try build(a) { $0.compare = [b]; $0.labels = ["x", "x"] } }
+        #expect(throws: RPTError.self) { try build(a) { $0.compare = [b]; $0.labels = ["x", "y", "z"] } }
+        do {
+            _ = try build(a) { $0.compare = [root] }
+            Issue.record("a run without metrics.jsonl was accepted")
+        } catch let e as RPTError { #expect(e.file == root) }
+        // The CLI: repeated --run and --label.
+        let out = root + "/compare.html"
+        let r = try runRPT(["report", "--run", a, "--run", c, "--label", "first", "--out", out])
+        #expect(r.status == 0 && r.stdout.contains("comparison"), "\(r.stderr)")
+        let cli = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(cli.contains("first") && chart("compare-reward-mean", in: cli) != nil)
+    }
+
     @Test func cliWritesTheReportAndFailsNamingBadFiles() throws {
         let dir = temporaryDirectory("report-cli")
         try writeSyntheticRun(dir, steps: 20)

@@ -2,7 +2,8 @@
 // differences against a reference model, and the JSON file "rpt-eval/1" read by `rpt fit` (accuracy against
 // training FLOPs), `rpt report` and `rpt compare` (per-item outcomes, EvalOutcomes):
 //
-//   {"format":"rpt-eval/1","data":…,"mode":"ntp"|"reasoning"|"mcq","samples":k,"temperature":T,"greedy":bool,
+//   {"format":"rpt-eval/1","data":…,"mode":"ntp"|"reasoning"|"mcq","method":"reasoning"|"loglikelihood" (mcq),
+//    "normalization":"none"|"token"|"byte" (mcq by log-likelihood),"samples":k,"temperature":T,"greedy":bool,
 //    "template":…,"max_response_tokens":…,"items":n,
 //    "positions":[{"doc_id","index","splits":[…]}] | [{"question_id","category"}] (mcq) — the items, in order,
 //    "results":[{"model":…,"label":…,"step":…|null,"flops":…|null,"seconds":…,"answers":{…}|null,
@@ -11,7 +12,8 @@
 //                "categories":{…same per category…} (mcq), "macro_accuracy" (mcq: mean over categories),
 //                "outcomes":{"greedy":[0|1 per item] (when greedy ran; ntp: argmax correct),
 //                            "sample_correct":[correct samples per item], "samples":k (when samples were drawn)},
-//                "server":{"url","served_model","tokenizer","capabilities","report"} (a served model; docs/servers.md)}],
+//                "server":{"url","served_model","tokenizer","capabilities","report"} (a served model; docs/servers.md),
+//                "loglikelihood":{"normalization","accuracy":{"none"|"token"|"byte":{group: accuracy}}} (mcq by log-likelihood)}],
 //    "paired":[{"a":label,"b":label (the reference),"score":"greedy"|"mean","matched","unmatched_a","unmatched_b",
 //               "resamples","seed","splits":{name:{"n","mean_a","mean_b","difference","ci95":[lo,hi],"documents","se"}},
 //               "categories":{…} (mcq)}] (with two or more models; see PairedComparison)}
@@ -40,7 +42,7 @@ public struct EvalResults: Sendable {
 
     /// The per-item score paired comparisons use: greedy when it was run, else the sampled mean.
     public var defaultPairedScore: PairedScore {
-        options.mode == .ntp || options.sampling.greedy ? .greedy : .mean
+        !options.isGenerative || options.sampling.greedy ? .greedy : .mean
     }
 
     /// Every model against `baseline` (a label; default the first model), A = the model, B = the reference.
@@ -74,7 +76,7 @@ public struct EvalResults: Sendable {
 
     public var json: JSON {
         let o = options
-        let reasoning = o.mode != .ntp
+        let reasoning = o.isGenerative
         var root: [String: JSON] = [
             "format": .string("rpt-eval/1"), "data": .string(o.data), "mode": .string(o.mode.rawValue),
             "items": .number(Double(itemCount)),
@@ -85,6 +87,10 @@ public struct EvalResults: Sendable {
             root["temperature"] = .number(Double(o.sampling.temperature))
             root["max_response_tokens"] = .number(Double(o.sampling.maxResponseTokens))
             root["template"] = .string(o.mode == .mcq ? "mcq" : o.template)
+        }
+        if o.mode == .mcq {
+            root["method"] = .string(o.mcqMethod.rawValue)
+            if o.mcqMethod == .loglikelihood { root["normalization"] = .string(o.optionNormalization.rawValue) }
         }
         if !items.isEmpty && items.count == itemCount { root["positions"] = .array(items.map(\.json)) }
         root["results"] = .array(models.map { m in
@@ -108,6 +114,7 @@ public struct EvalResults: Sendable {
             }
             if let outcomes = outcomesJSON(m) { r["outcomes"] = outcomes }
             if let server = m.server { r["server"] = server }
+            if let l = m.likelihood { r["loglikelihood"] = l }
             return .object(r)
         })
         if !paired.isEmpty {
@@ -138,7 +145,7 @@ public struct EvalResults: Sendable {
         let o = options
         let k = o.sampling.samples
         var columns: [String]
-        if o.mode == .ntp { columns = ["accuracy"] } else {
+        if !o.isGenerative { columns = [o.mode == .mcq ? "accuracy (\(o.optionNormalization.rawValue))" : "accuracy"] } else {
             columns = o.sampling.greedy ? ["greedy"] : []
             if k > 0 { columns += ["mean@\(k) (T=\(o.sampling.temperature))", "pass@\(k)"] }
         }
@@ -151,12 +158,13 @@ public struct EvalResults: Sendable {
         var header = "\(m.target.label)"
         if let s = m.target.step { header += "  step \(s)" }
         if let f = m.target.flops { header += String(format: "  %.3g FLOPs", f) }
-        header += "  (\(o.mode.rawValue)" + (o.mode == .ntp ? "" : ", \(o.sampling.maxResponseTokens) response tokens") + String(format: ", %.1f s)", m.seconds)
+        header += "  (\(o.mode.rawValue)" + (o.mode == .mcq ? " by \(o.mcqMethod.rawValue)" : "")
+            + (o.isGenerative ? ", \(o.sampling.maxResponseTokens) response tokens" : "") + String(format: ", %.1f s)", m.seconds)
         var lines = [header, pad(o.mode == .mcq ? "category" : "split", nameWidth) + "  " + pad("n", 6) + columns.map { pad($0, 24) }.joined()]
         for g in m.groups {
             var cells: [String] = []
-            if o.mode == .ntp || o.sampling.greedy { cells.append(cell(g.accuracy.greedy)) }
-            if o.mode != .ntp && k > 0 { cells += [cell(g.accuracy.sampledMean), cell(g.accuracy.passAtK)] }
+            if !o.isGenerative || o.sampling.greedy { cells.append(cell(g.accuracy.greedy)) }
+            if o.isGenerative && k > 0 { cells += [cell(g.accuracy.sampledMean), cell(g.accuracy.passAtK)] }
             lines.append(pad(g.name, nameWidth) + "  " + pad("\(g.accuracy.n)", 6) + cells.map { pad($0, 24) }.joined())
         }
         if let a = m.answers, a.failed > 0 {

@@ -97,4 +97,14 @@ public struct PrepareOptions: Sendable {
         }
         return .object(f)
     }
+
+    /// The options that change what scoring computes (the work directory is reusable while these match): the
+    /// fingerprint without the training selection (threshold, per-document cap), with the work-file format.
+    public func scoringFingerprint(window resolvedWindow: Int) -> JSON {
+        guard case .object(var f) = fingerprint(window: resolvedWindow) else { return .null }
+        f["entropy_threshold"] = nil
+        f["max_positions_per_doc"] = nil
+        f["work_format"] = .number(2)
+        return .object(f)
+    }
 }

@@ -1,17 +1,30 @@
 // The resumable record of an `rpt prepare` run: DIR/.work/scored.jsonl, one line per scored document
-// {"doc": corpus index, "doc_id", "split": "train"|"val", "counts": {...}, "positions": [position lines]},
-// written (one write call) as soon as the document is scored. On resume, complete lines are kept; a final
-// line cut short by a kill is truncated away, and its document is scored again.
+// {"doc": corpus index, "doc_id", "split": "train"|"val", "counts": {...}, "positions": [position lines],
+//  "scored": [t, entropy bits, log-prob bits, ...]}, written (one write call) as soon as the document is scored.
+// Validation documents hold their final positions (they do not depend on the training threshold); training
+// documents hold every scored position's proxy entropy and log-probability (as Float bit patterns, so they read
+// back exactly), from which the final files select with the current --entropy-threshold and cap: changing only
+// those re-selects without re-scoring. On resume, complete lines are kept; a final line cut short by a kill is
+// truncated away, and its document is scored again.
 
 import Foundation
 
 enum WorkFile {
+    /// A training position's proxy values, kept so that selection can be redone.
+    struct ScoredPosition: Equatable {
+        var index: Int
+        var entropy: Float
+        var logProb: Float
+    }
+
     struct Entry {
         var index: Int
         var docId: String
         var isValidation: Bool
         var counts: PrepareCounts
         var records: [PositionRecord]
+        /// Training documents: every scored position (the candidates of selection).
+        var scored: [ScoredPosition] = []
 
         /// The line (no newline), built as bytes: documents hold many long position lines.
         var lineBytes: [UInt8] {
@@ -20,12 +33,18 @@ enum WorkFile {
             o.raw(",\"doc_id\":"); o.string(docId)
             o.raw(",\"positions\":[")
             for (i, r) in records.enumerated() { if i > 0 { o.raw(",") }; o.bytes += r.lineBytes }
+            o.raw("],\"scored\":[")
+            for (i, p) in scored.enumerated() {
+                if i > 0 { o.raw(",") }
+                o.int(p.index); o.raw(","); o.int(Int(p.entropy.bitPattern)); o.raw(","); o.int(Int(p.logProb.bitPattern))
+            }
             o.raw("],\"split\":\"" + (isValidation ? "val" : "train") + "\"}\n")
             return o.bytes
         }
 
-        init(index: Int, docId: String, isValidation: Bool, counts: PrepareCounts, records: [PositionRecord]) {
+        init(index: Int, docId: String, isValidation: Bool, counts: PrepareCounts, records: [PositionRecord], scored: [ScoredPosition] = []) {
             self.index = index; self.docId = docId; self.isValidation = isValidation; self.counts = counts; self.records = records
+            self.scored = scored
         }
 
         init(json: JSON, file: String, line: Int) throws {
@@ -36,6 +55,17 @@ enum WorkFile {
             index = i; docId = id; isValidation = s == "val"
             counts = try PrepareCounts(json: c, file: file)
             records = try ps.map { try PositionRecord(json: $0, file: file, line: line) }
+            guard let flat = json["scored"]?.array, flat.count % 3 == 0 else {
+                throw RPTError("line \(line): no \"scored\" triples (a work file of an earlier rpt: remove the work directory)", file: file)
+            }
+            scored.reserveCapacity(flat.count / 3)
+            for k in stride(from: 0, to: flat.count, by: 3) {
+                guard let t = flat[k].int, t >= 0, let e = flat[k + 1].int, let l = flat[k + 2].int,
+                      let eb = UInt32(exactly: e), let lb = UInt32(exactly: l) else {
+                    throw RPTError("line \(line): \"scored\" holds a value that is not a position and two Float bit patterns", file: file)
+                }
+                scored.append(ScoredPosition(index: t, entropy: Float(bitPattern: eb), logProb: Float(bitPattern: lb)))
+            }
         }
     }
 

@@ -6,8 +6,10 @@
 // at the same byte (TokenAlignment). The proxy may be an OpenAI-compatible server instead of a local model
 // (ServerEntropyScorer, docs/servers.md). Documents are scored in fixed groups of about --batch-tokens tokens (the
 // grouping depends only on the corpus and options, so a resumed run computes exactly what an uninterrupted one
-// would); each scored document is appended to DIR/.work/scored.jsonl at once, and a rerun with the same options
-// skips documents already there. The final files are written atomically from the work file.
+// would); each scored document is appended to DIR/.work/scored.jsonl at once, and a rerun with the same scoring
+// options skips documents already there. The final files are written atomically from the work file, selecting
+// training positions there: a rerun that changes only --entropy-threshold or --max-positions-per-doc re-selects
+// from the stored scores without scoring again.
 
 import Foundation
 
@@ -153,15 +155,18 @@ public final class Preparer {
         let fm = FileManager.default
         let workDir = o.outputDirectory + "/.work"
         try createDirectory(workDir)
+        // Only the options that change scores are pinned: the threshold and cap select at the end.
         let fingerprint = o.fingerprint(window: window)
+        let scoringFingerprint = o.scoringFingerprint(window: window)
         let optionsPath = workDir + "/options.json"
         if fm.fileExists(atPath: optionsPath) {
             let old = try JSON.load(path: optionsPath)
-            guard old == fingerprint else {
-                throw RPTError("this output directory was prepared with different options; remove \(workDir) (and its results) or use another --out", file: optionsPath)
+            guard old == scoringFingerprint else {
+                let why = old["work_format"] == nil ? "was prepared by an earlier rpt (another work-file format)" : "was scored with different options"
+                throw RPTError("this output directory \(why); remove \(workDir) (and its results) or use another --out", file: optionsPath)
             }
         } else {
-            try AtomicFile.write(Data(fingerprint.serialized().utf8), to: optionsPath)
+            try AtomicFile.write(Data(scoringFingerprint.serialized().utf8), to: optionsPath)
         }
         let scoredPath = workDir + "/scored.jsonl"
         var done = try WorkFile.load(scoredPath, documents: plans.count)
@@ -182,7 +187,10 @@ public final class Preparer {
         var lastPlain = Date()
         var scoredNow = 0, proxyTokensNow = 0
         var scoringSeconds = 0.0
-        if alreadyDone > 0 { log("resuming: \(alreadyDone) of \(plans.count) documents already scored in \(scoredPath)") }
+        if alreadyDone == plans.count {
+            log(String(format: "all %d documents already scored in %@: selecting training positions with entropy > %g without re-scoring",
+                       plans.count, scoredPath, Double(o.entropyThreshold)))
+        } else if alreadyDone > 0 { log("resuming: \(alreadyDone) of \(plans.count) documents already scored in \(scoredPath)") }
         for group in groups {
             if group.allSatisfy({ done[$0] != nil }) { continue }
             let t0 = Date()
@@ -219,8 +227,12 @@ public final class Preparer {
         defer { try? reader.close() }
         for i in plans.indices {
             guard let summary = done[i] else { throw RPTError("document \(i) missing after scoring", file: scoredPath) }
-            let e = try WorkFile.read(reader, summary, path: scoredPath)
+            var e = try WorkFile.read(reader, summary, path: scoredPath)
             guard e.index == i else { throw RPTError("work file entry for document \(i) holds document \(e.index)", file: scoredPath) }
+            guard e.isValidation == plans[i].isValidation else {
+                throw RPTError("work file entry for document \(i) is of the other split", file: scoredPath)
+            }
+            if !e.isValidation { e.records = trainingRecords(plans[i], &e) }
             let file = e.isValidation ? valFile : trainFile
             for r in e.records { try file.append(r.lineBytes + [0x0A]) }
             if e.isValidation { val.add(e.counts); valPositions += e.records.count } else { train.add(e.counts); trainPositions += e.records.count }
@@ -313,38 +325,54 @@ public final class Preparer {
                 splitCandidates.append((t, split.entropy[k]))
             }
         }
-        var records: [PositionRecord] = []
-        func record(_ t: Int) -> PositionRecord {
-            let contextStart = max(0, t - o.maxContextTokens)
-            let range = spans.continuationRange(from: t, horizon: o.horizon)
-            let byteStart = contextStart == 0 ? 0 : spans.starts[contextStart]
-            return PositionRecord(
-                docId: p.document.id, index: t,
-                context: String(decoding: p.bytes[byteStart..<spans.starts[t]], as: UTF8.self),
-                contextIds: Array(p.policyIds[contextStart..<t]),
-                targetId: p.policyIds[t],
-                target: String(decoding: p.bytes[spans.starts[t]..<spans.ends[t]], as: UTF8.self),
-                continuation: Array(p.bytes[range]),
-                boundaries: spans.boundaries(from: t, horizon: o.horizon),
-                proxyEntropy: proxyAt[t]!.entropy, proxyLogProb: proxyAt[t]!.logProb,
-                calculation: CalculatorAnnotations.calculation(covering: spans.starts[t], in: p.document.calculations)?.expression)
+        guard p.isValidation else {
+            // Training positions are selected when the final files are written (trainingRecords), so that a new
+            // threshold or cap needs no re-scoring.
+            let scored = candidates.map { WorkFile.ScoredPosition(index: $0.index, entropy: $0.entropy, logProb: proxyAt[$0.index]!.logProb) }
+            return WorkFile.Entry(index: p.index, docId: p.document.id, isValidation: false, counts: c, records: [], scored: scored)
         }
-        if p.isValidation {
-            for (t, s) in PositionSelection.validation(splitCandidates) {
-                var r = record(t)
-                r.entropy = splitEntropyAt[t]
-                r.splits = s
-                for x in s { c.splitCounts[DifficultySplit.allCases.firstIndex(of: x)!] += 1 }
-                records.append(r)
-            }
-        } else {
-            let kept = PositionSelection.training(candidates, threshold: o.entropyThreshold, cap: o.maxPositionsPerDocument,
-                                                  seed: o.seed, document: p.index)
-            c.capped = candidates.filter { $0.entropy > o.entropyThreshold }.count - kept.count
-            records = kept.map(record)
+        var records: [PositionRecord] = []
+        for (t, s) in PositionSelection.validation(splitCandidates) {
+            var r = record(p, spans: spans, t, proxyEntropy: proxyAt[t]!.entropy, proxyLogProb: proxyAt[t]!.logProb)
+            r.entropy = splitEntropyAt[t]
+            r.splits = s
+            for x in s { c.splitCounts[DifficultySplit.allCases.firstIndex(of: x)!] += 1 }
+            records.append(r)
         }
         c.written = records.count
-        return WorkFile.Entry(index: p.index, docId: p.document.id, isValidation: p.isValidation, counts: c, records: records)
+        return WorkFile.Entry(index: p.index, docId: p.document.id, isValidation: true, counts: c, records: records)
+    }
+
+    /// A training document's positions under the current threshold and cap, from its scored positions; sets the
+    /// entry's written and capped counts.
+    func trainingRecords(_ p: Plan, _ e: inout WorkFile.Entry) -> [PositionRecord] {
+        let o = options
+        guard let spans = p.policySpans, !e.scored.isEmpty else { return [] }
+        let byIndex = Dictionary(e.scored.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        let candidates = e.scored.map { (index: $0.index, entropy: $0.entropy) }
+        let kept = PositionSelection.training(candidates, threshold: o.entropyThreshold, cap: o.maxPositionsPerDocument,
+                                              seed: o.seed, document: p.index)
+        e.counts.capped = candidates.filter { $0.entropy > o.entropyThreshold }.count - kept.count
+        e.counts.written = kept.count
+        return kept.map { t in record(p, spans: spans, t, proxyEntropy: byIndex[t]!.entropy, proxyLogProb: byIndex[t]!.logProb) }
+    }
+
+    /// The position record of token `t` of a document.
+    func record(_ p: Plan, spans: TokenByteSpans, _ t: Int, proxyEntropy: Float, proxyLogProb: Float) -> PositionRecord {
+        let o = options
+        let contextStart = max(0, t - o.maxContextTokens)
+        let range = spans.continuationRange(from: t, horizon: o.horizon)
+        let byteStart = contextStart == 0 ? 0 : spans.starts[contextStart]
+        return PositionRecord(
+            docId: p.document.id, index: t,
+            context: String(decoding: p.bytes[byteStart..<spans.starts[t]], as: UTF8.self),
+            contextIds: Array(p.policyIds[contextStart..<t]),
+            targetId: p.policyIds[t],
+            target: String(decoding: p.bytes[spans.starts[t]..<spans.ends[t]], as: UTF8.self),
+            continuation: Array(p.bytes[range]),
+            boundaries: spans.boundaries(from: t, horizon: o.horizon),
+            proxyEntropy: proxyEntropy, proxyLogProb: proxyLogProb,
+            calculation: CalculatorAnnotations.calculation(covering: spans.starts[t], in: p.document.calculations)?.expression)
     }
 
     private func createDirectory(_ path: String) throws {

@@ -35,6 +35,7 @@ public final class RPTTrainer {
         var o = requested
         var setupNotes: [String] = []
         let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
+        if let note = RunDirectory.threadNote(checkpoint) { setupNotes.append(note) }
         if let ck = checkpoint {
             let stored: RPTTrainOptions
             do { stored = try RPTTrainOptions.stored(ck.state.options) } catch {

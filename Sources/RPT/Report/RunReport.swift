@@ -3,13 +3,18 @@
 // the reasoning-pattern comparison, and sample traces from RUN/completions.jsonl. Inputs not given on
 // the command line are looked for in the run directory (eval*.json, fit.json, patterns.json); a section
 // without input is kept with a short note. A run whose reward never rose gets a warning box at the top
-// (LearningCheck). The page is written atomically.
+// (LearningCheck). With further runs (`--run A --run B …`) a "Runs compared" section overlays every run's
+// training curves (ComparisonSection); the other sections stay the first run's. The page is written atomically.
 
 import Foundation
 
 public struct RunReportOptions: Sendable {
     public var run: String
     public var out: String
+    /// Further runs whose training curves are overlaid on the first's.
+    public var compare: [String] = []
+    /// Labels of `run` then `compare`, in order (default: directory names).
+    public var labels: [String] = []
     /// Evaluation files ("rpt-eval/1"); empty: RUN/eval*.json.
     public var evals: [String] = []
     /// Scaling fit ("rpt-fit/1"); nil: RUN/fit.json if present.
@@ -64,6 +69,16 @@ public enum RunReport {
         // Training curves.
         let metricsPath = run + "/metrics.jsonl"
         let metrics = fm.fileExists(atPath: metricsPath) ? try RunMetrics.load(path: metricsPath) : nil
+        if !o.compare.isEmpty {
+            let paths = [o.run] + o.compare
+            let labels = try ComparisonSection.labels(for: paths, given: o.labels)
+            let runs = try zip(paths, labels).map { path, label in
+                let m = path + "/metrics.jsonl"
+                guard fm.fileExists(atPath: m) else { throw RPTError("no metrics.jsonl in this run directory", file: path) }
+                return ComparisonSection.Run(label: label, path: path, metrics: try RunMetrics.load(path: m))
+            }
+            add("comparison", "Runs compared", ComparisonSection.build(runs), missing: "")
+        }
         add("training", "Training curves", metrics.map(TrainingSection.build),
             missing: "No training metrics: \(metricsPath) not found.")
 

@@ -5,6 +5,7 @@
 // pretty-printed), which writes UInt64 generator words and Doubles exactly (shortest round-trip digits).
 
 import Foundation
+import RPTKernels
 
 public struct TrainerState: Codable, Sendable, Equatable {
     /// Version of the checkpoint format this state belongs to; loading refuses a newer one.
@@ -28,6 +29,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Checksums (FileChecksum) of the checkpoint's weight and optimizer files, by file name; nil in checkpoints
     /// written before checksums existed.
     public var checksums: [String: String]?
+    /// Threads the run computed with (Parallel.threads when the state was made); nil in older checkpoints. Sums
+    /// split by thread count round differently, so only a resume with the same count is bit-exact.
+    public var threads: Int?
 
     public init(step: Int, adamwStep: Int = 0, rngStates: [String: RandomGenerator] = [:], dataCursor: JSON = .null,
                 options: JSON = .null, metrics: [String: Double] = [:], payload: JSON = .null) {
@@ -39,11 +43,12 @@ public struct TrainerState: Codable, Sendable, Equatable {
         self.options = options
         self.metrics = metrics
         self.payload = payload
+        self.threads = Parallel.threads
     }
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, adamwStep = "adamw_step", rngStates = "rng_states"
-        case dataCursor = "data_cursor", options = "training_options", metrics = "last_step_metrics", payload, checksums
+        case dataCursor = "data_cursor", options = "training_options", metrics = "last_step_metrics", payload, checksums, threads
     }
 
     public init(from decoder: Decoder) throws {
@@ -57,6 +62,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         metrics = try c.decode([String: Double].self, forKey: .metrics)
         payload = try c.decode(CodableJSON.self, forKey: .payload).value
         checksums = try c.decodeIfPresent([String: String].self, forKey: .checksums)
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -70,6 +76,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         try c.encode(metrics, forKey: .metrics)
         try c.encode(CodableJSON(payload), forKey: .payload)
         try c.encodeIfPresent(checksums, forKey: .checksums)
+        try c.encodeIfPresent(threads, forKey: .threads)
     }
 
     /// The file contents (pretty-printed, sorted keys).

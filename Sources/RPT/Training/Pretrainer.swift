@@ -48,6 +48,8 @@ public final class Pretrainer {
     let tokenizerSources: [String]
     /// The data line logged when the run starts: documents (or examples) and tokens of each split.
     public let dataSummary: String
+    /// A note for a resume with another thread count (RunDirectory.threadNote).
+    let resumeNote: String?
     /// Called with each log line (stdout by default).
     public var log: (String) -> Void = { StandardOutput.log($0) }
 
@@ -56,6 +58,7 @@ public final class Pretrainer {
     public init(options requested: PretrainOptions, resume: Bool) throws {
         var options = requested
         let checkpoint = try RunDirectory.checkpointToResume(out: requested.out, resume: resume)
+        resumeNote = RunDirectory.threadNote(checkpoint)
         if let ck = checkpoint {
             let stored: PretrainOptions
             do { stored = try PretrainOptions(json: ck.state.options) } catch {
@@ -146,6 +149,7 @@ public final class Pretrainer {
         log(dataSummary)
         if step == 0 { log("pretrain: \(model.parameterCount) parameters, \(o.steps) steps of \(o.batchSize)×\(o.gradAccumulation) sequences ≤ \(o.seqLen + 1) tokens; out \(o.out)") }
         else { log("pretrain: resumed at step \(step) from \(Checkpoint.latest(in: o.out) ?? o.out)") }
+        if let note = resumeNote { log("pretrain: note: " + note) }
         let progress = ProgressLine(total: o.steps, label: "pretrain")
         var lastLoss: Float?
         let start = Date()

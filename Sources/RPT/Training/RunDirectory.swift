@@ -8,6 +8,7 @@
 // never the copy.
 
 import Foundation
+import RPTKernels
 
 public enum RunDirectory {
     /// The checkpoint to continue from: the latest in `out` when resuming (nil when there is none yet).
@@ -18,6 +19,14 @@ public enum RunDirectory {
             throw RPTError("already holds checkpoints (latest \(existing)): pass --resume to continue, or choose another --out", file: out)
         }
         return try latest.map { try Checkpoint.load(dir: $0) }
+    }
+
+    /// A note when a resumed run computes with another thread count than it was saved with (docs/reliability.md:
+    /// the run continues closely, not bit for bit); nil when the counts agree or the checkpoint does not say.
+    public static func threadNote(_ checkpoint: Checkpoint?) -> String? {
+        guard let saved = checkpoint?.state.threads, saved != Parallel.threads else { return nil }
+        return "the run was computed with \(saved) threads and resumes with \(Parallel.threads): it continues closely but not bit-exactly "
+            + "(sums split by thread count round differently); resume with --threads \(saved) for a bit-exact continuation"
     }
 
     /// The tokenizer of a run and OUT/tokenizer. A new run (no checkpoint in `out`) loads the tokenizer from
