@@ -88,10 +88,17 @@ struct EvalCommand: ParsableCommand {
             guard let v = OptionNormalization(rawValue: n) else { throw ValidationError("--mcq-norm must be none, token or byte") }
             o.optionNormalization = v
         }
+        // Flags that the chosen evaluation would not read are errors, not silently ignored.
         if !o.isGenerative {
-            // Flags that only generation reads are errors here, not silently ignored.
             if samples > 0 { throw ValidationError("--samples draws responses: it needs reasoning mode (--mode reasoning)") }
             if rewardCommand != nil { throw ValidationError("--reward-command scores responses: it needs --mode reasoning") }
+            if noGreedy { throw ValidationError("--no-greedy skips the greedy response: it needs reasoning mode (--mode reasoning)") }
+            if dump != nil && o.mode != .mcq { throw ValidationError("--dump writes responses: standard mode (--mode ntp) has none; use --mode reasoning") }
+        }
+        if perCategory != nil && o.mode != .mcq { throw ValidationError("--per-category goes with --mcq") }
+        if runDirectory == nil {
+            if includeInitial { throw ValidationError("--include-initial goes with --run DIR") }
+            if flopsPerStep != nil { throw ValidationError("--flops-per-step goes with --run DIR (a verl run)") }
         }
         guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
         o.sampling.samples = samples

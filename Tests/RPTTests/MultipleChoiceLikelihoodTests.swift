@@ -89,7 +89,12 @@ import Testing
                                 (["--mcq", "--mode", "ntp", "--mcq-norm", "chars"], "--mcq-norm must be"),
                                 (["--mcq", "--mode", "ntp", "--samples", "2"], "--samples draws responses"),
                                 (["--mode", "ntp", "--samples", "2"], "--samples draws responses"),
-                                (["--mcq", "--mode", "ntp", "--server", "http://127.0.0.1:9", "--served-model", "m"], "--server evaluates by generating")] {
+                                (["--mcq", "--mode", "ntp", "--server", "http://127.0.0.1:9", "--served-model", "m"], "--server evaluates by generating"),
+                                (["--mode", "ntp", "--no-greedy"], "--no-greedy skips"),
+                                (["--mode", "ntp", "--dump", "/tmp/x.jsonl"], "standard mode (--mode ntp) has none"),
+                                (["--per-category", "2"], "--per-category goes with --mcq"),
+                                (["--mcq", "--include-initial"], "--include-initial goes with --run"),
+                                (["--mcq", "--flops-per-step", "1e9"], "--flops-per-step goes with --run")] {
             let bad = try runRPT(["eval", "--model", f.model, "--data", Self.questionsPath] + args)
             #expect(bad.status != 0 && bad.stderr.contains(message), "\(args): \(bad.stderr)")
         }
