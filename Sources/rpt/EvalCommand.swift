@@ -38,10 +38,10 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .customLong("no-greedy"), help: "Reasoning: skip the greedy response.") var noGreedy = false
     @Option(help: "Sampling temperature.") var temperature: Float = 0.8
     @Option(name: .customLong("top-p")) var topP: Float = 1
-    @Option(name: .customLong("max-response-tokens")) var maxResponseTokens: Int = 512
-    @Option(name: .customLong("max-prompt-tokens")) var maxPromptTokens: Int = 2048
-    @Option(help: "Prompt template: v0…v6 or a file with {context}.") var template: String = "v0"
-    @Option(help: "auto | raw | chatml | deepseek-r1") var chat: String = "auto"
+    @Option(name: .customLong("max-response-tokens"), help: "Reasoning: response budget (default: the --run's training value, else 512).") var maxResponseTokens: Int?
+    @Option(name: .customLong("max-prompt-tokens"), help: "Reasoning: prompt budget (default: the --run's training value, else 2048).") var maxPromptTokens: Int?
+    @Option(help: "Prompt template: v0…v6 or a file with {context} (default: the --run's training template, else v0).") var template: String?
+    @Option(help: "auto | raw | chatml | deepseek-r1 (default: the --run's training value, else auto).") var chat: String?
     @Option(name: .customLong("max-positions"), help: "Evaluate a seeded random subset of this many items.") var maxPositions: Int?
     @Option(name: .customLong("per-category"), help: "mcq: at most this many questions per category.") var perCategory: Int?
     @Option(name: .customLong("batch"), help: "Reasoning: items per generation batch.") var itemsPerBatch: Int = 8
@@ -105,12 +105,19 @@ struct EvalCommand: ParsableCommand {
         o.sampling.greedy = !noGreedy
         o.sampling.temperature = temperature
         o.sampling.topP = topP
-        o.sampling.maxResponseTokens = maxResponseTokens
+        // The reasoning format: each flag, else what the --run was trained with (so a run is evaluated in its own
+        // format), else the defaults.
+        let trained = try runDirectory.flatMap { try EvalTarget.trainedFormat(of: $0) }
+        o.sampling.maxResponseTokens = maxResponseTokens ?? trained?.maxResponseTokens ?? 512
         o.sampling.itemsPerBatch = itemsPerBatch
         o.sampling.seed = seed
-        o.template = template
-        o.chat = chat
-        o.maxPromptTokens = maxPromptTokens
+        o.template = template ?? trained?.template ?? "v0"
+        o.chat = chat ?? trained?.chat ?? "auto"
+        o.maxPromptTokens = maxPromptTokens ?? trained?.maxPromptTokens ?? 2048
+        if let t = trained, o.isGenerative, template == nil || chat == nil || maxResponseTokens == nil || maxPromptTokens == nil {
+            print("eval: the run's training format where not given: template \(o.template), chat \(o.chat), max prompt \(o.maxPromptTokens), "
+                  + "max response \(o.sampling.maxResponseTokens) tokens (from \(t.source))")
+        }
         o.maxItems = maxPositions
         o.perCategory = perCategory
         o.seed = seed

@@ -270,6 +270,16 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
         // The monitor's count went through the checkpoint: the stall completes at step 3, reported once.
         #expect(b.stdout.components(separatedBy: "warning: ").count == 2, "\(b.stdout)")
         #expect(b.stdout.contains("warning: no rollout has earned a reward for 3 steps (steps 1–3)"))
+        // eval --run evaluates in the run's own format (template, chat, budgets) unless a flag says otherwise.
+        let evalArgs = ["eval", "--run", dir + "/run", "--data", data, "--mode", "reasoning", "--max-positions", "2", "--threads", "1"]
+        let own = try runRPT(evalArgs + ["--out", dir + "/own.json"])
+        #expect(own.status == 0, "\(own.stderr)")
+        #expect(own.stdout.contains("the run's training format where not given: template v0, chat raw, max prompt 240, max response 6 tokens"), "\(own.stdout)")
+        #expect(try JSON.load(path: dir + "/own.json")["max_response_tokens"]?.int == 6)
+        let given = try runRPT(evalArgs + ["--out", dir + "/given.json", "--template", "v0", "--chat", "raw", "--max-prompt-tokens", "230",
+                                           "--max-response-tokens", "4"])
+        #expect(given.status == 0 && !given.stdout.contains("training format"), "\(given.stdout)")
+        #expect(try JSON.load(path: dir + "/given.json")["max_response_tokens"]?.int == 4)
         let bad = try runRPT(base("bad") + ["--steps", "2", "--dynamic-sampling-from", "half"])
         #expect(bad.status != 0 && bad.stderr.contains("--dynamic-sampling-from"))
     }

@@ -15,7 +15,7 @@ func writeSyntheticRun(_ dir: String, steps: Int = 60, extras: Bool = true) thro
     func write(_ name: String, _ text: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/" + name))
     }
-    var rng = SystemRandomNumberGenerator()
+    var rng = RandomGenerator(seed: 20261205)
     var metrics = ""
     for s in 1...steps {
         let trend = 0.08 + 0.35 * Double(s) / Double(steps)

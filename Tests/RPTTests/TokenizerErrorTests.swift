@@ -90,7 +90,7 @@ import Testing
 
     /// Random corruptions of a valid tokenizer.json / tokenizer.bin either load or throw RPTError — never trap.
     @Test func corruptedFilesNeverTrap() throws {
-        var rng = SystemRandomNumberGenerator()
+        var rng = RandomGenerator(seed: 20261205)
         for (source, name) in [(TokenizerFixtures.storiesNormalizerPath, "tokenizer.json"),
                                (TokenizerFixtures.fixture("added-tokens/tokenizer.json"), "tokenizer.json"),
                                (TokenizerFixtures.storiesBinPath, "tok512.bin")] {

@@ -69,6 +69,25 @@ public struct EvalTarget: Sendable, Equatable {
         return out
     }
 
+    /// The reasoning format an `rpt train` run was trained with (its first complete checkpoint's options); nil for
+    /// a run that records none (a verl run, a pretraining run).
+    public struct TrainedFormat: Sendable {
+        public var template: String
+        public var chat: String
+        public var maxPromptTokens: Int
+        public var maxResponseTokens: Int
+        public var source: String
+    }
+
+    public static func trainedFormat(of dir: String) throws -> TrainedFormat? {
+        guard let first = Checkpoint.completeCheckpoints(in: dir).first else { return nil }
+        let path = first.path + "/" + Checkpoint.stateFile
+        let o = try TrainerState.load(path: path).options
+        guard let template = o["template"]?.string, let chat = o["chat"]?.string,
+              let prompt = o["maxPromptTokens"]?.int, let response = o["maxResponseTokens"]?.int else { return nil }
+        return TrainedFormat(template: template, chat: chat, maxPromptTokens: prompt, maxResponseTokens: response, source: path)
+    }
+
     /// The global_step_N directories of a verl run, by step.
     static func verlSteps(in dir: String) -> [(step: Int, path: String)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []

@@ -47,6 +47,8 @@ public final class RPTTrainer {
             resumedRunSteps = nil
             o.model = ResumeOptions.absolute(o.model); o.data = ResumeOptions.absolute(o.data)
             o.tokenizer = o.tokenizer.map(ResumeOptions.absolute); o.reference = o.reference.map(ResumeOptions.absolute)
+            // A template file is stored by absolute path too: `eval --run` reads the format back from the checkpoint.
+            if FileManager.default.fileExists(atPath: o.template) { o.template = ResumeOptions.absolute(o.template) }
         }
         try o.validate()
         // Policy, tokenizer (copied once into OUT/tokenizer so checkpoints never depend on a pruned one).
