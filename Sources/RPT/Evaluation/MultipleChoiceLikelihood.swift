@@ -96,35 +96,16 @@ public enum MultipleChoiceLikelihood {
                 out[qi][oi].bytes = bytes
             }
         }
-        let ws = ForwardWorkspace()
-        var next = 0
         var remaining = questions.map(\.options.count), done = 0
-        while next < sequences.count {
-            var members: [Sequence] = []
-            var tokens = 0
-            while next < sequences.count && (members.isEmpty || tokens + sequences[next].ids.count <= batchTokens) {
-                members.append(sequences[next]); tokens += sequences[next].ids.count; next += 1
+        try model.forEachSequenceLogits(sequences.map(\.ids), batchTokens: batchTokens, afterBatch: { _ in progress?(done) }) { i, logits in
+            let s = sequences[i]
+            var sum = 0.0
+            for (j, target) in s.continuation.enumerated() {
+                sum += Double(Distribution.logProb(logits + (s.first + j) * vocab, vocab: vocab, token: target))
             }
-            let cache = KVCache(config: model.config, slots: members.count, capacity: members.map(\.ids.count).max()!)
-            let batch = ForwardBatch(tokens: members.flatMap(\.ids),
-                                     segments: members.enumerated().map { .init(slot: $0.offset, count: $0.element.ids.count) })
-            let logits = try model.forward(batch, cache: cache, logits: .all, workspace: ws)
-            logits.withUnsafeBufferPointer { lp in
-                var offset = 0
-                for s in members {
-                    var sum = 0.0
-                    for (j, target) in s.continuation.enumerated() {
-                        sum += Double(Distribution.logProb(lp.baseAddress! + (offset + s.first + j) * vocab, vocab: vocab, token: target))
-                    }
-                    out[s.question][s.option].logLikelihood = sum
-                    offset += s.ids.count
-                }
-            }
-            for s in members {
-                remaining[s.question] -= 1
-                if remaining[s.question] == 0 { done += 1 }
-            }
-            progress?(done)
+            out[s.question][s.option].logLikelihood = sum
+            remaining[s.question] -= 1
+            if remaining[s.question] == 0 { done += 1 }
         }
         return out
     }

@@ -61,37 +61,20 @@ public struct NextTokenAccuracyPlan: Sendable {
     public func predictions(model: Model, sampling: SamplingParameters = .greedy, seed: UInt64 = 0, batchTokens: Int = 1024,
                             progress: ((Int) -> Void)? = nil) throws -> [Int] {
         let v = model.config.vocabSize
-        let ws = ForwardWorkspace()
         var predicted = Array(repeating: 0, count: recordCount)
-        var next = 0, done = 0
-        while next < chains.count {
-            // Pack whole chains into one forward call, each in its own cache slot.
-            var members: [Chain] = []
-            var tokens = 0
-            while next < chains.count && (members.isEmpty || tokens + chains[next].ids.count <= batchTokens) {
-                members.append(chains[next]); tokens += chains[next].ids.count; next += 1
-            }
-            let cache = KVCache(config: model.config, slots: members.count, capacity: members.map(\.ids.count).max()!)
-            let batch = ForwardBatch(tokens: members.flatMap(\.ids),
-                                     segments: members.enumerated().map { .init(slot: $0.offset, count: $0.element.ids.count) })
-            let logits = try model.forward(batch, cache: cache, logits: .all, workspace: ws)
-            logits.withUnsafeBufferPointer { lp in
-                var offset = 0
-                for chain in members {
-                    for (record, row) in chain.reads {
-                        let row = lp.baseAddress! + (offset + row) * v
-                        if sampling.temperature == 0 {
-                            predicted[record] = NextTokenAccuracyPlan.argmax(row, count: v)
-                        } else {
-                            var rng = RandomGenerator(seed: seed, stream: UInt64(record))
-                            predicted[record] = Sampler.sample(row, vocab: v, params: sampling, rng: &rng)
-                        }
-                    }
-                    offset += chain.ids.count
-                    done += chain.reads.count
+        var done = 0
+        // Whole chains packed into forward calls, each in its own cache slot.
+        try model.forEachSequenceLogits(chains.map(\.ids), batchTokens: batchTokens, afterBatch: { _ in progress?(done) }) { c, logits in
+            for (record, row) in chains[c].reads {
+                let row = logits + row * v
+                if sampling.temperature == 0 {
+                    predicted[record] = NextTokenAccuracyPlan.argmax(row, count: v)
+                } else {
+                    var rng = RandomGenerator(seed: seed, stream: UInt64(record))
+                    predicted[record] = Sampler.sample(row, vocab: v, params: sampling, rng: &rng)
                 }
             }
-            progress?(done)
+            done += chains[c].reads.count
         }
         return predicted
     }
