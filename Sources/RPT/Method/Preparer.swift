@@ -232,7 +232,7 @@ public final class Preparer {
             guard e.isValidation == plans[i].isValidation else {
                 throw RPTError("work file entry for document \(i) is of the other split", file: scoredPath)
             }
-            if !e.isValidation { e.records = trainingRecords(plans[i], &e) }
+            if !e.isValidation { e.records = try trainingRecords(plans[i], &e, workFile: scoredPath) }
             let file = e.isValidation ? valFile : trainFile
             for r in e.records { try file.append(r.lineBytes + [0x0A]) }
             if e.isValidation { val.add(e.counts); valPositions += e.records.count } else { train.add(e.counts); trainPositions += e.records.count }
@@ -345,9 +345,13 @@ public final class Preparer {
 
     /// A training document's positions under the current threshold and cap, from its scored positions; sets the
     /// entry's written and capped counts.
-    func trainingRecords(_ p: Plan, _ e: inout WorkFile.Entry) -> [PositionRecord] {
+    func trainingRecords(_ p: Plan, _ e: inout WorkFile.Entry, workFile: String) throws -> [PositionRecord] {
         let o = options
         guard let spans = p.policySpans, !e.scored.isEmpty else { return [] }
+        // The work file must describe this corpus's document (the corpus file may have changed since it was scored).
+        guard e.docId == p.document.id, e.scored.allSatisfy({ $0.index >= 1 && $0.index < p.policyIds.count }) else {
+            throw RPTError("document \(p.index) (\(p.document.id)) does not match its scored entry: the corpus changed since it was scored; remove the work directory", file: workFile)
+        }
         let byIndex = Dictionary(e.scored.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
         let candidates = e.scored.map { (index: $0.index, entropy: $0.entropy) }
         let kept = PositionSelection.training(candidates, threshold: o.entropyThreshold, cap: o.maxPositionsPerDocument,
