@@ -60,6 +60,8 @@ struct PretrainCommand: ParsableCommand {
         o.delimiter = delimiter.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
         o.sft = sft; o.promptField = promptField; o.completionField = completionField
         o.calculations = calculations ? true : nil; o.flopsBudget = flops
-        try Pretrainer(options: o, resume: resume).run(stopAfter: stopAfter)
+        let trainer = try Pretrainer(options: o, resume: resume)
+        if let d = ProcessInfo.processInfo.environment["RPT_PRETRAIN_STEP_DELAY"].flatMap(Double.init) { trainer.delayPerStep = d }
+        try trainer.run(stopAfter: stopAfter)
     }
 }

@@ -9,8 +9,15 @@ public enum Interruption {
     /// The signal received, 0 when none (written only by the handler).
     nonisolated(unsafe) static var received: Int32 = 0
 
-    /// Routes SIGINT and SIGTERM to the flag checked between steps.
+    /// Routes SIGINT and SIGTERM to the flag checked between steps. A parent may have started the process with
+    /// them blocked (the mask is inherited across exec: test runners, some launchers do this), which would leave
+    /// a signal pending and the run going; this thread unblocks them.
     public static func install() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for s in [SIGINT, SIGTERM] {
             signal(s) { sig in
                 if Interruption.received != 0 { _exit(128 + sig) }

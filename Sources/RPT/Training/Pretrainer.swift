@@ -52,6 +52,8 @@ public final class Pretrainer {
     let resumeNote: String?
     /// Called with each log line (stdout by default).
     public var log: (String) -> Void = { StandardOutput.log($0) }
+    /// Test hook: seconds to sleep after each step (makes a run slow enough to interrupt; not in any result).
+    public var delayPerStep: Double = 0
 
     /// Sets up a run, or resumes the latest checkpoint in `options.out` when `resume` is true (the stored
     /// options are used then, but for `PretrainOptions.safeOnResume`; ResumeOptions).
@@ -179,6 +181,7 @@ public final class Pretrainer {
                 log(line)
             }
             progress.update(step, unit: "steps", detail: String(format: "loss %.4f", loss))
+            if delayPerStep > 0 { Thread.sleep(forTimeInterval: delayPerStep) }
             let signal = Interruption.pending
             if step % o.saveEvery == 0 || step == end || budgetReached || signal != nil { try save() }
             if let signal { throw InterruptedRun(signal: signal, step: step, checkpoint: Checkpoint.latest(in: o.out) ?? o.out) }
