@@ -9,7 +9,7 @@ import Testing
 struct CLIResult { var status: Int32; var stdout: String; var stderr: String }
 
 /// Runs the `rpt` binary built next to the test bundle.
-func runRPT(_ args: [String], stdin: Data? = nil, workingDirectory: String = Repo.root) throws -> CLIResult {
+func runRPT(_ args: [String], stdin: Data? = nil, workingDirectory: String = Repo.root, environment: [String: String] = [:]) throws -> CLIResult {
     let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var binary = dir.appendingPathComponent("rpt")
     if !FileManager.default.fileExists(atPath: binary.path) {
@@ -19,6 +19,7 @@ func runRPT(_ args: [String], stdin: Data? = nil, workingDirectory: String = Rep
     p.executableURL = binary
     p.arguments = args
     p.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe(), inp = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -53,4 +53,20 @@ import Testing
         #expect(r.stderr.contains(path) && r.stderr.contains("3 distinct"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/fit.json"))
     }
+
+    /// An accuracy outside [0, 1] (a percentage, a wrong field) is an error naming the file and line, in JSON lines
+    /// and in an evaluation file.
+    @Test func accuraciesOutsideZeroOneAreRefused() throws {
+        let dir = temporaryDirectory("fit-range")
+        let lines = dir + "/points.jsonl"
+        try Data((1...4).map { "{\"compute\":\(Double($0) * 1e12),\"accuracy\":\($0 == 3 ? 41.5 : 0.4)}\n" }.joined().utf8)
+            .write(to: URL(fileURLWithPath: lines))
+        let r = try runRPT(["fit", "--points", lines])
+        #expect(r.status != 0 && r.stderr.contains(lines) && r.stderr.contains("line 3") && r.stderr.contains("[0, 1]"), "\(r.stderr)")
+        let eval = dir + "/eval.json"
+        try Data(#"{"format":"rpt-eval/1","results":[{"model":"m","flops":1e12,"splits":{"all":{"accuracy":-0.1}}}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: eval))
+        let e = try runRPT(["fit", "--points", eval])
+        #expect(e.status != 0 && e.stderr.contains(eval) && e.stderr.contains("[0, 1]"), "\(e.stderr)")
+    }
 }

@@ -161,6 +161,8 @@ import Testing
             good.line.replacingOccurrences(of: "\"continuation_b64\":\"", with: "\"continuation_b64\":\"%%"),
             good.line.replacingOccurrences(of: "\"target_id\":7}", with: "\"target_id\":7,\"splits\":[\"trivial\"],\"entropy\":1}"),
             good.line.replacingOccurrences(of: "\"context_ids\":[1,5]", with: "\"context_ids\":[1,5,6]"),
+            good.line.replacingOccurrences(of: "\"target_id\":7", with: "\"target_id\":-7"),
+            good.line.replacingOccurrences(of: "\"context_ids\":[1,5]", with: "\"context_ids\":[-1,5]"),
         ]
         for (i, line) in bad.enumerated() {
             let path = dir + "/bad\(i).jsonl"

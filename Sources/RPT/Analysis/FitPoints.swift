@@ -52,6 +52,7 @@ public struct FitPoints {
                 split = name
             }
             guard compute.isFinite, accuracy.isFinite else { throw bad("non-finite compute or accuracy") }
+            guard (0...1).contains(accuracy) else { throw bad("\"accuracy\" must be a fraction in [0, 1] (got \(accuracy))") }
             guard compute > 0 else { throw bad("compute must be positive (got \(compute))") }
             out.add(Point(compute: compute, accuracy: accuracy), split: split)
         }
@@ -80,7 +81,9 @@ public struct FitPoints {
                     out.skipped.append("results[\(i)] (\(name)) split \(split): no accuracy; skipped")
                     continue
                 }
-                guard let accuracy = a.doubleValue, accuracy.isFinite else { throw bad("split \"\(split)\": \"accuracy\" must be a finite number") }
+                guard let accuracy = a.doubleValue, accuracy.isFinite, (0...1).contains(accuracy) else {
+                    throw bad("split \"\(split)\": \"accuracy\" must be a fraction in [0, 1]")
+                }
                 out.add(Point(compute: flops, accuracy: accuracy), split: split)
             }
         }

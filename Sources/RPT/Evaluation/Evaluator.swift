@@ -149,7 +149,7 @@ public final class Evaluator {
         for r in records where r.targetId >= vocab || r.contextIds.contains(where: { $0 >= vocab }) {
             throw RPTError("position \(r.docId)@\(r.index) has token ids outside \(target.label)'s vocabulary: was the data prepared with another tokenizer?", file: options.data)
         }
-        let progress = ProgressLine(total: itemCount, label: "eval \(target.label)")
+        let progress = ProgressLine(total: itemCount, label: "eval \(target.label)", plainEvery: ProgressLine.plainInterval)
         var scores: [ItemScore]
         var tally: AnswerOutcomeTally? = nil
         switch options.mode {
@@ -236,7 +236,7 @@ public final class Evaluator {
         if let im = tokenizer.tokenId("<|im_end|>") { stops.insert(im) }
         let keys = options.mode == .mcq ? questions.map(\.id) : records.map { "\($0.docId)@\($0.index)" }
         let jobs = ServerRollouts.jobs(items: items.count, options: options.sampling, capabilities: caps).count
-        let progress = ProgressLine(total: jobs, label: "eval \(target.label) via \(server.url)")
+        let progress = ProgressLine(total: jobs, label: "eval \(target.label) via \(server.url)", plainEvery: ProgressLine.plainInterval)
         let (outcomes, report) = try ServerRollouts.run(client: client, capabilities: caps, tokenizer: tokenizer, items: items, keys: keys,
                                                         options: options.sampling, stopTokens: stops) { done, _ in
             progress.update(done, unit: "requests")

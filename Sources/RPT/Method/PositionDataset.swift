@@ -163,6 +163,7 @@ public struct PositionRecord: Sendable, Equatable {
             throw bad("\"context_ids\" must hold 1 to index (\(index)) ids, got \(contextIds.count)")
         }
         targetId = try int("target_id")
+        guard targetId >= 0, contextIds.allSatisfy({ $0 >= 0 }) else { throw bad("token ids must be ≥ 0 (\"target_id\", \"context_ids\")") }
         target = try string("target")
         guard let bytes = Data(base64Encoded: try string("continuation_b64")) else {
             throw bad("\"continuation_b64\" is not valid base64")

@@ -1,5 +1,6 @@
 // Progress for long work: on a terminal, one self-overwriting line on stderr with rate and ETA; when
-// stderr is not a terminal (CI, logs), nothing here — callers print their own plain lines.
+// stderr is not a terminal (CI, logs), a plain line every `plainEvery` seconds when asked (commands without
+// periodic lines of their own, e.g. eval), else nothing here — the caller prints its own plain lines.
 
 import Foundation
 
@@ -8,16 +9,29 @@ public final class ProgressLine {
     let label: String
     let start = Date()
     let isTTY = isatty(STDERR_FILENO) == 1
+    /// Without a terminal: seconds between plain progress lines (nil: none).
+    let plainEvery: Double?
     private var lastDraw = Date.distantPast
+    private var lastPlain = Date()
 
-    public init(total: Int, label: String) {
+    public init(total: Int, label: String, plainEvery: Double? = nil) {
         self.total = total
         self.label = label
+        self.plainEvery = plainEvery
     }
 
     /// `done` units finished out of `total`; `detail` is appended (e.g. the current loss).
     public func update(_ done: Int, unit: String = "it", detail: String = "", force: Bool = false) {
-        guard isTTY else { return }
+        guard isTTY else {
+            if let every = plainEvery, done < total, Date().timeIntervalSince(lastPlain) >= every {
+                lastPlain = Date()
+                let elapsed = lastPlain.timeIntervalSince(start)
+                let rate = elapsed > 0 ? Double(done) / elapsed : 0
+                StandardError.write(String(format: "%@: %d/%d %@, %.2f/s, ETA %@\n", label, done, total, unit, rate,
+                                           ProgressLine.clock(rate > 0 ? Double(total - done) / rate : 0)))
+            }
+            return
+        }
         let now = Date()
         guard force || now.timeIntervalSince(lastDraw) > 0.2 || done >= total else { return }
         lastDraw = now
@@ -34,6 +48,11 @@ public final class ProgressLine {
     public func finish() {
         guard isTTY else { return }
         StandardError.write("\n")
+    }
+
+    /// Seconds between plain progress lines: RPT_PROGRESS_EVERY, else 30.
+    public static var plainInterval: Double {
+        ProcessInfo.processInfo.environment["RPT_PROGRESS_EVERY"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 30
     }
 
     static func clock(_ s: Double) -> String {
