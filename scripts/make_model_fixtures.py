@@ -14,7 +14,7 @@ each holding
     model-0000X-of-00002.safetensors + model.safetensors.index.json);
   * a small byte-level BPE tokenizer (tokenizer.json + tokenizer_config.json),
     the same for every model, trained here on the first 200 KB of
-    Tiny Shakespeare's input.txt (karpathy/char-rnn; its path in $TINY_SHAKESPEARE) with the Qwen2 pre-tokenizer;
+    Tiny Shakespeare's input.txt (karpathy/char-rnn; Tests/Fixtures/sources/tinyshakespeare-input.txt.gz) with the Qwen2 pre-tokenizer;
   * reference.safetensors: PyTorch/transformers outputs (logits, token
     log-probs, top-16 entropies, greedy continuation, loss, gradients and an
     AdamW trajectory), F32 for floats and I64 for integers.
@@ -40,6 +40,7 @@ How to run (from the repository root)
 
 import argparse
 import json
+import gzip
 import os
 import shutil
 import sys
@@ -62,7 +63,7 @@ from transformers import (
 torch.set_num_threads(2)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHAKESPEARE = os.environ.get("TINY_SHAKESPEARE", "input.txt")  # Tiny Shakespeare (karpathy/char-rnn)
+SHAKESPEARE = os.path.join(REPO, "Tests", "Fixtures", "sources", "tinyshakespeare-input.txt.gz")  # karpathy/char-rnn
 TRAIN_BYTES = 200_000
 
 QWEN2_PATTERN = (
@@ -126,7 +127,7 @@ TORCH_DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch
 # --------------------------------------------------------------------------- tokenizer
 
 def build_tokenizer():
-    with open(SHAKESPEARE, encoding="utf-8") as f:
+    with gzip.open(SHAKESPEARE, "rt", encoding="utf-8") as f:
         text = f.read()[:TRAIN_BYTES]
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
@@ -156,7 +157,7 @@ def pick_texts(hf_tok):
     """Token sequences taken from Shakespeare text beyond the tokenizer's training
     slice, chosen so that decode(ids) re-encodes to exactly ids (the texts are
     stored in the reference metadata for tokenizer tests)."""
-    with open(SHAKESPEARE, encoding="utf-8") as f:
+    with gzip.open(SHAKESPEARE, "rt", encoding="utf-8") as f:
         corpus = f.read()
     lines = corpus[TRAIN_BYTES + 1000:].split("\n")[1:]  # drop the partial first line
 

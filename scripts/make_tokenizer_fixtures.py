@@ -21,6 +21,7 @@ What it writes:
 
 Everything is deterministic (fixed seeds); rerunning gives identical files.
 """
+import gzip
 import json
 import os
 import random
@@ -31,7 +32,8 @@ import tokenizers
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("RPT_SHARED_ASSETS", os.path.join(os.path.dirname(ROOT), "shared", "assets"))  # shared/ beside the repo
+SOURCES = os.path.join(ROOT, "Tests", "Fixtures", "sources")  # source texts, with SOURCE.md
+STORIES = os.path.join(ROOT, "Assets", "tinystories-sample", "TinyStories-valid-sample.txt")
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "tokenizers")
 
 
@@ -236,7 +238,7 @@ HANDWRITTEN = [
 
 def random_data_strings(rng):
     out = []
-    with open(os.path.join(SHARED, "wikitext-2", "test.txt"), encoding="utf-8") as f:
+    with gzip.open(os.path.join(SOURCES, "wikitext-2-test.txt.gz"), "rt", encoding="utf-8") as f:
         lines = [l for l in f.read().split("\n") if l.strip()]
     for _ in range(60):
         out.append(rng.choice(lines) + ("\n" if rng.random() < 0.5 else ""))
@@ -244,7 +246,7 @@ def random_data_strings(rng):
     for _ in range(3):
         i = rng.randrange(len(lines) - 8)
         out.append("\n".join(lines[i:i + 8]))
-    with open(os.path.join(SHARED, "omni-math-rule", "test.jsonl"), encoding="utf-8") as f:
+    with gzip.open(os.path.join(SOURCES, "omni-math-rule-test.jsonl.gz"), "rt", encoding="utf-8") as f:
         rows = [json.loads(l) for l in f if l.strip()]
     for _ in range(60):
         r = rng.choice(rows)
@@ -400,7 +402,7 @@ def added_tokens_fixture():
     """A tiny byte-level BPE trained here (add_prefix_space=True, NFC) with added tokens that use lstrip, rstrip,
     single_word and normalized, to check added-token matching."""
     from tokenizers import trainers
-    with open(os.path.join(SHARED, "tinystories-sample", "TinyStories-valid-sample.txt"), encoding="utf-8") as f:
+    with open(STORIES, encoding="utf-8") as f:
         corpus = f.read().split("\n")
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
@@ -541,7 +543,7 @@ def build_stories_tokenizers():
 
 
 def stories_strings(rng):
-    with open(os.path.join(SHARED, "tinystories-sample", "TinyStories-valid-sample.txt"), encoding="utf-8") as f:
+    with open(STORIES, encoding="utf-8") as f:
         text = f.read()
     sentences = [s.strip() for s in text.replace("\n", " ").split(". ") if s.strip()]
     out = [
@@ -689,8 +691,6 @@ def chat_template_fixture():
 
 
 def main():
-    if not os.path.isdir(SHARED):
-        sys.exit(f"expected the shared assets at {SHARED}")
     rng = random.Random(7)
     strings = all_strings()
     gpt2_path = build_gpt2_tokenizer_json()

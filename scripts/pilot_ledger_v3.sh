@@ -7,13 +7,21 @@
 # own base model); then the Eq. 5 fit of each candidate schedule. Decision rule, fixed before the pilot ran: the
 # candidate with the highest minimum R² over seeds and splits (easy, medium, hard); a tie goes to fewer checkpoints.
 # Candidates: log2 = 1,2,4,8,16,32,64,120; log2-from-2 = 2,4,8,16,32,64,120; dense = 1,2,3,4,6,8,12,16,24,32,48,64,96,120.
-# Usage: bash scripts/pilot_ledger_v3.sh [V2_DIR] [OUT] [SEEDS]   (defaults: runs/reproduce/ledger-v2, runs/pilot-v3, "3 4 5")
+#
+# v4 pilot (RESULTS.md, "Ledger stories, v4 pilot"): the same pilot with RL's learning rate decayed by a cosine from
+# 1e-4 to 0 over the 120 steps (`--lr-schedule cosine:0:0`) instead of constant, to damp the late wandering of (d)
+# that bends the v3 curves. Rule, fixed before it ran: v4 replaces v3 for held-out runs only if its development-set
+# minimum R² over seeds × splits (best candidate schedule, same rule as above) is at least 0.95; otherwise v3 stays
+# and the pilot is reported. Run: bash scripts/pilot_ledger_v3.sh runs/reproduce/ledger-v2 runs/pilot-v4 "3 4 5" cosine:0:0
+# Usage: bash scripts/pilot_ledger_v3.sh [V2_DIR] [OUT] [SEEDS] [LR_SCHEDULE]
+#        (defaults: runs/reproduce/ledger-v2, runs/pilot-v3, "3 4 5", constant)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${RPT:-.build/release/rpt}
 V2=${1:-runs/reproduce/ledger-v2}
 P=${2:-runs/pilot-v3}
 SEEDS=${3:-3 4 5}
+SCHEDULE=${4:-constant}
 DENSE=1,2,3,4,6,8,12,16,24,32,48,64,96,120
 FMT=(--template Assets/reproduce/prompt.txt --chat raw --max-prompt-tokens 200)
 mkdir -p "$P"
@@ -27,10 +35,10 @@ for s in $SEEDS; do
     [ -f "$D/prep-dev/val.jsonl" ] || $R prepare --corpus "$P/dev.jsonl" --val-docs 500 --entropy-threshold 0.5 --out "$D/prep-dev" \
         --policy "$A" --proxy "$A" --calculations --min-context 8 --max-context-tokens 192 --seed "$s"
     [ -f "$D/d/step-000120/trainer_state.json" ] || $R train --model "$C" --data "$S/rl.jsonl" --out "$D/d" --steps 120 --batch-size 16 \
-        --group-size 8 --lr 0.0001 --lr-schedule constant --temperature 0.8 --max-response-tokens 40 --kl 0.05 --dynamic-sampling-from 0 \
+        --group-size 8 --lr 0.0001 --lr-schedule "$SCHEDULE" --temperature 0.8 --max-response-tokens 40 --kl 0.05 --dynamic-sampling-from 0 \
         --save-every 120 --save-steps "$DENSE" --keep-last 0 --seed "$s" "${FMT[@]}"
-    # The same run as v2's (d)? Its per-step metrics must be identical.
-    python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
+    # The same run as v2's (d)? Its per-step metrics must be identical (with v2's constant schedule).
+    [ "$SCHEDULE" = constant ] && python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
 import json, sys
 keys = ("reward_mean", "loss", "grad_norm", "kl", "flops", "groups_dropped_fraction")
 a, b = ([{k: json.loads(l).get(k) for k in keys} for l in open(f)] for f in sys.argv[1:3])

@@ -178,7 +178,7 @@ struct EvalCommand: ParsableCommand {
             }
         }
         if let out {
-            try AtomicFile.write(Data((results.json.serialized() + "\n").utf8), to: out)
+            try AtomicFile.write(Data((try results.json().serialized() + "\n").utf8), to: out)
             print("wrote \(out)")
         }
         if let dump { print("wrote \(dump)") }

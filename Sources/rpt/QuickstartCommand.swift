@@ -130,13 +130,11 @@ struct QuickstartCommand: ParsableCommand {
     /// The final table: accuracy (%) per split with 95% CIs, the paired gain over compute-matched NTP, how
     /// reward and format failures moved over training, and the fit.
     func printSummary(run: String, finalLabel: String) throws {
-        let ntp = try JSON.load(path: run + "/eval-ntp.json"), reasoning = try JSON.load(path: run + "/eval-reasoning.json")
-        func split(_ j: JSON, _ label: String, _ s: String) -> JSON? {
-            j["results"]?.array?.first { $0["label"]?.string == label }?["splits"]?[s]
-        }
-        func cell(_ g: JSON?) -> String {
-            guard let a = g?["accuracy"]?.double, let ci = g?["ci95"]?.array, ci.count == 2, let lo = ci[0].double, let hi = ci[1].double else { return "–" }
-            return String(format: "%.1f [%.1f, %.1f]", 100 * a, 100 * lo, 100 * hi)
+        let ntp = try EvalFile.load(path: run + "/eval-ntp.json"), reasoning = try EvalFile.load(path: run + "/eval-reasoning.json")
+        func split(_ f: EvalFile, _ label: String, _ s: String) -> EvalFile.Score? { f.result(labelled: label)?.splits?[s] }
+        func cell(_ g: EvalFile.Score?) -> String {
+            guard let a = g?.accuracy, let ci = g?.ci95 else { return "–" }
+            return String(format: "%.1f [%.1f, %.1f]", 100 * a, 100 * ci.low, 100 * ci.high)
         }
         let gain = try JSON.load(path: (run as NSString).deletingLastPathComponent + "/compare-ntp-matched.json")
         let columns = ["split", "NTP base", "NTP compute-matched", "reasoning before RPT", "reasoning after RPT", "RPT − compute-matched NTP"]
@@ -163,9 +161,9 @@ struct QuickstartCommand: ParsableCommand {
                      mean(metrics.prefix(k), "format_failures"), mean(metrics.suffix(k), "format_failures")))
         // The held-out curve: reasoning accuracy of every checkpoint (what the scaling fit uses).
         for s in ["hard", EvalItem.calculationGroup] {
-            let points = (reasoning["results"]?.array ?? []).compactMap { r -> String? in
-                guard let a = r["splits"]?[s]?["accuracy"]?.double else { return nil }
-                return "\(Int(r["step"]?.double ?? 0)): " + String(format: "%.1f", 100 * a)
+            let points = reasoning.results.compactMap { r -> String? in
+                guard let a = r.splits?[s]?.accuracy else { return nil }
+                return "\(r.step ?? 0): " + String(format: "%.1f", 100 * a)
             }
             print("held-out reasoning accuracy (%) on \(s) by RPT step: " + points.joined(separator: ", "))
         }

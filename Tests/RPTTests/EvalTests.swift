@@ -151,7 +151,7 @@ import Testing
             if j["kind"]!.string == "greedy" { greedyItem["\(rec.index)"] = Double(reward) }
         }
         // The per-item outcomes written to rpt-eval/1 are the dump's rewards, item by item.
-        let outcomes = EvalResults(options: o, itemCount: records.count, models: results, items: records.map(EvalItem.init)).json["results"]!.array![0]["outcomes"]!
+        let outcomes = try EvalResults(options: o, itemCount: records.count, models: results, items: records.map(EvalItem.init)).json()["results"]!.array![0]["outcomes"]!
         #expect(outcomes["samples"]?.int == 3)
         #expect(outcomes["sample_correct"]!.array!.map { $0.double! } == records.map { perItem["\($0.index)"]!.reduce(0, +) })
         #expect(outcomes["greedy"]!.array!.map { $0.double! } == records.map { greedyItem["\($0.index)"]! })
@@ -161,8 +161,8 @@ import Testing
         #expect(results[0].answers!.total == records.count * 4)
         // Same seed, same numbers; the hard split is a subset of the easy one.
         let again = try Evaluator(options: o).evaluate([model])
-        #expect(EvalResults(options: o, itemCount: records.count, models: results).json.serialized().replacingOccurrences(of: #""seconds":[0-9.]+"#, with: "", options: .regularExpression)
-                == EvalResults(options: o, itemCount: records.count, models: again).json.serialized().replacingOccurrences(of: #""seconds":[0-9.]+"#, with: "", options: .regularExpression))
+        #expect(try EvalResults(options: o, itemCount: records.count, models: results).json().serialized().replacingOccurrences(of: #""seconds":[0-9.]+"#, with: "", options: .regularExpression)
+                == EvalResults(options: o, itemCount: records.count, models: again).json().serialized().replacingOccurrences(of: #""seconds":[0-9.]+"#, with: "", options: .regularExpression))
         let n = Dictionary(uniqueKeysWithValues: results[0].groups.map { ($0.name, $0.accuracy.n) })
         #expect(n["easy"]! >= n["medium"]! && n["medium"]! >= n["hard"]! && n["hard"]! > 0)
     }
@@ -230,7 +230,7 @@ import Testing
         let m = try ev.evaluate([EvalTarget(path: Repo.fixtureModel("qwen2_f32"))])[0]
         #expect(m.groups.map(\.name) == ["all", "math", "other"])
         #expect(m.groups.map(\.accuracy.n) == [6, 3, 3])
-        let json = EvalResults(options: o, itemCount: 6, models: [m], items: ev.items).json
+        let json = try EvalResults(options: o, itemCount: 6, models: [m], items: ev.items).json()
         #expect(json["results"]?.array?[0]["categories"]?["math"]?["n"]?.int == 3)
         #expect(json["positions"]?.array?[1] == .object(["question_id": .string("2"), "category": .string("other")]))
         #expect(json["results"]?.array?[0]["outcomes"]?["sample_correct"]?.array?.count == 6)

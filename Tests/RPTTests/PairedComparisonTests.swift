@@ -251,7 +251,7 @@ func syntheticPairs(docs: Int, maxItems: Int, seed: UInt64) -> (a: [ScoredItem],
         r.paired = try r.pairedComparisons()
         let dir = temporaryDirectory("paired-json")
         let path = dir + "/e.json"
-        try AtomicFile.write(Data(r.json.serialized().utf8), to: path)
+        try AtomicFile.write(Data(try r.json().serialized().utf8), to: path)
         let j = try JSON.load(path: path)
         #expect(j["positions"]?.array?.count == 3)
         #expect(j["positions"]?.array?[1] == .object(["doc_id": .string("d1"), "index": .number(6), "splits": .array([.string("easy"), .string("medium")])]))

@@ -303,9 +303,9 @@ func occurrences(_ needle: String, in s: String) -> Int { s.components(separated
         try bad("e.json", "{\"format\":\"rpt-eval/1\",\"results\":[", { $0.evals = [$1] }, message: "malformed JSON")
         try bad("e.json", "{\"format\":\"rpt-eval/2\",\"results\":[]}", { $0.evals = [$1] }, message: "not an rpt-eval/1 file")
         try bad("e.json", "{\"format\":\"rpt-eval/1\",\"results\":[{\"label\":\"x\",\"splits\":{\"easy\":{\"accuracy\":\"high\"}}}]}",
-                { $0.evals = [$1] }, message: "results[0].splits.easy.accuracy must be a number")
+                { $0.evals = [$1] }, message: "results[0].splits.easy.accuracy: expected a number")
         try bad("e.json", "{\"format\":\"rpt-eval/1\",\"results\":[{\"label\":\"x\",\"splits\":{\"all\":{\"accuracy\":0.3,\"ci95\":[0.2]}}}]}",
-                { $0.evals = [$1] }, message: "ci95 must be [low, high]")
+                { $0.evals = [$1] }, message: "results[0].splits.all.ci95: expected [low, high]")
         try bad("f.json", "{\"format\":\"rpt-fit/1\",\"fits\":[]}", { $0.fit = $1 }, message: "fits must be an object")
         try bad("f.json", "{\"format\":\"rpt-fit/1\",\"fits\":{\"easy\":{\"A\":1,\"points\":[{\"compute\":1}]}}}", { $0.fit = $1 },
                 message: "fits.easy.points[0] needs numeric")

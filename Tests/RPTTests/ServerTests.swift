@@ -257,7 +257,7 @@ import Testing
             #expect(local.map { $0["prediction"] } == remote.map { $0["prediction"] })
             if flavour == .vllm { #expect(local.map { $0["completion"] } == remote.map { $0["completion"] }) }
             // Results metadata names the server and what it supports.
-            let json = EvalResults(options: o, itemCount: evaluator.itemCount, models: results, items: evaluator.items).json
+            let json = try EvalResults(options: o, itemCount: evaluator.itemCount, models: results, items: evaluator.items).json()
             let s = json["results"]!.array![1]["server"]!
             #expect(s["url"]?.string == server.url && s["served_model"]?.string == "served")
             #expect(s["capabilities"]?["token_id_prompts"]?.bool == (flavour == .vllm))

@@ -19,9 +19,19 @@ enum Repo {
     static func fixtureModel(_ name: String) -> String { path("Tests/Fixtures/models/\(name)") }
 }
 
-/// A fresh temporary directory removed by the caller (or left for the OS).
+/// One scratch folder per test process, `$TMPDIR/rpt-tests-PID`, removed when the process exits, so that a test
+/// run leaves nothing behind in the temporary directory however its tests end.
+let testScratchRoot: String = {
+    let root = (NSTemporaryDirectory() as NSString).appendingPathComponent("rpt-tests-\(getpid())")
+    try? FileManager.default.removeItem(atPath: root)  // a previous process with the same PID
+    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: testScratchRoot) }
+    return root
+}()
+
+/// A fresh directory inside the test process's scratch folder.
 func temporaryDirectory(_ label: String = "rpt-test") -> String {
-    let dir = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString)"
+    let dir = testScratchRoot + "/\(label)-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func directoryWithoutTokenizer() throws {
-        let dir = NSTemporaryDirectory() + "rpt-empty-\(UUID().uuidString)"
+        let dir = temporaryDirectory("rpt-empty")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         #expect(loadError(dir)?.message.contains("no tokenizer.json") == true)
     }
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func malformedTokenizerConfig() throws {
-        let dir = NSTemporaryDirectory() + "rpt-badconfig-\(UUID().uuidString)"
+        let dir = temporaryDirectory("rpt-badconfig")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Data(try Data(contentsOf: URL(fileURLWithPath: TokenizerFixtures.storiesNormalizerPath)))
             .write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))

@@ -89,7 +89,7 @@ struct Exact: Equatable, CustomStringConvertible {
 
 /// Writes a temporary file and returns its path.
 func writeTemporary(_ bytes: [UInt8], name: String) throws -> String {
-    let dir = NSTemporaryDirectory() + "rpt-tokenizer-test-\(UUID().uuidString)"
+    let dir = temporaryDirectory("rpt-tokenizer-test")
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let p = dir + "/" + name
     try Data(bytes).write(to: URL(fileURLWithPath: p))

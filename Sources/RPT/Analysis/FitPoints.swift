@@ -19,8 +19,6 @@ public struct FitPoints {
     /// Why inputs were left out (e.g. a result with no compute).
     public var skipped: [String] = []
 
-    public static let evalFormat = "rpt-eval/1"
-
     mutating func add(_ p: Point, split: String) {
         if points[split] == nil { splits.append(split) }
         points[split, default: []].append(p)
@@ -31,10 +29,10 @@ public struct FitPoints {
         guard let data = FileManager.default.contents(atPath: path) else { throw RPTError("cannot read file", file: path) }
         if let whole = try? JSONReader.parse([UInt8](data), file: path), let object = whole.objectValue,
            let format = object["format"] {
-            guard format.stringValue == evalFormat else {
-                throw RPTError("unsupported format \(JSON(format).serialized()); expected \"\(evalFormat)\" or JSON lines of points", file: path)
+            guard format.stringValue == EvalFile.format else {
+                throw RPTError("unsupported format \(JSON(format).serialized()); expected \"\(EvalFile.format)\" or JSON lines of points", file: path)
             }
-            return try fromEval(object, path: path)
+            return try fromEval(EvalFile.load(path: path), path: path)
         }
         return try fromJSONLines(path)
     }
@@ -59,29 +57,27 @@ public struct FitPoints {
         return out
     }
 
-    static func fromEval(_ root: JSONObject, path: String) throws -> FitPoints {
-        guard let results = root["results"]?.arrayValue else { throw RPTError("missing \"results\" array", file: path) }
+    static func fromEval(_ file: EvalFile, path: String) throws -> FitPoints {
         var out = FitPoints()
-        for (i, result) in results.enumerated() {
+        for (i, r) in file.results.enumerated() {
             func bad(_ why: String) -> RPTError { RPTError("results[\(i)]: \(why)", file: path) }
-            guard let r = result.objectValue else { throw bad("not an object") }
-            let name = r["model"]?.stringValue ?? r["step"]?.intValue.map { "step \($0)" } ?? "result \(i)"
-            guard let f = r["flops"], !f.isNull else {
+            let name = r.model ?? r.step.map { "step \($0)" } ?? "result \(i)"
+            guard let flops = r.flops else {
                 out.skipped.append("results[\(i)] (\(name)): no flops (initial model?); skipped")
                 continue
             }
-            guard let flops = f.doubleValue, flops.isFinite, flops >= 0 else { throw bad("\"flops\" must be a finite number ≥ 0") }
+            guard flops.isFinite, flops >= 0 else { throw bad("\"flops\" must be a finite number ≥ 0") }
             if flops == 0 {
                 out.skipped.append("results[\(i)] (\(name)): 0 flops (initial model); skipped")
                 continue
             }
-            guard let splits = r["splits"]?.objectValue else { throw bad("missing \"splits\" object") }
-            for (split, value) in zip(splits.keys, splits.values) {
-                guard let a = value["accuracy"], !a.isNull else {
+            guard let splits = r.splits else { throw bad("missing \"splits\" object") }
+            for split in splits.keys.sorted() {
+                guard let accuracy = splits[split]!.accuracy else {
                     out.skipped.append("results[\(i)] (\(name)) split \(split): no accuracy; skipped")
                     continue
                 }
-                guard let accuracy = a.doubleValue, accuracy.isFinite, (0...1).contains(accuracy) else {
+                guard accuracy.isFinite, (0...1).contains(accuracy) else {
                     throw bad("split \"\(split)\": \"accuracy\" must be a fraction in [0, 1]")
                 }
                 out.add(Point(compute: flops, accuracy: accuracy), split: split)

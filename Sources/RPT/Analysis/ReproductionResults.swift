@@ -28,38 +28,34 @@ public struct ReproductionSeedResults: Sendable {
     public static func collect(dir: String, finalLabel: String, seed: UInt64, flops: [String: Double]) throws -> ReproductionSeedResults {
         var root: [String: JSON] = ["seed": .number(Double(seed)), "final_checkpoint": .string(finalLabel)]
         // Accuracy per row and group.
-        var evals: [String: JSON] = [:]
-        func eval(_ file: String) throws -> JSON {
+        var evals: [String: EvalFile] = [:]
+        func eval(_ file: String) throws -> EvalFile {
             if let e = evals[file] { return e }
-            let e = try JSON.load(path: dir + "/" + file)
+            let e = try EvalFile.load(path: dir + "/" + file)
             evals[file] = e
             return e
         }
-        func result(_ file: String, _ label: String) throws -> JSON {
-            guard let r = try eval(file)["results"]?.array?.first(where: { $0["label"]?.string == label }) else {
-                throw RPTError("no result labelled '\(label)'", file: dir + "/" + file)
-            }
+        func result(_ file: String, _ label: String) throws -> EvalFile.Result {
+            guard let r = try eval(file).result(labelled: label) else { throw RPTError("no result labelled '\(label)'", file: dir + "/" + file) }
             return r
         }
-        var accuracy: [String: JSON] = [:]
-        for row in rows(finalLabel: finalLabel) {
-            let splits = try result(row.file, row.label)["splits"]
+        func accuracies(_ r: EvalFile.Result) -> JSON {
             var g: [String: JSON] = [:]
-            for name in groups { if let a = splits?[name]?["accuracy"] { g[name] = a } }
-            accuracy[row.key] = .object(g)
+            for name in groups { if let a = r.splits?[name]?.accuracy { g[name] = .number(a) } }
+            return .object(g)
         }
+        var accuracy: [String: JSON] = [:]
+        for row in rows(finalLabel: finalLabel) { accuracy[row.key] = accuracies(try result(row.file, row.label)) }
         root["accuracy"] = .object(accuracy)
         var n: [String: JSON] = [:]
-        let reasoningSplits = try result("eval-reasoning.json", "initial")["splits"]
-        for name in groups { if let c = reasoningSplits?[name]?["n"] { n[name] = c } }
+        let reasoningSplits = try result("eval-reasoning.json", "initial").splits
+        for name in groups { if let c = reasoningSplits?[name]?.n { n[name] = .number(Double(c)) } }
         root["n_reasoning"] = .object(n)
         // The scaling curve: every checkpoint of (d) with its RL FLOPs.
-        root["curve"] = .array(try eval("eval-reasoning.json")["results"]?.array?.compactMap { r -> JSON? in
-            guard let f = r["flops"]?.double, let s = r["splits"] else { return nil }
-            var g: [String: JSON] = [:]
-            for name in groups { if let a = s[name]?["accuracy"] { g[name] = a } }
-            return .object(["step": r["step"] ?? .null, "flops": .number(f), "accuracy": .object(g)])
-        } ?? [])
+        root["curve"] = .array(try eval("eval-reasoning.json").results.compactMap { r -> JSON? in
+            guard let f = r.flops, r.splits != nil else { return nil }
+            return .object(["step": r.step.map { .number(Double($0)) } ?? .null, "flops": .number(f), "accuracy": accuracies(r)])
+        })
         // Paired comparisons.
         var diffs: [String: [String: ReproductionGates.Difference]] = [:]
         var compared: [String: JSON] = [:]

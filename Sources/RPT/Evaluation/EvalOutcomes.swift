@@ -1,4 +1,4 @@
-// Per-item outcomes read back from an "rpt-eval/1" file (EvalResults): the evaluated items ("positions") and,
+// Per-item outcomes read back from an "rpt-eval/1" file (EvalFile): the evaluated items ("positions") and,
 // per result label, each item's greedy outcome and number of correct samples — the input of `rpt compare`.
 // A file written before outcomes were recorded, a result without "outcomes", lists whose length differs from
 // "positions", or values out of range are errors naming the file and the field.
@@ -38,46 +38,32 @@ public struct EvalOutcomes: Sendable {
     }
 
     public static func load(path: String) throws -> EvalOutcomes {
-        let json = try JSON.load(path: path)
-        guard json.object != nil, json["format"]?.string == "rpt-eval/1" else {
-            throw RPTError("not an rpt-eval/1 file (format: \(json["format"]?.string.map { "\"\($0)\"" } ?? "missing"))", file: path)
-        }
-        guard let positions = json["positions"] else {
+        let file = try EvalFile.load(path: path)
+        guard let items = file.positions else {
             throw RPTError("no per-item outcomes (\"positions\" is missing): the file was written by an older rpt eval; evaluate again", file: path)
         }
-        guard let list = positions.array else { throw RPTError("\"positions\" must be an array", file: path) }
-        let items = try list.enumerated().map { i, p -> EvalItem in
-            guard let item = EvalItem(json: p) else {
-                throw RPTError("positions[\(i)] must be {\"doc_id\",\"index\",\"splits\"} or {\"question_id\",\"category\"}", file: path)
-            }
-            return item
-        }
-        guard let results = json["results"]?.array else { throw RPTError("\"results\" must be an array", file: path) }
-        var out = EvalOutcomes(path: path, mode: json["mode"]?.string ?? "ntp", items: items, results: [])
-        for (i, r) in results.enumerated() {
+        var out = EvalOutcomes(path: path, mode: file.mode ?? "ntp", items: items, results: [])
+        for (i, r) in file.results.enumerated() {
             let field = "results[\(i)]"
-            let label = r["label"]?.string ?? r["model"]?.string.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "result \(i + 1)"
-            guard let o = r["outcomes"], o.object != nil else {
+            let label = r.name(index: i)
+            guard let o = r.outcomes else {
                 throw RPTError("\(field) (\(label)) has no per-item \"outcomes\": the file was written by an older rpt eval; evaluate again", file: path)
             }
-            func list(_ key: String) throws -> [Int]? {
-                guard let v = o[key], !v.isNull else { return nil }
-                guard let a = v.array else { throw RPTError("\(field).outcomes.\(key) must be an array", file: path) }
-                guard a.count == items.count else {
-                    throw RPTError("\(field).outcomes.\(key) has \(a.count) entries but \"positions\" has \(items.count)", file: path)
+            func checked(_ key: String, _ list: [Int]?) throws -> [Int]? {
+                guard let list else { return nil }
+                guard list.count == items.count else {
+                    throw RPTError("\(field).outcomes.\(key) has \(list.count) entries but \"positions\" has \(items.count)", file: path)
                 }
-                return try a.enumerated().map { j, x in
-                    guard let n = x.int, n >= 0 else { throw RPTError("\(field).outcomes.\(key)[\(j)] must be a non-negative integer", file: path) }
-                    return n
-                }
+                if let j = list.firstIndex(where: { $0 < 0 }) { throw RPTError("\(field).outcomes.\(key)[\(j)] must be a non-negative integer", file: path) }
+                return list
             }
-            var result = Result(label: label, model: r["model"]?.string, greedy: nil, sampleCorrect: nil, samples: 0)
-            if let g = try list("greedy") {
+            var result = Result(label: label, model: r.model, greedy: nil, sampleCorrect: nil, samples: 0)
+            if let g = try checked("greedy", o.greedy) {
                 if let j = g.firstIndex(where: { $0 > 1 }) { throw RPTError("\(field).outcomes.greedy[\(j)] must be 0 or 1", file: path) }
                 result.greedy = g.map { $0 == 1 }
             }
-            if let c = try list("sample_correct") {
-                guard let k = o["samples"]?.int, k >= 1 else {
+            if let c = try checked("sample_correct", o.sampleCorrect) {
+                guard let k = o.samples, k >= 1 else {
                     throw RPTError("\(field).outcomes has \"sample_correct\" without a positive integer \"samples\"", file: path)
                 }
                 if let j = c.firstIndex(where: { $0 > k }) {

@@ -1,26 +1,6 @@
 // The output of `rpt eval`: a printed table per model (one row per split or category), the paired
-// differences against a reference model, and the JSON file "rpt-eval/1" read by `rpt fit` (accuracy against
-// training FLOPs), `rpt report` and `rpt compare` (per-item outcomes, EvalOutcomes):
-//
-//   {"format":"rpt-eval/1","data":…,"mode":"ntp"|"reasoning"|"mcq","method":"reasoning"|"loglikelihood" (mcq),
-//    "normalization":"none"|"token"|"byte" (mcq by log-likelihood),"samples":k,"temperature":T,"greedy":bool,
-//    "template":…,"max_response_tokens":…,"items":n,
-//    "positions":[{"doc_id","index","splits":[…]}] | [{"question_id","category"}] (mcq) — the items, in order,
-//    "results":[{"model":…,"label":…,"step":…|null,"flops":…|null,"seconds":…,"answers":{…}|null,
-//                "splits":{"all"|"easy"|"medium"|"hard"|"calculation":{"n","accuracy","ci95":[lo,hi],
-//                          "greedy":{"accuracy","ci95"},"sampled":{"mean_accuracy","ci95","pass_at_k","pass_ci95","k"}}},
-//                "categories":{…same per category…} (mcq), "macro_accuracy" (mcq: mean over categories),
-//                "outcomes":{"greedy":[0|1 per item] (when greedy ran; ntp: argmax correct),
-//                            "sample_correct":[correct samples per item], "samples":k (when samples were drawn)},
-//                "server":{"url","served_model","tokenizer","capabilities","report"} (a served model; docs/servers.md),
-//                "loglikelihood":{"normalization","accuracy":{"none"|"token"|"byte":{group: accuracy}}} (mcq by log-likelihood)}],
-//    "paired":[{"a":label,"b":label (the reference),"score":"greedy"|"mean","matched","unmatched_a","unmatched_b",
-//               "resamples","seed","splits":{name:{"n","mean_a","mean_b","difference","ci95":[lo,hi],"documents","se"}},
-//               "categories":{…} (mcq)}] (with two or more models; see PairedComparison)}
-//
-// "positions" and every "outcomes" list have one entry per item, in the same order. A position's "splits" also
-// lists "calculation" when it lies inside an annotated calculation's result (PositionRecord.calculation); the
-// group is reported beside the difficulty splits.
+// differences against a reference model, and the file `--out` writes (EvalFile, "rpt-eval/1"), read by
+// `rpt fit`, `rpt report`, `rpt compare` and `rpt reproduce`.
 
 import Foundation
 
@@ -74,70 +54,72 @@ public struct EvalResults: Sendable {
         }
     }
 
-    public var json: JSON {
+    /// The file `rpt eval --out` writes (EvalFile, "rpt-eval/1").
+    public var file: EvalFile {
         let o = options
         let reasoning = o.isGenerative
-        var root: [String: JSON] = [
-            "format": .string("rpt-eval/1"), "data": .string(o.data), "mode": .string(o.mode.rawValue),
-            "items": .number(Double(itemCount)),
-            "samples": .number(Double(reasoning ? o.sampling.samples : 0)),
-            "greedy": .bool(!reasoning || o.sampling.greedy),
-        ]
+        var f = EvalFile()
+        f.data = o.data
+        f.mode = o.mode.rawValue
+        f.items = itemCount
+        f.samples = reasoning ? o.sampling.samples : 0
+        f.greedy = !reasoning || o.sampling.greedy
         if reasoning {
-            root["temperature"] = .number(Double(o.sampling.temperature))
-            root["max_response_tokens"] = .number(Double(o.sampling.maxResponseTokens))
-            root["template"] = .string(o.mode == .mcq ? "mcq" : o.template)
+            f.temperature = Double(o.sampling.temperature)
+            f.maxResponseTokens = o.sampling.maxResponseTokens
+            f.template = o.mode == .mcq ? "mcq" : o.template
         }
         if o.mode == .mcq {
-            root["method"] = .string(o.mcqMethod.rawValue)
-            if o.mcqMethod == .loglikelihood { root["normalization"] = .string(o.optionNormalization.rawValue) }
+            f.method = o.mcqMethod.rawValue
+            if o.mcqMethod == .loglikelihood { f.normalization = o.optionNormalization.rawValue }
         }
-        if !items.isEmpty && items.count == itemCount { root["positions"] = .array(items.map(\.json)) }
-        root["results"] = .array(models.map { m in
-            var r: [String: JSON] = [
-                "model": .string(m.target.path), "label": .string(m.target.label),
-                "step": m.target.step.map { .number(Double($0)) } ?? .null,
-                "flops": m.target.flops.map { .number($0) } ?? .null,
-                "seconds": .number((m.seconds * 100).rounded() / 100),
-                "answers": m.answers.map { a in .object(a.metrics.mapValues { .number(Double($0)) }) } ?? .null,
-            ]
-            var groups: [String: JSON] = [:]
-            for g in m.groups { groups[g.name] = g.accuracy.json }
+        if !items.isEmpty && items.count == itemCount { f.positions = items }
+        f.results = models.map { m in
+            var r = EvalFile.Result(model: m.target.path, label: m.target.label)
+            r.step = m.target.step
+            r.flops = m.target.flops.flatMap { $0.isFinite ? $0 : nil }
+            r.seconds = (m.seconds * 100).rounded() / 100
+            r.answers = m.answers?.metrics
+            var groups: [String: EvalFile.Score] = [:]
+            for g in m.groups { groups[g.name] = EvalFile.Score(g.accuracy) }
             if o.mode == .mcq {
-                r["splits"] = .object(["all": groups["all"]!])
+                r.splits = ["all": groups["all"] ?? EvalFile.Score()]
                 groups["all"] = nil
-                r["categories"] = .object(groups)
+                r.categories = groups
                 let cats = m.groups.filter { $0.name != "all" }.map(\.accuracy.primary.accuracy)
-                r["macro_accuracy"] = .number(cats.isEmpty ? 0 : cats.reduce(0, +) / Double(cats.count))
+                r.macroAccuracy = cats.isEmpty ? 0 : cats.reduce(0, +) / Double(cats.count)
             } else {
-                r["splits"] = .object(groups)
+                r.splits = groups
             }
-            if let outcomes = outcomesJSON(m) { r["outcomes"] = outcomes }
-            if let server = m.server { r["server"] = server }
-            if let l = m.likelihood { r["loglikelihood"] = l }
-            return .object(r)
-        })
+            r.outcomes = outcomes(m)
+            r.server = m.server
+            r.loglikelihood = m.likelihood
+            return r
+        }
         if !paired.isEmpty {
-            root["paired"] = .array(paired.map { p in
+            f.paired = paired.map { p in
                 var o = p.comparison.json.object!
                 o["score"] = .string(p.score.rawValue)
                 return .object(o)
-            })
+            }
         }
-        return .object(root)
+        return f
     }
 
-    /// {"greedy":[0|1…], "sample_correct":[c…], "samples":k} for a model with one score per item.
-    func outcomesJSON(_ m: ModelEvaluation) -> JSON? {
+    /// The file as JSON (serialized by `rpt eval --out`).
+    public func json() throws -> JSON { try file.json(file: options.data) }
+
+    /// Greedy outcomes and correct samples per item, for a model with one score per item.
+    func outcomes(_ m: ModelEvaluation) -> EvalFile.Outcomes? {
         guard !m.scores.isEmpty, m.scores.count == itemCount else { return nil }
-        var o: [String: JSON] = [:]
-        if m.scores.allSatisfy({ $0.greedy != nil }) { o["greedy"] = .array(m.scores.map { .number($0.greedy! ? 1 : 0) }) }
+        var o = EvalFile.Outcomes()
+        if m.scores.allSatisfy({ $0.greedy != nil }) { o.greedy = m.scores.map { $0.greedy! ? 1 : 0 } }
         let k = m.scores[0].samples.count
         if k > 0 && m.scores.allSatisfy({ $0.samples.count == k }) {
-            o["samples"] = .number(Double(k))
-            o["sample_correct"] = .array(m.scores.map { .number(Double($0.samples.filter { $0 }.count)) })
+            o.samples = k
+            o.sampleCorrect = m.scores.map { $0.samples.filter { $0 }.count }
         }
-        return o.isEmpty ? nil : .object(o)
+        return o.greedy == nil && o.sampleCorrect == nil ? nil : o
     }
 
     /// The table of one model: a row per group with n and each measured accuracy with its 95% CI, in percent.

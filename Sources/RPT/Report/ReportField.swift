@@ -1,6 +1,6 @@
-// Typed reads of the optional fields of the report's JSON inputs (evaluation, fit, patterns): absent or
-// null is nil, a value of the wrong type is an error naming the file and the field's path
-// ("results[0].splits.easy.ci95"). Also the order in which splits and categories are shown.
+// Typed reads of the optional fields of the report's fit and patterns inputs (evaluation files are EvalFile):
+// absent or null is nil, a value of the wrong type is an error naming the file and the field's path
+// ("fits.hard.points[2].compute"). Also the order in which splits and categories are shown.
 
 import Foundation
 
@@ -15,14 +15,6 @@ enum ReportField {
         guard let v, !v.isNull else { return nil }
         guard let i = v.int else { throw RPTError("\(field) must be an integer", file: path) }
         return i
-    }
-
-    static func interval(_ v: JSON?, _ field: String, _ path: String) throws -> (low: Double, high: Double)? {
-        guard let v, !v.isNull else { return nil }
-        guard let a = v.array, a.count == 2, let lo = a[0].double, let hi = a[1].double else {
-            throw RPTError("\(field) must be [low, high]", file: path)
-        }
-        return (lo, hi)
     }
 
     /// The object at `field`, or an error naming it.
