@@ -1,9 +1,7 @@
 // `rpt compare`: the paired difference A − B between two results of `rpt eval` files, e.g. reasoning mode of a
 // trained checkpoint against standard next-token accuracy of the base model, on the items both evaluated
 // (matched by doc_id and index): a table per split (n, A, B, A − B, 95% document-bootstrap CI, documents) and
-// optionally JSON {"format":"rpt-compare/1","a":{"file","label","model","mode","score"},"b":{…},"matched",
-// "unmatched_a","unmatched_b","resamples","seed","splits":{name:{"n","mean_a","mean_b","difference","ci95",
-// "documents","se"}},"categories":{…} (mcq)}.
+// optionally the file "rpt-compare/1" (CompareFile).
 
 import ArgumentParser
 import Foundation
@@ -57,15 +55,11 @@ struct CompareCommand: ParsableCommand {
         print("\(c.matched) paired items; A − B per item, 95% CI from \(resamples) document resamples (seed \(seed)); percent")
         print(c.table())
         if let out {
-            func side(_ f: EvalOutcomes, _ r: EvalOutcomes.Result, _ file: String, _ k: PairedScore) -> JSON {
-                .object(["file": .string(file), "label": .string(r.label), "model": r.model.map(JSON.string) ?? .null,
-                         "mode": .string(f.mode), "score": .string(k.rawValue)])
+            func side(_ f: EvalOutcomes, _ r: EvalOutcomes.Result, _ file: String, _ k: PairedScore) -> CompareFile.Side {
+                CompareFile.Side(file: file, label: r.label, model: r.model, mode: f.mode, score: k.rawValue)
             }
-            var o = c.json.object!
-            o["format"] = .string("rpt-compare/1")
-            o["a"] = side(fileA, resultA, sideA.file, kinds.0)
-            o["b"] = side(fileB, resultB, sideB.file, kinds.1)
-            try AtomicFile.write(Data((JSON.object(o).serialized() + "\n").utf8), to: out)
+            let file = CompareFile(c, a: side(fileA, resultA, sideA.file, kinds.0), b: side(fileB, resultB, sideB.file, kinds.1))
+            try AtomicFile.write(Data((try file.json(file: out).serialized() + "\n").utf8), to: out)
             print("wrote \(out)")
         }
     }

@@ -51,8 +51,8 @@ struct FitCommand: ParsableCommand {
             }
         }
         if let out {
-            let json = FitReport.json(fits, source: points, skipped: input.skipped + failed.map { "no fit for \($0)" })
-            try AtomicFile.write(Data((json.serialized() + "\n").utf8), to: out)
+            let file = FitFile(fits: fits, source: points, skipped: input.skipped + failed.map { "no fit for \($0)" })
+            try AtomicFile.write(Data((try file.json(file: out).serialized() + "\n").utf8), to: out)
         }
     }
 

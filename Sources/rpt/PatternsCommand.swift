@@ -66,8 +66,7 @@ struct PatternsCommand: ParsableCommand {
             }
         }
         if let out {
-            let json = PatternsReport.json(patterns: patterns, sets: sets)
-            try AtomicFile.write(Data((json.serialized() + "\n").utf8), to: out)
+            try AtomicFile.write(Data((try PatternsFile(patterns: patterns, sets: sets).json(file: out).serialized() + "\n").utf8), to: out)
         }
     }
 }

@@ -136,18 +136,14 @@ struct QuickstartCommand: ParsableCommand {
             guard let a = g?.accuracy, let ci = g?.ci95 else { return "–" }
             return String(format: "%.1f [%.1f, %.1f]", 100 * a, 100 * ci.low, 100 * ci.high)
         }
-        let gain = try JSON.load(path: (run as NSString).deletingLastPathComponent + "/compare-ntp-matched.json")
+        let gain = try CompareFile.load(path: (run as NSString).deletingLastPathComponent + "/compare-ntp-matched.json")
         let columns = ["split", "NTP base", "NTP compute-matched", "reasoning before RPT", "reasoning after RPT", "RPT − compute-matched NTP"]
         let widths = [13, 20, 22, 22, 22, 26]
         func row(_ cells: [String]) -> String { zip(cells, widths).map { $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }.joined() }
         print("\n=== accuracy (%) on held-out positions, with 95% CIs")
         print(row(columns))
         for s in ["all", "easy", "medium", "hard", EvalItem.calculationGroup] {
-            let d = gain["splits"]?[s]
-            let diff = d.flatMap { g -> String? in
-                guard let x = g["difference"]?.double, let ci = g["ci95"]?.array, let lo = ci.first?.double, let hi = ci.last?.double else { return nil }
-                return String(format: "%+.1f [%+.1f, %+.1f]", 100 * x, 100 * lo, 100 * hi)
-            } ?? "–"
+            let diff = gain.splits[s].map { String(format: "%+.1f [%+.1f, %+.1f]", 100 * $0.difference, 100 * $0.ci95.low, 100 * $0.ci95.high) } ?? "–"
             print(row([s, cell(split(ntp, "base", s)), cell(split(ntp, "ntp-matched", s)), cell(split(reasoning, "initial", s)),
                        cell(split(reasoning, finalLabel, s)), diff]))
         }
@@ -176,8 +172,8 @@ struct QuickstartCommand: ParsableCommand {
         let rlFlops = Checkpoint.latest(in: run).map(flops) ?? .nan
         print(String(format: "compute (training FLOPs): NTP continuation (b) %.3g; cold start (c) %.3g + this RPT run %.3g = %.3g%@", ntpFlops, coldFlops,
                      rlFlops, coldFlops + rlFlops, coldFlops + rlFlops > ntpFlops ? " — more than (b): not compute-matched" : " (≤ (b))"))
-        if let fits = (try? JSON.load(path: run + "/fit.json"))?["fits"]?.object {
-            print("fit R² per split: " + ["easy", "medium", "hard"].map { s in "\(s) " + (fits[s]?["r2"]?.double.map { String(format: "%.3f", $0) } ?? "–") }
+        if let r2 = (try? FitFile.load(path: run + "/fit.json"))?.r2 {
+            print("fit R² per split: " + ["easy", "medium", "hard"].map { s in "\(s) " + (r2[s].map { String(format: "%.3f", $0) } ?? "–") }
                 .joined(separator: ", "))
         }
     }

@@ -102,3 +102,67 @@ import Testing
         }
     }
 }
+
+/// FitFile ("rpt-fit/1"): what `rpt fit` writes decodes back to the same value under the documented keys, and
+/// the report reads the same curve.
+@Suite struct FitFileTests {
+    func fitFile() throws -> FitFile {
+        let compute = [1e11, 2e11, 4e11, 8e11, 1.6e12, 3.2e12]
+        let accuracy = compute.map { 0.45 - 3.0 / pow($0 / 1e9, 0.5) + (($0 / 1e11).truncatingRemainder(dividingBy: 3) - 1) * 0.002 }
+        let hard = try PowerLawFit.fit(compute: compute, accuracy: accuracy, file: "points")
+        let three = try PowerLawFit.fit(compute: Array(compute.prefix(3)), accuracy: Array(accuracy.prefix(3)), file: "points")
+        return FitFile(fits: [("hard", hard), ("easy", three)], source: "eval-reasoning.json", skipped: ["no fit for medium"])
+    }
+
+    @Test func whatIsWrittenDecodesToTheSameValue() throws {
+        let f = try fitFile()
+        let path = temporaryDirectory("fitfile") + "/fit.json"
+        try AtomicFile.write(Data(try f.json().serialized().utf8), to: path)
+        #expect(try FitFile.load(path: path) == f)
+        // The documented keys, read as plain JSON.
+        let j = try JSON.load(path: path)
+        #expect(j["format"]?.string == "rpt-fit/1" && j["source"]?.string == "eval-reasoning.json" && j["skipped"]?.array?.count == 1)
+        let hard = try #require(j["fits"]?["hard"])
+        for key in ["A", "alpha", "p_star", "r2", "n", "compute_scale", "points", "stderr"] { #expect(hard[key] != nil, "fits.hard.\(key)") }
+        for key in ["A", "alpha", "p_star"] { #expect(hard["stderr"]?[key]?.double != nil, "stderr.\(key)") }
+        #expect(j["fits"]?["easy"]?["stderr"] == nil, "no standard errors from three points")
+        for key in ["compute", "accuracy", "predicted", "residual"] { #expect(hard["points"]?.array?[0][key]?.double != nil, "points[0].\(key)") }
+        // The report draws the same numbers.
+        let input = try FitInput.load(path: path)
+        #expect(input.curves.map(\.split) == ["easy", "hard"])
+        #expect(input.curves[1].r2 == f.fits["hard"]?.r2 && input.curves[1].points.count == 6)
+    }
+
+    @Test func nonFiniteNumbersAreWrittenAsNull() throws {
+        var f = try fitFile()
+        f.fits["hard"]?.r2 = .nan
+        f.fits["hard"]?.points?[0].predicted = .infinity
+        let j = try f.json()
+        #expect(j["fits"]?["hard"]?["r2"] == .null && j["fits"]?["hard"]?["points"]?.array?[0]["predicted"] == .null)
+        #expect(j.serialized().contains("\"r2\":null"))
+    }
+}
+
+/// CompareFile ("rpt-compare/1"): what `rpt compare` writes decodes back to the same value under the documented
+/// keys, and the reproduction's gates read the same differences.
+@Suite struct CompareFileTests {
+    @Test func whatIsWrittenDecodesToTheSameValue() throws {
+        let items = (0..<12).map { EvalItem(docId: "d\($0 / 3)", index: $0, splits: $0 % 2 == 0 ? ["easy", "hard"] : ["easy"]) }
+        let a = items.enumerated().map { ScoredItem(item: $1, score: $0 % 3 == 0 ? 0 : 1) }
+        let b = items.enumerated().map { ScoredItem(item: $1, score: $0 % 4 == 0 ? 1 : 0) }
+        let c = try PairedComparison(a: a, b: b, labelA: "rpt", labelB: "ntp", resamples: 200, seed: 3)
+        let file = CompareFile(c, a: .init(file: "eval-reasoning.json", label: "rpt", model: "/d", mode: "reasoning", score: "greedy"),
+                               b: .init(file: "eval-ntp.json", label: "ntp", model: nil, mode: "ntp", score: "greedy"))
+        let path = temporaryDirectory("comparefile") + "/compare.json"
+        try AtomicFile.write(Data(try file.json().serialized().utf8), to: path)
+        #expect(try CompareFile.load(path: path) == file)
+        let j = try JSON.load(path: path)
+        #expect(j["format"]?.string == "rpt-compare/1" && j["a"]?["mode"]?.string == "reasoning" && j["b"]?["label"]?.string == "ntp")
+        for key in ["matched", "unmatched_a", "unmatched_b", "resamples", "seed", "splits"] { #expect(j[key] != nil, "\(key)") }
+        let hard = try #require(j["splits"]?["hard"])
+        for key in ["n", "documents", "mean_a", "mean_b", "difference", "ci95", "se"] { #expect(hard[key] != nil, "splits.hard.\(key)") }
+        let d = try ReproductionGates.differences(compareFile: path)
+        let g = try #require(c.group("hard"))
+        #expect(d["hard"]?.difference == g.difference && d["hard"]?.low == g.low && d["hard"]?.n == 6)
+    }
+}

@@ -48,12 +48,18 @@ import Testing
         #expect(abs(PatternCounts.relativeChange(from: ca, to: cb, group: "Hypothesis")! - 100) < 1e-9)
         #expect(abs(PatternCounts.relativeChange(from: ca, to: cb, group: "Deduction")! - 25) < 1e-9)
         #expect(PatternCounts.relativeChange(from: ca, to: cb, group: "Breakdown") == nil)
-        let json = PatternsReport.json(patterns: p, sets: [("a", ca), ("b", cb)])
+        let file = PatternsFile(patterns: p, sets: [("a", ca), ("b", cb)])
+        let json = try file.json()
         #expect(json["relative_change"]?["Breakdown"] == .null)
         #expect(json["relative_change"]?["Hypothesis"]?.double.map { abs($0 - 100) < 1e-9 } == true)
         #expect(json["sets"]?.array?[1]["groups"]?["Deduction"]?["count"]?.int == 10)
-        #expect(PatternsReport.json(patterns: p, sets: [("a", ca)])["relative_change"] == nil)
+        #expect(try PatternsFile(patterns: p, sets: [("a", ca)]).json()["relative_change"] == nil)
         #expect(json["group_order"]?.array?.compactMap(\.string) == p.groups.map(\.name))
+        #expect(json["keywords"]?["Deduction"]?.array?.isEmpty == false)
+        // What is written decodes to the same value.
+        let path = temporaryDirectory("patterns") + "/patterns.json"
+        try AtomicFile.write(Data(json.serialized().utf8), to: path)
+        #expect(try PatternsFile.load(path: path) == file)
     }
 
     @Test func tracePartsAroundThink() {

@@ -306,11 +306,11 @@ func occurrences(_ needle: String, in s: String) -> Int { s.components(separated
                 { $0.evals = [$1] }, message: "results[0].splits.easy.accuracy: expected a number")
         try bad("e.json", "{\"format\":\"rpt-eval/1\",\"results\":[{\"label\":\"x\",\"splits\":{\"all\":{\"accuracy\":0.3,\"ci95\":[0.2]}}}]}",
                 { $0.evals = [$1] }, message: "results[0].splits.all.ci95: expected [low, high]")
-        try bad("f.json", "{\"format\":\"rpt-fit/1\",\"fits\":[]}", { $0.fit = $1 }, message: "fits must be an object")
+        try bad("f.json", "{\"format\":\"rpt-fit/1\",\"fits\":[]}", { $0.fit = $1 }, message: "fits: expected an object")
         try bad("f.json", "{\"format\":\"rpt-fit/1\",\"fits\":{\"easy\":{\"A\":1,\"points\":[{\"compute\":1}]}}}", { $0.fit = $1 },
-                message: "fits.easy.points[0] needs numeric")
+                message: "fits.easy.points[0].accuracy is missing")
         try bad("p.json", "{\"format\":\"rpt-patterns/1\",\"sets\":[{\"name\":\"a\",\"groups\":{\"Reflection\":3}}]}", { $0.patterns = $1 },
-                message: "sets[0].groups.Reflection must be an object")
+                message: "sets[0].groups.Reflection: expected an object")
         // Auto-discovered files are read as strictly.
         try bad("fit.json", "{not json", { _, _ in }, message: "malformed JSON")
         try bad("eval-x.json", "[1,", { _, _ in }, message: "malformed JSON")

@@ -37,28 +37,11 @@ public struct ReproductionGates: Sendable {
         public var text: String { String(format: "%+.1f [%+.1f, %+.1f]", 100 * difference, 100 * low, 100 * high) }
     }
 
-    /// Reads the per-group differences of an rpt-compare/1 file.
+    /// The per-group differences of an rpt-compare/1 file.
     public static func differences(compareFile path: String) throws -> [String: Difference] {
-        let j = try JSON.load(path: path)
-        guard j["format"]?.string == "rpt-compare/1", let splits = j["splits"]?.object else {
-            throw RPTError("not an rpt-compare/1 file with \"splits\"", file: path)
+        try CompareFile.load(path: path).splits.mapValues {
+            Difference(meanA: $0.meanA, meanB: $0.meanB, difference: $0.difference, low: $0.ci95.low, high: $0.ci95.high, n: $0.n)
         }
-        var out: [String: Difference] = [:]
-        for (name, g) in splits {
-            guard let a = g["mean_a"]?.double, let b = g["mean_b"]?.double, let d = g["difference"]?.double,
-                  let ci = g["ci95"]?.array, ci.count == 2, let lo = ci[0].double, let hi = ci[1].double, let n = g["n"]?.int else {
-                throw RPTError("group \"\(name)\" lacks mean_a, mean_b, difference, ci95 or n", file: path)
-            }
-            out[name] = Difference(meanA: a, meanB: b, difference: d, low: lo, high: hi, n: n)
-        }
-        return out
-    }
-
-    /// R² per split of an rpt-fit/1 file (splits whose fit failed are absent).
-    public static func fitR2(fitFile path: String) throws -> [String: Double] {
-        let j = try JSON.load(path: path)
-        guard let fits = j["fits"]?.object else { throw RPTError("not an rpt-fit/1 file with \"fits\"", file: path) }
-        return fits.compactMapValues { $0["r2"]?.double }
     }
 
     /// Judges the five gates. `g1`: d vs b; `rl`: d vs c; `control`: d vs e; `coldStartNTP`: c vs a (standard

@@ -67,8 +67,9 @@ public struct ReproductionSeedResults: Sendable {
         root["comparisons"] = .object(compared)
         // Scaling fit.
         let fitPath = dir + "/fit.json"
-        let r2 = FileManager.default.fileExists(atPath: fitPath) ? try ReproductionGates.fitR2(fitFile: fitPath) : nil
-        if FileManager.default.fileExists(atPath: fitPath) { root["fit"] = try JSON.load(path: fitPath)["fits"] ?? .null }
+        let fit = FileManager.default.fileExists(atPath: fitPath) ? try FitFile.load(path: fitPath) : nil
+        let r2 = fit?.r2
+        if let fit { root["fit"] = try fit.json(file: fitPath)["fits"] ?? .null }
         let gates = ReproductionGates(g1: diffs["rpt-vs-ntp-matched"] ?? [:], rl: diffs["rpt-vs-cold-start"] ?? [:],
                                       control: diffs["rpt-vs-sft-control"] ?? [:], coldStartNTP: diffs["cold-start-vs-base-ntp"] ?? [:], r2: r2)
         root["gates"] = gates.json

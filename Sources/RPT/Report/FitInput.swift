@@ -1,4 +1,4 @@
-// The scaling fit for the report, read from an "rpt-fit/1" file: per split, the parameters of
+// The scaling fit for the report, decoded from an "rpt-fit/1" file (FitFile): per split, the parameters of
 // P(C) = A / C^α + P* (paper §4.2, Eq. 5), its R², and the (compute, accuracy) points it was fitted to.
 // The file does not say in which unit C entered the fit (a fitter may rescale FLOPs, e.g. to 1e20 for
 // numerical stability), so the curve's compute scale is recovered from the points' "predicted" values
@@ -58,41 +58,20 @@ struct FitCurve {
 }
 
 struct FitInput {
-    static let format = "rpt-fit/1"
+    static let format = FitFile.format
     var path: String
     var curves: [FitCurve]
 
     static func load(path: String) throws -> FitInput {
-        let json = try JSON.load(path: path)
-        guard json["format"]?.string == format else {
-            throw RPTError("not an \(format) file (format: \(json["format"]?.string.map { "\"\($0)\"" } ?? "missing"))", file: path)
-        }
-        let fits = try ReportField.object(json["fits"], "fits", path)
-        var curves: [FitCurve] = []
-        for split in ReportOrder.splits(Array(fits.keys)) {
-            let f = "fits.\(split)"
-            let o = try ReportField.object(fits[split], f, path)
-            var points: [FitCurve.Point] = []
-            if let raw = o["points"], !raw.isNull {
-                guard let list = raw.array else { throw RPTError("\(f).points must be an array", file: path) }
-                for (i, p) in list.enumerated() {
-                    let pf = "\(f).points[\(i)]"
-                    guard let c = try ReportField.number(p["compute"], pf + ".compute", path),
-                          let acc = try ReportField.number(p["accuracy"], pf + ".accuracy", path) else {
-                        throw RPTError("\(pf) needs numeric \"compute\" and \"accuracy\"", file: path)
-                    }
-                    points.append(.init(compute: c, accuracy: acc,
-                                        predicted: try ReportField.number(p["predicted"], pf + ".predicted", path),
-                                        residual: try ReportField.number(p["residual"], pf + ".residual", path)))
-                }
-            }
-            var curve = FitCurve(split: split, a: try ReportField.number(o["A"], f + ".A", path),
-                                 alpha: try ReportField.number(o["alpha"], f + ".alpha", path),
-                                 pStar: try ReportField.number(o["p_star"], f + ".p_star", path),
-                                 r2: try ReportField.number(o["r2"], f + ".r2", path),
-                                 n: try ReportField.int(o["n"], f + ".n", path), points: points.sorted { $0.compute < $1.compute })
+        let file = try FitFile.load(path: path)
+        let curves = ReportOrder.splits(Array(file.fits.keys)).map { split -> FitCurve in
+            let f = file.fits[split]!
+            let points = (f.points ?? []).filter { $0.compute.isFinite && $0.accuracy.isFinite }
+                .map { FitCurve.Point(compute: $0.compute, accuracy: $0.accuracy, predicted: $0.predicted, residual: $0.residual) }
+            var curve = FitCurve(split: split, a: f.a, alpha: f.alpha, pStar: f.pStar, r2: f.r2, n: f.n,
+                                 points: points.sorted { $0.compute < $1.compute })
             curve.inferComputeScale()
-            curves.append(curve)
+            return curve
         }
         return FitInput(path: path, curves: curves)
     }

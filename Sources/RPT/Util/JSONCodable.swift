@@ -32,10 +32,22 @@ extension JSON: Codable {
     /// become null, as `serialized()` writes them.
     public static func encoding<T: Encodable>(_ value: T, file: String) throws -> JSON {
         let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
         let data: Data
         do { data = try encoder.encode(value) } catch { throw RPTError("cannot encode: \(error)", file: file) }
-        return try parse(data, file: file)
+        return try parse(data, file: file).replacingNonFinite()
+    }
+
+    /// What the encoder writes for NaN and ±infinity: a string no field holds, turned into null afterwards.
+    private static let nonFinite = "\u{0}non-finite\u{0}"
+
+    private func replacingNonFinite() -> JSON {
+        switch self {
+        case .string(JSON.nonFinite): return .null
+        case .array(let a): return .array(a.map { $0.replacingNonFinite() })
+        case .object(let o): return .object(o.mapValues { $0.replacingNonFinite() })
+        default: return self
+        }
     }
 
     /// Decodes `T` from this value; a missing or mistyped field is an error naming `file` and the field.
