@@ -7,6 +7,9 @@
 #   3. serves the cold-start GGUF and runs `rpt eval` in reasoning mode at temperature 0 locally and through the
 #      server in one call (same positions, paired): greedy accuracy of both and per-position agreement, predictions
 #      compared response by response; then the server's sampled responses twice with one seed (must be identical);
+#      then standard next-token accuracy (`--mode ntp`, from the server's echo log-probabilities) locally and through
+#      the server on positions whose contexts are never cut (a cut context reaches an echo server as text that it
+#      prefixes with its BOS: docs/servers.md): per-position outcomes;
 #   4. serves the base GGUF and runs `rpt prepare` locally and with --proxy-server: proxy entropies of the common
 #      positions (max |diff|), positions only one side kept, and the server's refusals;
 #   5. prints requests/s. Servers are stopped on exit (trap).
@@ -65,6 +68,9 @@ nice "$RPT" corpus --docs 60 --seed 20261205 --out "$TMP/eval.jsonl" >/dev/null
 PREP=(--policy "$MODELS/base" --calculations --min-context 8 --max-context-tokens 192 --corpus "$TMP/eval.jsonl"
       --val-docs 20 --entropy-threshold 0.5)
 nice "$RPT" prepare "${PREP[@]}" --proxy "$MODELS/base" --out "$TMP/prep-local" | head -n 1
+# The same documents with whole contexts (the longest story is under 256 tokens), for standard mode.
+nice "$RPT" prepare --policy "$MODELS/base" --proxy "$MODELS/base" --min-context 8 --max-context-tokens 250 --corpus "$TMP/eval.jsonl" \
+    --val-docs 20 --entropy-threshold 0.5 --out "$TMP/prep-whole" | head -n 1
 
 echo "== 3. rpt eval: local vs llama.cpp server, reasoning mode, temperature 0"
 serve "$TMP/cold-start.gguf" cold-start
@@ -77,6 +83,8 @@ for run in 1 2; do
   nice "$RPT" eval --server "$URL" --served-model cold-start --server-tokenizer "$MODELS/cold-start" --server-concurrency 2 \
       "${EVAL[@]}" --max-positions 40 --samples 3 --no-greedy --temperature 0.8 --seed 5 --out "$TMP/sampled-$run.json" >/dev/null 2>"$TMP/sampled-$run.log"
 done
+nice "$RPT" eval --model "$MODELS/cold-start" --label local --server "$URL" --served-model cold-start --server-label server \
+    --server-concurrency 2 --data "$TMP/prep-whole/val.jsonl" --mode ntp --resamples 500 --out "$TMP/ntp.json" 2>&1 | grep -v "^\s*$" | tail -n 8
 stop_server
 
 echo "== 4. rpt prepare: local proxy vs --proxy-server (echo logprobs, top-16)"
@@ -113,6 +121,15 @@ if abs(acc_l - acc_s) > 0.05: failures.append(f"accuracies differ by {100*abs(ac
 s1, s2 = (json.load(open(f"{tmp}/sampled-{i}.json"))["results"][0]["outcomes"]["sample_correct"] for i in (1, 2))
 print(f"sampled (T=0.8, 3 per position, seed 5) twice through the server: {'identical' if s1 == s2 else 'DIFFERENT'} outcomes")
 if s1 != s2: failures.append("seeded sampled outcomes differ between two runs")
+
+r = json.load(open(f"{tmp}/ntp.json"))
+local, server = r["results"]
+gl, gs = local["outcomes"]["greedy"], server["outcomes"]["greedy"]
+n, unscored = len(gl), server["server"]["unscored"]
+agree = sum(a == b for a, b in zip(gl, gs))
+print(f"eval (standard next-token, {n} positions, whole contexts): accuracy local {100*sum(gl)/n:.1f}%, server {100*sum(gs)/n:.1f}%; "
+      f"per-position outcomes agree on {agree}/{n}; {unscored} positions the server could not score")
+if n < 500 or agree < n - n // 100 or unscored > 0: failures.append(f"standard-mode outcomes agree on {agree}/{n}, {unscored} unscored")
 
 def load(p):
     return {(x["doc_id"], x["index"]): x for x in map(json.loads, open(p))}

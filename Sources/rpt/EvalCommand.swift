@@ -55,7 +55,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("reward-command"), help: "Reasoning mode: a program deciding correctness (reward ≥ 1), as for `rpt train` (docs/custom-rewards.md).")
     var rewardCommand: String?
     @Option(name: .customLong("reward-timeout"), help: "Seconds the reward command may take per response.") var rewardTimeout: Double = 60
-    @Option(help: "Also evaluate a model served by this OpenAI-compatible server (http://HOST:PORT; reasoning mode or --mcq).") var server: String?
+    @Option(help: "Also evaluate a model served by this OpenAI-compatible server (http://HOST:PORT): reasoning mode and --mcq by generating, --mode ntp from its prompt log-probabilities.") var server: String?
     @Option(name: .customLong("served-model"), help: "With --server: the served model's name (one of its /v1/models).") var servedModel: String?
     @Option(name: .customLong("server-tokenizer"), help: "With --server: rpt's tokenizer for the served model (its HF directory, for config.json and the chat template too, or a tokenizer file).") var serverTokenizer: String?
     @Option(name: .customLong("server-label"), help: "With --server: its label in tables and JSON (default: the served model's name).") var serverLabel: String?
@@ -133,7 +133,9 @@ struct EvalCommand: ParsableCommand {
         if let r = runDirectory { targets += try EvalTarget.run(r, includeInitial: includeInitial, flopsPerStep: try flopsPerStep.map(Self.flopsPerStep)) }
         if let url = server {
             guard let name = servedModel else { throw ValidationError("--server needs --served-model NAME (one of the server's /v1/models)") }
-            guard o.isGenerative else { throw ValidationError("--server evaluates by generating: --mode reasoning, or --mcq in reasoning mode") }
+            guard o.mode != .mcq || o.mcqMethod == .reasoning else {
+                throw ValidationError("--server answers multiple choice by generating: --mcq in reasoning mode (the options' log-likelihood, --mcq --mode ntp, needs the model here)")
+            }
             guard let tok = serverTokenizer ?? tokenizer ?? model.first else {
                 throw ValidationError("--server needs rpt's tokenizer for the served model: --server-tokenizer PATH (its model directory or tokenizer file)")
             }

@@ -265,6 +265,38 @@ import Testing
         }
     }
 
+    @Test func nextTokenAccuracyThroughAServerGivesTheLocalOutcomes() throws {
+        let dir = temporaryDirectory("server-ntp")
+        let data = try validation(dir)
+        let base = Repo.path("Assets/quickstart/models/base")
+        let lm = try languageModel(base)
+        var o = EvalOptions()
+        o.mode = .ntp
+        o.data = data
+        for flavour in [ModelBackedServer.Flavour.vllm, .llamaCpp] {
+            let backend = ModelBackedServer(lm: lm, flavour: flavour)
+            let server = try MockCompletionsServer { backend.handle($0) }
+            let served = EvalTarget.served(ServerOptions(url: server.url, model: "served", concurrency: 3, timeout: 30, retries: 1),
+                                           tokenizer: base, label: "served")
+            let evaluator = try Evaluator(options: o)
+            let results = try evaluator.evaluate([EvalTarget(path: base, label: "local"), served])
+            let local = results[0].scores.map(\.greedy), remote = results[1].scores.map(\.greedy)
+            #expect(local.count >= 20 && local.count == remote.count, "\(local.count) positions")
+            // Some right and some wrong: the comparison can fail.
+            #expect(local.contains(true) && local.contains(false))
+            let unscored = try #require(results[1].server?["unscored"]?.int)
+            if flavour == .vllm {
+                #expect(local == remote && unscored == 0, "\(flavour)")
+            } else {
+                // Echo: the server tokenizes the text itself; positions it splits differently count as wrong.
+                let differ = zip(local, remote).filter { $0 != $1 }
+                #expect(differ.allSatisfy { $0.0 == true && $0.1 == false } && differ.count <= unscored, "\(flavour): \(differ.count) differ, \(unscored) unscored")
+                #expect(unscored < local.count / 10)
+            }
+            #expect(results[1].server?["served_model"]?.string == "served")
+        }
+    }
+
     @Test func multipleChoiceThroughAServerGivesTheLocalOutcomes() throws {
         let dir = temporaryDirectory("server-mcq")
         let questions = [("2 + 2 =", ["3", "4", "5"], "B", "math"), ("The sky is", ["blue", "green"], "A", "world"),
@@ -340,7 +372,10 @@ import Testing
         #expect(r.status >= 1 && r.status <= 127 && r.stderr.contains(url) && r.stderr.contains("cannot connect"), "\(r.status) \(r.stderr)")
         let ntp = try runRPT(["eval", "--server", url, "--served-model", "m", "--server-tokenizer", "Assets/quickstart/models/cold-start",
                               "--data", data])
-        #expect(ntp.status != 0 && ntp.stderr.contains("reasoning"))
+        #expect(ntp.status >= 1 && ntp.status <= 127 && ntp.stderr.contains(url) && ntp.stderr.contains("cannot connect"), "\(ntp.status) \(ntp.stderr)")
+        let mcq = try runRPT(["eval", "--server", url, "--served-model", "m", "--server-tokenizer", "Assets/quickstart/models/cold-start",
+                              "--data", "Assets/mmlu-pro-sample/test.jsonl", "--mcq", "--mode", "ntp"])
+        #expect(mcq.status != 0 && mcq.stderr.contains("log-likelihood"), "\(mcq.status) \(mcq.stderr)")
         let p = try runRPT(["prepare", "--policy", "Assets/quickstart/models/base", "--proxy-server", url, "--proxy-served-model", "m",
                             "--corpus", dir + "/ledger.jsonl", "--out", dir + "/p", "--server-retries", "0"])
         #expect(p.status >= 1 && p.status <= 127 && p.stderr.contains(url), "\(p.status) \(p.stderr)")

@@ -15,6 +15,9 @@ import RPTKernels
 public struct SequenceScores: Sendable, Equatable {
     public var entropy: [Float]
     public var logProb: [Float]
+    /// The largest log-probability at each position (ServerEntropyScorer; NaN where unknown, or where `logProb`
+    /// is only a bound): a position's token is the argmax when its log-probability reaches it.
+    public var topLogProb: [Float] = []
 }
 
 public struct EntropyScorer {

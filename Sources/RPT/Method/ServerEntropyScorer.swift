@@ -86,15 +86,17 @@ public final class ServerEntropyScorer: ProxyEntropyScoring {
         dummyPrefix = tokenizer.bytes(of: tokenizer.encode("a")).first == 0x20
     }
 
-    /// One window's values: (position in the sequence, entropy, log-probability) and its tally.
+    /// One window's values: (position in the sequence, entropy, log-probability, the largest log-probability or
+    /// NaN when the position's own is only a bound) and its tally.
     struct WindowScores {
-        var values: [(position: Int, entropy: Float, logProb: Float)] = []
+        var values: [(position: Int, entropy: Float, logProb: Float, top: Float)] = []
         var tally = Tally()
     }
 
     public func score(_ sequences: [[Int]]) throws -> [SequenceScores] {
         var results = sequences.map {
-            SequenceScores(entropy: [Float](repeating: .nan, count: $0.count), logProb: [Float](repeating: .nan, count: $0.count))
+            SequenceScores(entropy: [Float](repeating: .nan, count: $0.count), logProb: [Float](repeating: .nan, count: $0.count),
+                           topLogProb: [Float](repeating: .nan, count: $0.count))
         }
         let windows = sequences.enumerated().flatMap { s, seq in
             EntropyScorer.windows(sequence: s, length: seq.count, window: window, minContext: minContext)
@@ -112,6 +114,7 @@ public final class ServerEntropyScorer: ProxyEntropyScoring {
             for v in r.values {
                 results[w.sequence].entropy[w.start + v.position] = v.entropy
                 results[w.sequence].logProb[w.start + v.position] = v.logProb
+                results[w.sequence].topLogProb[w.start + v.position] = v.top
             }
         }
         return results
@@ -155,7 +158,7 @@ public final class ServerEntropyScorer: ProxyEntropyScoring {
                 values.append(Float(lp))
             }
             guard let top = topValues(values), let own else { out.tally.incompleteTopK += 1; continue }
-            out.values.append((i, Distribution.topKEntropy(values: top, k: topK), own))
+            out.values.append((i, Distribution.topKEntropy(values: top, k: topK), own, top[0]))
             out.tally.scored += 1
         }
         return out
@@ -222,6 +225,7 @@ public final class ServerEntropyScorer: ProxyEntropyScoring {
             let values = entry.values.compactMap { $0.double.map(Float.init) }
             guard values.count == entry.count, let topList = topValues(values) else { out.tally.incompleteTopK += 1; continue }
             var own: Float
+            var exact = true
             if shift == 0 {
                 guard e < tokenLogprobs.count, let v = tokenLogprobs[e].double else { out.tally.missing += 1; continue }
                 own = Float(v)
@@ -229,10 +233,11 @@ public final class ServerEntropyScorer: ProxyEntropyScoring {
                 own = Float(v)
             } else {
                 own = topList.last!
+                exact = false
                 out.tally.boundedLogProb += 1
             }
             own = min(own, 0)
-            out.values.append((i, Distribution.topKEntropy(values: topList, k: topK), own))
+            out.values.append((i, Distribution.topKEntropy(values: topList, k: topK), own, exact ? min(topList[0], 0) : .nan))
             out.tally.scored += 1
         }
         return out
