@@ -91,7 +91,7 @@ import Testing
                                 (["--mcq", "--mode", "ntp", "--mcq-norm", "chars"], "--mcq-norm must be"),
                                 (["--mcq", "--mode", "ntp", "--samples", "2"], "--samples draws responses"),
                                 (["--mode", "ntp", "--samples", "2"], "--samples draws responses"),
-                                (["--mcq", "--mode", "ntp", "--server", "http://127.0.0.1:9", "--served-model", "m"], "--server evaluates by generating"),
+                                (["--mcq", "--mode", "ntp", "--server", "http://127.0.0.1:9", "--served-model", "m"], "--server answers multiple choice by generating"),
                                 (["--mode", "ntp", "--no-greedy"], "--no-greedy skips"),
                                 (["--mode", "ntp", "--dump", "/tmp/x.jsonl"], "standard mode (--mode ntp) has none"),
                                 (["--per-category", "2"], "--per-category goes with --mcq"),

@@ -51,115 +51,153 @@ public final class Preparer {
         public var proxyServer: JSON?
     }
 
+    /// The run, stage by stage: read the corpus, set up the scorers, tokenize every document, open the work file,
+    /// score what it lacks, then write train.jsonl, val.jsonl and meta.json from it.
     public func run() throws -> Result {
         let started = Date()
         try options.validate()
-        let o = options
-        var corpusOptions = o.corpusOptions
+        var corpusOptions = options.corpusOptions
         corpusOptions.maxWarnings = 5
-        let corpus = try CorpusReader.read(path: o.corpus, options: corpusOptions, onWarning: { [log] in log("warning: " + $0) })
+        let corpus = try CorpusReader.read(path: options.corpus, options: corpusOptions, onWarning: { [log] in log("warning: " + $0) })
+        let scorers = try Scorers(options)
+        if let line = scorers.serverLog { log(line) }
+        let size: ValidationSize = options.validationDocuments.map { .count($0) } ?? .fraction(0.1)
+        let split = try TrainValidationSplit(Array(corpus.documents.indices), validation: size, seed: options.seed, source: options.corpus,
+                                             allowAllValidation: true)
+        let plans = self.plans(corpus.documents, validation: Set(split.validation), scorers: scorers)
+        let work = try openWorkFile(window: scorers.window, documents: plans.count)
+        let scoring = try scoreMissing(plans, work: work, scorers: scorers, started: started)
+        let written = try writePositions(plans, done: scoring.done, scoredPath: work.scoredPath)
+        let proxyServer = scorers.serverReport()
+        try writeMeta(corpus: corpus, split: split, written: written, window: scorers.window, proxyServer: proxyServer)
+        return Result(train: written.train, val: written.val, trainPositions: written.trainPositions, valPositions: written.valPositions,
+                      documentsScoredNow: scoring.scoredNow,
+                      proxyTokensPerSecond: scoring.seconds > 0 ? Double(scoring.proxyTokens) / scoring.seconds : 0,
+                      seconds: Date().timeIntervalSince(started), proxyServer: proxyServer)
+    }
 
-        // Models: load each distinct (model, tokenizer) once.
-        var loaded: [String: LanguageModel] = [:]
-        func model(_ path: String, _ tok: String?) throws -> LanguageModel {
-            let key = path + "\u{0}" + (tok ?? "")
-            if let m = loaded[key] { return m }
-            let m = try LanguageModel.load(model: path, tokenizer: tok)
-            loaded[key] = m
-            return m
-        }
-        // The proxy: a local model, or a server with rpt's tokenizer for it (docs/servers.md).
-        let proxyTokenizer: any Tokenizer
-        let proxyScorer: any ProxyEntropyScoring
-        let window: Int
-        var serverScorer: ServerEntropyScorer? = nil
-        var serverInfo: [String: JSON] = [:]
-        if let server = o.proxyServer {
-            if o.proxyTokenizer == nil && o.proxy.hasSuffix(".bin") {
-                throw RPTError("a llama2.c checkpoint has no tokenizer inside: pass --proxy-tokenizer FILE", file: o.proxy)
-            }
-            let source = o.proxyTokenizer ?? (o.proxy.isEmpty ? (o.policyTokenizer ?? o.policy) : o.proxy)
-            proxyTokenizer = try loadTokenizer(path: source)
-            var isDir: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDir)
-            let config = (isDir.boolValue ? source : (source as NSString).deletingLastPathComponent) + "/config.json"
-            let positions = FileManager.default.fileExists(atPath: config) ? try ModelConfig.load(path: config).maxPositions : nil
-            window = o.window ?? min(positions ?? 1024, 1024)
-            let client = try CompletionsClient(options: server)
-            let caps = try ServerCapabilities.probe(client, tokenizer: proxyTokenizer, promptLogprobs: o.topK)
-            log("proxy \(server.url) serves \(server.model): \(caps.summary)" + caps.notes.map { "\n  note: " + $0 }.joined())
-            let scorer = try ServerEntropyScorer(client: client, capabilities: caps, tokenizer: proxyTokenizer, topK: o.topK,
-                                                 window: window, minContext: o.minContext)
-            serverScorer = scorer
-            proxyScorer = scorer
-            serverInfo = ["url": .string(server.url), "served_model": .string(server.model), "tokenizer": .string(source),
-                          "capabilities": caps.json]
-        } else {
-            let proxy = try model(o.proxy, o.proxyTokenizer)
-            proxyTokenizer = proxy.tokenizer
-            window = o.window ?? min(proxy.model.config.maxPositions, 1024)
-            proxyScorer = try EntropyScorer(model: proxy.model, topK: o.topK, window: window, minContext: o.minContext, batchTokens: o.batchTokens)
-        }
-        let policyKey = o.policy + "\u{0}" + (o.policyTokenizer ?? "")
-        let policyTokenizer: any Tokenizer
-        if let m = loaded[policyKey] { policyTokenizer = m.tokenizer } else {
-            if o.policy.hasSuffix(".bin") && o.policyTokenizer == nil {
-                throw RPTError("a llama2.c checkpoint has no tokenizer inside: pass --policy-tokenizer FILE", file: o.policy)
-            }
-            policyTokenizer = try loadTokenizer(path: o.policyTokenizer ?? o.policy)
-        }
-        let splitPath = o.splitModel ?? o.policy
-        let splitTok = o.splitModel == nil ? o.policyTokenizer : o.splitModelTokenizer
-        // "proxy" names the proxy itself (local or served) as the split model.
-        let splitIsProxy = o.splitModel == PrepareOptions.proxySplitModel
-            || (o.proxyServer == nil && (splitPath + "\u{0}" + (splitTok ?? "")) == (o.proxy + "\u{0}" + (o.proxyTokenizer ?? "")))
-        var splitLM: LanguageModel? = nil
-        var splitScorer: EntropyScorer? = nil
-        if !splitIsProxy {
-            let m = try model(splitPath, splitTok)
-            splitLM = m
-            splitScorer = try EntropyScorer(model: m.model, topK: o.topK, window: o.window ?? min(m.model.config.maxPositions, 1024),
-                                            minContext: o.minContext, batchTokens: o.batchTokens)
-        }
-        let splitTokenizer = splitLM?.tokenizer ?? proxyTokenizer
+    /// The tokenizers and entropy scorers of a run: the proxy (a local model, or a server with rpt's tokenizer for
+    /// it, docs/servers.md), the policy's tokenizer (positions are defined on it), and the split model unless it is
+    /// the proxy. Each distinct (model, tokenizer) is loaded once.
+    struct Scorers {
+        var proxyTokenizer: any Tokenizer
+        var proxy: any ProxyEntropyScoring
+        var window: Int
+        var server: ServerEntropyScorer?
+        var serverInfo: [String: JSON]?
+        /// What probing the server found, for the log.
+        var serverLog: String?
+        var policyTokenizer: any Tokenizer
+        var split: EntropyScorer?
+        var splitTokenizer: any Tokenizer
 
-        // The document split, then every document's tokenizations.
-        let size: ValidationSize = o.validationDocuments.map { .count($0) } ?? .fraction(0.1)
-        let split = try TrainValidationSplit(Array(corpus.documents.indices), validation: size, seed: o.seed, source: o.corpus, allowAllValidation: true)
-        let isValidation = Set(split.validation)
-        var plans: [Plan] = []
-        plans.reserveCapacity(corpus.documents.count)
-        for (i, var d) in corpus.documents.enumerated() {
+        init(_ o: PrepareOptions) throws {
+            var loaded: [String: LanguageModel] = [:]
+            func model(_ path: String, _ tok: String?) throws -> LanguageModel {
+                let key = path + "\u{0}" + (tok ?? "")
+                if let m = loaded[key] { return m }
+                let m = try LanguageModel.load(model: path, tokenizer: tok)
+                loaded[key] = m
+                return m
+            }
+            if let server = o.proxyServer {
+                if o.proxyTokenizer == nil && o.proxy.hasSuffix(".bin") {
+                    throw RPTError("a llama2.c checkpoint has no tokenizer inside: pass --proxy-tokenizer FILE", file: o.proxy)
+                }
+                let source = o.proxyTokenizer ?? (o.proxy.isEmpty ? (o.policyTokenizer ?? o.policy) : o.proxy)
+                proxyTokenizer = try loadTokenizer(path: source)
+                var isDir: ObjCBool = false
+                _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDir)
+                let config = (isDir.boolValue ? source : (source as NSString).deletingLastPathComponent) + "/config.json"
+                let positions = FileManager.default.fileExists(atPath: config) ? try ModelConfig.load(path: config).maxPositions : nil
+                window = o.window ?? min(positions ?? 1024, 1024)
+                let client = try CompletionsClient(options: server)
+                let caps = try ServerCapabilities.probe(client, tokenizer: proxyTokenizer, promptLogprobs: o.topK)
+                let scorer = try ServerEntropyScorer(client: client, capabilities: caps, tokenizer: proxyTokenizer, topK: o.topK,
+                                                     window: window, minContext: o.minContext)
+                self.server = scorer
+                proxy = scorer
+                serverInfo = ["url": .string(server.url), "served_model": .string(server.model), "tokenizer": .string(source),
+                              "capabilities": caps.json]
+                serverLog = "proxy \(server.url) serves \(server.model): \(caps.summary)" + caps.notes.map { "\n  note: " + $0 }.joined()
+            } else {
+                let m = try model(o.proxy, o.proxyTokenizer)
+                proxyTokenizer = m.tokenizer
+                window = o.window ?? min(m.model.config.maxPositions, 1024)
+                proxy = try EntropyScorer(model: m.model, topK: o.topK, window: window, minContext: o.minContext, batchTokens: o.batchTokens)
+            }
+            if let m = loaded[o.policy + "\u{0}" + (o.policyTokenizer ?? "")] { policyTokenizer = m.tokenizer } else {
+                if o.policy.hasSuffix(".bin") && o.policyTokenizer == nil {
+                    throw RPTError("a llama2.c checkpoint has no tokenizer inside: pass --policy-tokenizer FILE", file: o.policy)
+                }
+                policyTokenizer = try loadTokenizer(path: o.policyTokenizer ?? o.policy)
+            }
+            let splitPath = o.splitModel ?? o.policy
+            let splitTok = o.splitModel == nil ? o.policyTokenizer : o.splitModelTokenizer
+            // "proxy" names the proxy itself (local or served) as the split model.
+            let splitIsProxy = o.splitModel == PrepareOptions.proxySplitModel
+                || (o.proxyServer == nil && (splitPath + "\u{0}" + (splitTok ?? "")) == (o.proxy + "\u{0}" + (o.proxyTokenizer ?? "")))
+            splitTokenizer = proxyTokenizer
+            if !splitIsProxy {
+                let m = try model(splitPath, splitTok)
+                splitTokenizer = m.tokenizer
+                split = try EntropyScorer(model: m.model, topK: o.topK, window: o.window ?? min(m.model.config.maxPositions, 1024),
+                                          minContext: o.minContext, batchTokens: o.batchTokens)
+            }
+        }
+
+        /// meta.json's "proxy_server": the server, its capabilities, the tally of scored and refused positions, requests/s.
+        func serverReport() -> JSON? {
+            guard let scorer = server, var info = serverInfo else { return nil }
+            let stats = scorer.client.statistics
+            info["positions"] = scorer.tally.json
+            info["requests"] = .number(Double(stats.requests))
+            info["retries"] = .number(Double(stats.retries))
+            info["requests_per_second"] = .number((scorer.client.requestsPerSecond * 100).rounded() / 100)
+            return .object(info)
+        }
+    }
+
+    /// Every document NFC-normalized and tokenized by the policy, the proxy and (validation documents) the split model.
+    func plans(_ documents: [CorpusDocument], validation: Set<Int>, scorers: Scorers) -> [Plan] {
+        documents.enumerated().map { i, doc in
+            var d = doc
             d.text = nfcNormalized(d.text)
             let bytes = Array(d.text.utf8)
-            let (pIds, pBOS) = policyTokenizer.documentIds(d.text)
-            let (xIds, xBOS) = proxyTokenizer.documentIds(d.text)
-            var plan = Plan(index: i, document: d, bytes: bytes, isValidation: isValidation.contains(i),
-                            policyIds: pIds, policySpans: TokenByteSpans(tokenizer: policyTokenizer, ids: pIds, hasBOS: pBOS, document: bytes),
-                            proxyIds: xIds, proxySpans: TokenByteSpans(tokenizer: proxyTokenizer, ids: xIds, hasBOS: xBOS, document: bytes),
+            let (pIds, pBOS) = scorers.policyTokenizer.documentIds(d.text)
+            let (xIds, xBOS) = scorers.proxyTokenizer.documentIds(d.text)
+            var plan = Plan(index: i, document: d, bytes: bytes, isValidation: validation.contains(i),
+                            policyIds: pIds, policySpans: TokenByteSpans(tokenizer: scorers.policyTokenizer, ids: pIds, hasBOS: pBOS, document: bytes),
+                            proxyIds: xIds, proxySpans: TokenByteSpans(tokenizer: scorers.proxyTokenizer, ids: xIds, hasBOS: xBOS, document: bytes),
                             splitIds: [], splitSpans: nil)
             if plan.isValidation {
-                if splitIsProxy {
+                if scorers.split == nil {
                     plan.splitIds = plan.proxyIds
                     plan.splitSpans = plan.proxySpans
                 } else {
-                    let (sIds, sBOS) = splitTokenizer.documentIds(d.text)
+                    let (sIds, sBOS) = scorers.splitTokenizer.documentIds(d.text)
                     plan.splitIds = sIds
-                    plan.splitSpans = TokenByteSpans(tokenizer: splitTokenizer, ids: sIds, hasBOS: sBOS, document: bytes)
+                    plan.splitSpans = TokenByteSpans(tokenizer: scorers.splitTokenizer, ids: sIds, hasBOS: sBOS, document: bytes)
                 }
             }
-            plans.append(plan)
+            return plan
         }
+    }
 
-        // The work directory: options fingerprint + documents scored so far.
-        let fm = FileManager.default
-        let workDir = o.outputDirectory + "/.work"
+    /// The work directory: its scoring fingerprint (only the options that change scores are pinned: the threshold
+    /// and cap select at the end), the documents scored so far, and an appender for the rest.
+    struct Work {
+        var scoredPath: String
+        var done: [Int: WorkFile.Summary]
+        var appender: WorkFile.Appender
+    }
+
+    func openWorkFile(window: Int, documents: Int) throws -> Work {
+        let workDir = options.outputDirectory + "/.work"
         try createDirectory(workDir)
-        // Only the options that change scores are pinned: the threshold and cap select at the end.
-        let fingerprint = o.fingerprint(window: window)
-        let scoringFingerprint = o.scoringFingerprint(window: window)
+        let scoringFingerprint = options.scoringFingerprint(window: window)
         let optionsPath = workDir + "/options.json"
-        if fm.fileExists(atPath: optionsPath) {
+        if FileManager.default.fileExists(atPath: optionsPath) {
             let old = try JSON.load(path: optionsPath)
             guard old == scoringFingerprint else {
                 let why = old["work_format"] == nil ? "was prepared by an earlier rpt (another work-file format)" : "was scored with different options"
@@ -169,60 +207,71 @@ public final class Preparer {
             try AtomicFile.write(Data(scoringFingerprint.serialized().utf8), to: optionsPath)
         }
         let scoredPath = workDir + "/scored.jsonl"
-        var done = try WorkFile.load(scoredPath, documents: plans.count)
-        let alreadyDone = done.count
-        let appender = try WorkFile.Appender(path: scoredPath)
+        return Work(scoredPath: scoredPath, done: try WorkFile.load(scoredPath, documents: documents), appender: try WorkFile.Appender(path: scoredPath))
+    }
 
-        // Groups of consecutive documents of about batchTokens proxy tokens (fixed for a given corpus and options).
+    /// Scores the documents the work file lacks, in groups of consecutive documents of about --batch-tokens proxy
+    /// tokens (fixed for a given corpus and options), appending each document's entry at once.
+    func scoreMissing(_ plans: [Plan], work: Work, scorers: Scorers, started: Date) throws
+        -> (done: [Int: WorkFile.Summary], scoredNow: Int, proxyTokens: Int, seconds: Double) {
+        var done = work.done
         var groups: [[Int]] = []
         var current: [Int] = [], currentTokens = 0
         for p in plans {
             current.append(p.index)
             currentTokens += p.proxyIds.count
-            if currentTokens >= o.batchTokens { groups.append(current); current = []; currentTokens = 0 }
+            if currentTokens >= options.batchTokens { groups.append(current); current = []; currentTokens = 0 }
         }
         if !current.isEmpty { groups.append(current) }
 
-        let progress = ProgressLine(total: plans.count, label: "prepare")
-        var lastPlain = Date()
-        var scoredNow = 0, proxyTokensNow = 0
-        var scoringSeconds = 0.0
+        let alreadyDone = done.count
         if alreadyDone == plans.count {
             log(String(format: "all %d documents already scored in %@: selecting training positions with entropy > %g without re-scoring",
-                       plans.count, scoredPath, Double(o.entropyThreshold)))
-        } else if alreadyDone > 0 { log("resuming: \(alreadyDone) of \(plans.count) documents already scored in \(scoredPath)") }
+                       plans.count, work.scoredPath, Double(options.entropyThreshold)))
+        } else if alreadyDone > 0 { log("resuming: \(alreadyDone) of \(plans.count) documents already scored in \(work.scoredPath)") }
+        let progress = ProgressLine(total: plans.count, label: "prepare")
+        var lastPlain = Date()
+        var scoredNow = 0, proxyTokens = 0, seconds = 0.0
         for group in groups {
             if group.allSatisfy({ done[$0] != nil }) { continue }
             let t0 = Date()
             let members = group.map { plans[$0] }
-            let lines = try score(members, proxyScorer: proxyScorer, splitScorer: splitScorer, policyTokenizer: policyTokenizer)
-            scoringSeconds += Date().timeIntervalSince(t0)
+            let lines = try score(members, proxyScorer: scorers.proxy, splitScorer: scorers.split, policyTokenizer: scorers.policyTokenizer)
+            seconds += Date().timeIntervalSince(t0)
             for (plan, entry) in zip(members, lines) where done[plan.index] == nil {
                 let bytes = entry.lineBytes
-                let offset = try appender.append(bytes)
-                done[plan.index] = WorkFile.Summary(isValidation: entry.isValidation, counts: entry.counts,
-                                                    offset: offset, length: bytes.count - 1)
+                let offset = try work.appender.append(bytes)
+                done[plan.index] = WorkFile.Summary(isValidation: entry.isValidation, counts: entry.counts, offset: offset, length: bytes.count - 1)
                 scoredNow += 1
-                proxyTokensNow += plan.proxyIds.count
+                proxyTokens += plan.proxyIds.count
             }
             if delayPerGroup > 0 { Thread.sleep(forTimeInterval: delayPerGroup) }
-            let rate = scoringSeconds > 0 ? Double(proxyTokensNow) / scoringSeconds : 0
-            progress.update(done.count, unit: "docs", detail: String(format: "%.0f tok/s", rate))
+            let rate = seconds > 0 ? Double(proxyTokens) / seconds : 0
+            let count = done.count
+            progress.update(count, unit: "docs", detail: String(format: "%.0f tok/s", rate))
             if !progress.isTTY, Date().timeIntervalSince(lastPlain) >= 10 {
                 lastPlain = Date()
                 let docRate = Double(scoredNow) / Date().timeIntervalSince(started)
-                let eta = docRate > 0 ? Double(plans.count - done.count) / docRate : 0
-                log(String(format: "prepare: %d/%d documents, %.0f proxy tok/s, ETA %@", done.count, plans.count, rate, ProgressLine.clock(eta)))
+                let eta = docRate > 0 ? Double(plans.count - count) / docRate : 0
+                log(String(format: "prepare: %d/%d documents, %.0f proxy tok/s, ETA %@", count, plans.count, rate, ProgressLine.clock(eta)))
             }
         }
-        try appender.close()
+        try work.appender.close()
         progress.finish()
+        return (done, scoredNow, proxyTokens, seconds)
+    }
 
-        // Final files streamed from the work file, in corpus order.
+    /// What writePositions wrote.
+    struct Written {
         var train = PrepareCounts(), val = PrepareCounts()
         var trainPositions = 0, valPositions = 0
-        let trainFile = try StreamingAtomicFile(path: o.outputDirectory + "/train.jsonl")
-        let valFile = try StreamingAtomicFile(path: o.outputDirectory + "/val.jsonl")
+    }
+
+    /// train.jsonl and val.jsonl streamed from the work file in corpus order, selecting training positions there.
+    func writePositions(_ plans: [Plan], done: [Int: WorkFile.Summary], scoredPath: String) throws -> Written {
+        var w = Written()
+        let trainFile = try StreamingAtomicFile(path: options.outputDirectory + "/train.jsonl")
+        let valFile = try StreamingAtomicFile(path: options.outputDirectory + "/val.jsonl")
         guard let reader = FileHandle(forReadingAtPath: scoredPath) else { throw RPTError("cannot read work file", file: scoredPath) }
         defer { try? reader.close() }
         for i in plans.indices {
@@ -235,10 +284,15 @@ public final class Preparer {
             if !e.isValidation { e.records = try trainingRecords(plans[i], &e, workFile: scoredPath) }
             let file = e.isValidation ? valFile : trainFile
             for r in e.records { try file.append(r.lineBytes + [0x0A]) }
-            if e.isValidation { val.add(e.counts); valPositions += e.records.count } else { train.add(e.counts); trainPositions += e.records.count }
+            if e.isValidation { w.val.add(e.counts); w.valPositions += e.records.count } else { w.train.add(e.counts); w.trainPositions += e.records.count }
         }
         try trainFile.commit()
         try valFile.commit()
+        return w
+    }
+
+    /// meta.json: the options, the corpus statistics, counts per split and per threshold, and the proxy server.
+    func writeMeta(corpus: Corpus, split: TrainValidationSplit<Int>, written w: Written, window: Int, proxyServer: JSON?) throws {
         var corpusJSON: [String: JSON] = [
             "source": .string(corpus.source), "summary": .string(corpus.stats.summary),
             "read": .number(Double(corpus.stats.read)), "kept": .number(Double(corpus.stats.kept)),
@@ -246,34 +300,21 @@ public final class Preparer {
         var skipped: [String: JSON] = [:]
         for r in SkipReason.allCases { skipped[r.rawValue] = .number(Double(corpus.stats.skipped(r))) }
         corpusJSON["skipped"] = .object(skipped)
-        var meta: JSON = .object([
+        var meta: [String: JSON] = [
             "format": .string(PositionRecord.format),
-            "options": fingerprint,
+            "options": options.fingerprint(window: window),
             "corpus": .object(corpusJSON),
-            "train": train.json,
-            "val": val.json,
+            "train": w.train.json,
+            "val": w.val.json,
             "counts": .object(["train_documents": .number(Double(split.train.count)), "val_documents": .number(Double(split.validation.count)),
-                               "train_positions": .number(Double(trainPositions)), "val_positions": .number(Double(valPositions))]),
+                               "train_positions": .number(Double(w.trainPositions)), "val_positions": .number(Double(w.valPositions))]),
             "threshold_table": .array(PrepareCounts.thresholds.indices.map { i in
                 .object(["threshold": .number(Double(PrepareCounts.thresholds[i])),
-                         "train": .number(Double(train.aboveThreshold[i])), "val": .number(Double(val.aboveThreshold[i]))])
+                         "train": .number(Double(w.train.aboveThreshold[i])), "val": .number(Double(w.val.aboveThreshold[i]))])
             }),
-        ])
-        var proxyServer: JSON? = nil
-        if let scorer = serverScorer {
-            let stats = scorer.client.statistics
-            serverInfo["positions"] = scorer.tally.json
-            serverInfo["requests"] = .number(Double(stats.requests))
-            serverInfo["retries"] = .number(Double(stats.retries))
-            serverInfo["requests_per_second"] = .number((scorer.client.requestsPerSecond * 100).rounded() / 100)
-            proxyServer = .object(serverInfo)
-            if var m = meta.object { m["proxy_server"] = proxyServer; meta = .object(m) }
-        }
-        try AtomicFile.write(Data((meta.serialized() + "\n").utf8), to: o.outputDirectory + "/meta.json")
-        return Result(train: train, val: val, trainPositions: trainPositions, valPositions: valPositions,
-                      documentsScoredNow: scoredNow,
-                      proxyTokensPerSecond: scoringSeconds > 0 ? Double(proxyTokensNow) / scoringSeconds : 0,
-                      seconds: Date().timeIntervalSince(started), proxyServer: proxyServer)
+        ]
+        if let proxyServer { meta["proxy_server"] = proxyServer }
+        try AtomicFile.write(Data((JSON.object(meta).serialized() + "\n").utf8), to: options.outputDirectory + "/meta.json")
     }
 
     /// Scores a group of documents and builds each one's work-file entry.
