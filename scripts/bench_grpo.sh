@@ -34,7 +34,7 @@ $PY scripts/make_bench_tokenizer.py --out $M
 if [ ! -f $OUT/prep-$C/train.jsonl ] || [ $M/tokenizer.json -nt $OUT/prep-$C/train.jsonl ]; then
     head -3 Assets/omni-math-sample/omni_math.jsonl > $OUT/omni3.jsonl
     rm -rf $OUT/prep-$C
-    $RPT prepare --policy $M --proxy $M --corpus $OUT/omni3.jsonl --template '{problem}\n\n{solution}' \
+    $RPT prepare --policy $M --proxy $M --corpus $OUT/omni3.jsonl --text-template '{problem}\n\n{solution}' \
         --val-docs 1 --min-context $C --max-context-tokens $C --max-positions-per-doc 16 --threads $THREADS \
         --out $OUT/prep-$C
 fi

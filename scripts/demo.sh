@@ -22,7 +22,7 @@ $RPT generate --model runs/demo-pretrain/step-000030 --prompt "Once upon a time"
 # (stories260K cannot box an answer yet, so its rewards are 0: this shows the machinery, not learning)
 head -12 Assets/omni-math-sample/omni_math.jsonl > runs/demo-omni.jsonl
 rm -rf runs/demo-prep runs/demo-rpt
-$RPT prepare --policy $M/hf --proxy $M/hf --corpus runs/demo-omni.jsonl --template '{problem}\n\n{solution}' \
+$RPT prepare --policy $M/hf --proxy $M/hf --corpus runs/demo-omni.jsonl --text-template '{problem}\n\n{solution}' \
     --val-docs 2 --max-positions-per-doc 20 --out runs/demo-prep
 $RPT prepare --stats runs/demo-prep
 $RPT train --model $M/hf --data runs/demo-prep/train.jsonl --out runs/demo-rpt --steps 2 --batch-size 2 --group-size 4 \

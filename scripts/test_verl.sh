@@ -47,7 +47,7 @@ if [[ -z "$EXPORT_DIR" ]]; then
   [[ -x "$RPT" ]] || { echo "error: $RPT is missing (swift build -c release)" >&2; exit 2; }
   WORK=$(mktemp -d)
   trap 'rm -rf "$WORK"' EXIT
-  "$RPT" prepare --corpus Tests/Fixtures/prepare/omni_tiny.jsonl --template $'{problem}\n\n{solution}' --policy Assets/stories260K/hf --proxy Assets/stories260K/hf \
+  "$RPT" prepare --corpus Tests/Fixtures/prepare/omni_tiny.jsonl --text-template $'{problem}\n\n{solution}' --policy Assets/stories260K/hf --proxy Assets/stories260K/hf \
     --val-docs 2 --entropy-threshold 0.5 --out "$WORK/prep" >/dev/null
   "$RPT" export --to verl --data "$WORK/prep" --chat raw --max-prompt-tokens 400 --out "$WORK/export"
   EXPORT_DIR="$WORK/export"

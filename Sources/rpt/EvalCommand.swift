@@ -110,7 +110,7 @@ struct EvalCommand: ParsableCommand {
         let trained = try runDirectory.flatMap { try EvalTarget.trainedFormat(of: $0) }
         o.sampling.maxResponseTokens = maxResponseTokens ?? trained?.maxResponseTokens ?? 512
         o.sampling.itemsPerBatch = itemsPerBatch
-        o.sampling.seed = seed
+        o.seed = seed
         o.template = template ?? trained?.template ?? "v0"
         o.chat = chat ?? trained?.chat ?? "auto"
         o.maxPromptTokens = maxPromptTokens ?? trained?.maxPromptTokens ?? 2048
@@ -120,7 +120,6 @@ struct EvalCommand: ParsableCommand {
         }
         o.maxItems = maxPositions
         o.perCategory = perCategory
-        o.seed = seed
         o.dump = dump
         o.rewardCommand = rewardCommand
         o.rewardTimeout = rewardTimeout

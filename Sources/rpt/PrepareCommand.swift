@@ -41,7 +41,8 @@ struct PrepareCommand: ParsableCommand {
     var out: String?
     @Option(name: .customLong("text-field"), help: "JSONL field holding the document.")
     var textField: String = "text"
-    @Option(help: "JSONL template over fields, e.g. \"{problem}\\n\\n{solution}\" (\\n and \\t are unescaped).")
+    @Option(name: [.customLong("text-template"), .customLong("template")],
+            help: "JSONL: the document text as a template over fields, e.g. \"{problem}\\n\\n{solution}\" (\\n and \\t are unescaped). (--template is the old name; in train/eval --template is the prompt template.)")
     var template: String?
     @Option(help: "Plain text: string between documents (\\n unescaped).")
     var delimiter: String?
@@ -91,7 +92,7 @@ struct PrepareCommand: ParsableCommand {
             throw ValidationError("--proxy-served-model goes with --proxy-server URL")
         }
         if let t = threads { Parallel.setThreads(t) }
-        let tpl = try template.map { try TextTemplate(Self.unescape($0), label: "--template") }
+        let tpl = try template.map { try TextTemplate(Self.unescape($0), label: "--text-template") }
         try OutputGuard.refuseTrainingRun(out)
         var o = PrepareOptions(policy: policy, proxy: proxy ?? "", corpus: corpus, outputDirectory: out,
                                corpusOptions: CorpusOptions(documentDelimiter: delimiter.map(Self.unescape), textField: textField, template: tpl,

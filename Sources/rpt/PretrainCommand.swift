@@ -37,7 +37,9 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("log-every")) var logEvery: Int = 1
     @Option(name: .customLong("report-to"), help: "none | tensorboard: metrics also as TensorBoard events in OUT/tensorboard.") var reportTo: String = "none"
     @Option(name: .customLong("text-field"), help: "JSONL field holding the text.") var textField: String = "text"
-    @Option(help: "JSONL template over fields, e.g. '{problem}\\n\\n{solution}'.") var template: String?
+    @Option(name: [.customLong("text-template"), .customLong("template")],
+            help: "JSONL: the document text as a template over fields, e.g. '{problem}\\n\\n{solution}'. (--template is the old name; in train/eval --template is the prompt template.)")
+    var template: String?
     @Option(help: "Document delimiter in plain text files.") var delimiter: String?
     @Flag(help: "Supervised fine-tuning on prompt/completion JSONL (loss on completion tokens only).") var sft = false
     @Option(name: .customLong("prompt-field")) var promptField: String = "prompt"

@@ -68,7 +68,7 @@ struct ReproductionRun {
 
     var threadArgs: [String] { threads.map { ["--threads", "\($0)"] } ?? [] }
     var corpusDir: String { dir + "/corpus" }
-    var calculationArgs: [String] { ["--calculations"] + (config.corpus.template.map { ["--template", $0] } ?? []) }
+    var calculationArgs: [String] { ["--calculations"] + (config.corpus.template.map { ["--text-template", $0] } ?? []) }
     var pretrainCorpus: String { config.corpus.kind == "ledger" ? corpusDir + "/pretrain.jsonl" : config.corpus.pretrain! }
     var poolCorpus: String { corpusDir + "/pool.jsonl" }
     var evalCorpus: String { corpusDir + "/eval.jsonl" }

@@ -180,7 +180,7 @@ import Testing
         let killed = temporaryDirectory("prep-kill"), clean = temporaryDirectory("prep-clean")
         func args(_ out: String) -> [String] {
             ["prepare", "--policy", Repo.stories260KHF, "--proxy", Repo.stories260KHF, "--corpus", Self.corpus,
-             "--template", "{problem}\\n\\n{solution}", "--out", out, "--val-docs", "2", "--seed", "3",
+             "--text-template", "{problem}\\n\\n{solution}", "--out", out, "--val-docs", "2", "--seed", "3",
              "--min-context", "8", "--horizon", "8", "--batch-tokens", "1"]
         }
         let p = Process()

@@ -343,7 +343,6 @@ import Testing
                 o.sampling.samples = 3
                 o.sampling.greedy = false
                 o.sampling.temperature = 1
-                o.sampling.seed = 7
                 o.seed = 7
                 let served = EvalTarget.served(ServerOptions(url: server.url, model: "served", concurrency: concurrency, timeout: 30, retries: 1),
                                                tokenizer: coldStart)

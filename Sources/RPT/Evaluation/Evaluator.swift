@@ -21,7 +21,11 @@ public struct EvalOptions: Sendable {
     public var maxItems: Int?
     /// mcq: at most this many questions per category (seeded).
     public var perCategory: Int?
-    public var seed: UInt64 = 0
+    /// The run's one seed: the item subset, the per-category draw and the samples (`sampling.seed`).
+    public var seed: UInt64 {
+        get { sampling.seed }
+        set { sampling.seed = newValue }
+    }
     /// Standard mode: tokens per forward call.
     public var batchTokens = 1024
     /// A JSONL file receiving every reasoning response (for `rpt patterns` and inspection).
