@@ -177,7 +177,7 @@ func syntheticPairs(docs: Int, maxItems: Int, seed: UInt64) -> (a: [ScoredItem],
         let x = try PairedComparison(a: a, b: b, resamples: 1000, seed: 7)
         let y = try PairedComparison(a: a, b: b, resamples: 1000, seed: 7)
         let z = try PairedComparison(a: a, b: b, resamples: 1000, seed: 8)
-        #expect(x.groups == y.groups && x.json == y.json)
+        #expect(x.groups == y.groups && PairedRecord(x) == PairedRecord(y))
         #expect(x.groups.map(\.difference) == z.groups.map(\.difference))
         #expect(zip(x.groups, z.groups).contains { $0.low != $1.low || $0.high != $1.high }, "another seed draws other resamples")
         // A group's interval does not depend on which other groups exist.
@@ -216,7 +216,8 @@ func syntheticPairs(docs: Int, maxItems: Int, seed: UInt64) -> (a: [ScoredItem],
         let c = try PairedComparison(a: a, b: b, resamples: 200)
         #expect(c.questions && c.groups.map(\.name) == ["all", "law", "math"])
         #expect(c.group("all")!.difference == 0.5 && c.group("all")!.documents == 4 && c.group("math")!.difference == 0.5)
-        #expect(c.json["categories"]?["math"]?["n"]?.int == 2 && c.json["splits"]?.object?.keys.sorted() == ["all"])
+        let j = try JSON.encoding(PairedRecord(c), file: "comparison")
+        #expect(j["categories"]?["math"]?["n"]?.int == 2 && j["splits"]?.object?.keys.sorted() == ["all"])
         #expect(c.table().hasPrefix("category"))
     }
 

@@ -8,21 +8,9 @@
 
 import Foundation
 
-public struct CompareFile: Codable, Sendable, Equatable {
-    public static let format = "rpt-compare/1"
-
-    /// One side: the evaluation file, the result's label and model, the file's mode and the score compared.
-    public struct Side: Codable, Sendable, Equatable {
-        public var file: String?
-        public var label: String?
-        public var model: String?
-        public var mode: String?
-        public var score: String?
-        public init(file: String?, label: String?, model: String?, mode: String?, score: String?) {
-            self.file = file; self.label = label; self.model = model; self.mode = mode; self.score = score
-        }
-    }
-
+/// The numbers of one paired comparison as the files carry them: what rpt-compare/1 holds beside its two sides, and
+/// each entry of rpt-eval/1's "paired" beside its labels. For questions "splits" holds "all" and "categories" the rest.
+public struct PairedRecord: Codable, Sendable, Equatable {
     public struct Group: Codable, Sendable, Equatable {
         public var n: Int
         public var documents: Int?
@@ -39,9 +27,6 @@ public struct CompareFile: Codable, Sendable, Equatable {
         }
     }
 
-    public var format: String = CompareFile.format
-    public var a: Side?
-    public var b: Side?
     public var matched: Int?
     public var unmatchedA: Int?
     public var unmatchedB: Int?
@@ -52,14 +37,11 @@ public struct CompareFile: Codable, Sendable, Equatable {
     public var categories: [String: Group]?
 
     enum CodingKeys: String, CodingKey {
-        case format, a, b, matched, unmatchedA = "unmatched_a", unmatchedB = "unmatched_b", resamples, seed
+        case matched, unmatchedA = "unmatched_a", unmatchedB = "unmatched_b", resamples, seed
         case groupDisagreements = "group_disagreements", splits, categories
     }
 
-    /// `c` between sides `a` and `b`; for questions "splits" holds "all" and "categories" the rest.
-    public init(_ c: PairedComparison, a: Side, b: Side) {
-        self.a = a
-        self.b = b
+    public init(_ c: PairedComparison) {
         matched = c.matched; unmatchedA = c.unmatchedA; unmatchedB = c.unmatchedB; resamples = c.resamples; seed = c.seed
         groupDisagreements = c.groupDisagreements > 0 ? c.groupDisagreements : nil
         var splits: [String: Group] = [:], categories: [String: Group] = [:]
@@ -68,6 +50,54 @@ public struct CompareFile: Codable, Sendable, Equatable {
         }
         self.splits = splits
         self.categories = c.questions ? categories : nil
+    }
+}
+
+public struct CompareFile: Codable, Sendable, Equatable {
+    public static let format = "rpt-compare/1"
+
+    /// One side: the evaluation file, the result's label and model, the file's mode and the score compared.
+    public struct Side: Codable, Sendable, Equatable {
+        public var file: String?
+        public var label: String?
+        public var model: String?
+        public var mode: String?
+        public var score: String?
+        public init(file: String?, label: String?, model: String?, mode: String?, score: String?) {
+            self.file = file; self.label = label; self.model = model; self.mode = mode; self.score = score
+        }
+    }
+
+    public var format: String = CompareFile.format
+    public var a: Side?
+    public var b: Side?
+    /// The comparison's numbers, at the top level of the file.
+    public var record: PairedRecord
+
+    public var splits: [String: PairedRecord.Group] { record.splits }
+
+    enum CodingKeys: String, CodingKey { case format, a, b }
+
+    public init(_ c: PairedComparison, a: Side, b: Side) {
+        self.a = a
+        self.b = b
+        record = PairedRecord(c)
+    }
+
+    public init(from decoder: Decoder) throws {
+        record = try PairedRecord(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        a = try c.decodeIfPresent(Side.self, forKey: .a)
+        b = try c.decodeIfPresent(Side.self, forKey: .b)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try record.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encodeIfPresent(a, forKey: .a)
+        try c.encodeIfPresent(b, forKey: .b)
     }
 
     public static func load(path: String) throws -> CompareFile {

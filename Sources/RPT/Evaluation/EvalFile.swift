@@ -149,7 +149,40 @@ public struct EvalFile: Codable, Sendable, Equatable {
     public var items: Int?
     public var positions: [EvalItem]?
     public var results: [Result] = []
-    public var paired: [JSON]?
+    public var paired: [Paired]?
+
+    /// One model against the reference: their labels, the per-item score compared, and the numbers.
+    public struct Paired: Codable, Sendable, Equatable {
+        public var a: String
+        public var b: String
+        public var score: String?
+        public var record: PairedRecord
+
+        enum CodingKeys: String, CodingKey { case a, b, score }
+
+        public init(_ c: PairedComparison, score: PairedScore) {
+            a = c.a
+            b = c.b
+            self.score = score.rawValue
+            record = PairedRecord(c)
+        }
+
+        public init(from decoder: Decoder) throws {
+            record = try PairedRecord(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            a = try c.decode(String.self, forKey: .a)
+            b = try c.decode(String.self, forKey: .b)
+            score = try c.decodeIfPresent(String.self, forKey: .score)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            try record.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(a, forKey: .a)
+            try c.encode(b, forKey: .b)
+            try c.encodeIfPresent(score, forKey: .score)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case format, data, mode, method, normalization, samples, temperature, greedy, template

@@ -97,11 +97,7 @@ public struct EvalResults: Sendable {
             return r
         }
         if !paired.isEmpty {
-            f.paired = paired.map { p in
-                var o = p.comparison.json.object!
-                o["score"] = .string(p.score.rawValue)
-                return .object(o)
-            }
+            f.paired = paired.map { EvalFile.Paired($0.comparison, score: $0.score) }
         }
         return f
     }

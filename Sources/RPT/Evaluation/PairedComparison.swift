@@ -51,12 +51,6 @@ public struct PairedComparison: Sendable {
         public var low: Double
         public var high: Double
         public var standardError: Double?
-
-        public var json: JSON {
-            .object(["n": .number(Double(n)), "documents": .number(Double(documents)), "mean_a": .number(meanA),
-                     "mean_b": .number(meanB), "difference": .number(difference),
-                     "ci95": .array([.number(low), .number(high)]), "se": standardError.map(JSON.number) ?? .null])
-        }
     }
 
     /// Labels of the two sides (A − B is reported).
@@ -136,22 +130,6 @@ public struct PairedComparison: Sendable {
     }
 
     public func group(_ name: String) -> Group? { groups.first { $0.name == name } }
-
-    /// `{"a","b","matched","unmatched_a","unmatched_b","resamples","seed","splits":{…}}`; for questions
-    /// "splits" holds "all" and "categories" the rest (as in rpt-eval/1 results).
-    public var json: JSON {
-        var o: [String: JSON] = ["a": .string(a), "b": .string(b), "matched": .number(Double(matched)),
-                                 "unmatched_a": .number(Double(unmatchedA)), "unmatched_b": .number(Double(unmatchedB)),
-                                 "resamples": .number(Double(resamples)), "seed": .number(Double(seed))]
-        if groupDisagreements > 0 { o["group_disagreements"] = .number(Double(groupDisagreements)) }
-        var splits: [String: JSON] = [:], categories: [String: JSON] = [:]
-        for g in groups {
-            if questions && g.name != "all" { categories[g.name] = g.json } else { splits[g.name] = g.json }
-        }
-        o["splits"] = .object(splits)
-        if questions { o["categories"] = .object(categories) }
-        return .object(o)
-    }
 
     /// A row per group: n, mean of A and of B, A − B with its 95% interval (percentage points), documents.
     public func table() -> String {
