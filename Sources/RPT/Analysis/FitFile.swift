@@ -9,7 +9,7 @@
 
 import Foundation
 
-public struct FitFile: Codable, Sendable, Equatable {
+public struct FitFile: StageFile, Sendable, Equatable {
     public static let format = "rpt-fit/1"
 
     public struct Point: Codable, Sendable, Equatable {
@@ -61,14 +61,4 @@ public struct FitFile: Codable, Sendable, Equatable {
 
     /// R² per split (splits whose fit failed are absent).
     public var r2: [String: Double] { fits.compactMapValues(\.r2) }
-
-    public static func load(path: String) throws -> FitFile {
-        let json = try JSON.load(path: path)
-        guard json["format"]?.string == format else {
-            throw RPTError("not an \(format) file (format: \(json["format"]?.string.map { "\"\($0)\"" } ?? "missing"))", file: path)
-        }
-        return try json.decode(FitFile.self, file: path)
-    }
-
-    public func json(file: String = FitFile.format) throws -> JSON { try JSON.encoding(self, file: file) }
 }

@@ -7,7 +7,7 @@
 
 import Foundation
 
-public struct PatternsFile: Codable, Sendable, Equatable {
+public struct PatternsFile: StageFile, Sendable, Equatable {
     public static let format = "rpt-patterns/1"
 
     public struct Group: Codable, Sendable, Equatable {
@@ -45,14 +45,4 @@ public struct PatternsFile: Codable, Sendable, Equatable {
             relativeChange = change
         }
     }
-
-    public static func load(path: String) throws -> PatternsFile {
-        let json = try JSON.load(path: path)
-        guard json["format"]?.string == format else {
-            throw RPTError("not an \(format) file (format: \(json["format"]?.string.map { "\"\($0)\"" } ?? "missing"))", file: path)
-        }
-        return try json.decode(PatternsFile.self, file: path)
-    }
-
-    public func json(file: String = PatternsFile.format) throws -> JSON { try JSON.encoding(self, file: file) }
 }

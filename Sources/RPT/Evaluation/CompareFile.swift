@@ -53,7 +53,7 @@ public struct PairedRecord: Codable, Sendable, Equatable {
     }
 }
 
-public struct CompareFile: Codable, Sendable, Equatable {
+public struct CompareFile: StageFile, Sendable, Equatable {
     public static let format = "rpt-compare/1"
 
     /// One side: the evaluation file, the result's label and model, the file's mode and the score compared.
@@ -99,14 +99,4 @@ public struct CompareFile: Codable, Sendable, Equatable {
         try c.encodeIfPresent(a, forKey: .a)
         try c.encodeIfPresent(b, forKey: .b)
     }
-
-    public static func load(path: String) throws -> CompareFile {
-        let json = try JSON.load(path: path)
-        guard json["format"]?.string == format else {
-            throw RPTError("not an \(format) file (format: \(json["format"]?.string.map { "\"\($0)\"" } ?? "missing"))", file: path)
-        }
-        return try json.decode(CompareFile.self, file: path)
-    }
-
-    public func json(file: String = CompareFile.format) throws -> JSON { try JSON.encoding(self, file: file) }
 }

@@ -25,7 +25,7 @@
 
 import Foundation
 
-public struct EvalFile: Codable, Sendable, Equatable {
+public struct EvalFile: StageFile, Sendable, Equatable {
     public static let format = "rpt-eval/1"
 
     /// A 95% interval, written [low, high].
@@ -194,14 +194,7 @@ public struct EvalFile: Codable, Sendable, Equatable {
     /// Whether `json` declares this format (auto-discovery skips other JSON files that match eval*.json).
     public static func declaresFormat(_ json: JSON) -> Bool { json["format"]?.string == format }
 
-    /// Reads and decodes an evaluation file; any other format, or a field of the wrong type, is an error naming
-    /// the file (and the field).
-    public static func load(path: String) throws -> EvalFile {
-        let json = try JSON.load(path: path)
-        guard json.object != nil else { throw RPTError("expected a JSON object (\(format))", file: path) }
-        guard declaresFormat(json) else {
-            throw RPTError("not an \(format) file (format: \(json["format"]?.string.map { "\"\($0)\"" } ?? "missing"))", file: path)
-        }
+    public static func decoded(_ json: JSON, path: String) throws -> EvalFile {
         guard json["results"]?.array != nil else { throw RPTError("\"results\" must be an array", file: path) }
         return try json.decode(EvalFile.self, file: path)
     }
@@ -209,8 +202,6 @@ public struct EvalFile: Codable, Sendable, Equatable {
     /// The result labelled `label` (the first, when several share it).
     public func result(labelled label: String) -> Result? { results.first { $0.label == label } }
 
-    /// The file as a JSON value (what `rpt eval --out` writes, serialized).
-    public func json(file: String = "rpt-eval/1") throws -> JSON { try JSON.encoding(self, file: file) }
 }
 
 extension EvalItem: Codable {

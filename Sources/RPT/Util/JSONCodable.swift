@@ -231,3 +231,29 @@ extension DecodingError {
         }
     }
 }
+
+/// A file passed between stages (rpt-eval/1, rpt-compare/1, rpt-fit/1, rpt-patterns/1): one Codable type for the
+/// writer and every reader, whose "format" names the type and its version.
+public protocol StageFile: Codable {
+    static var format: String { get }
+    /// Decodes an already-read file of this format (default: the Codable decoding).
+    static func decoded(_ json: JSON, path: String) throws -> Self
+}
+
+extension StageFile {
+    /// Reads and decodes the file; another format, or a field of the wrong type, is an error naming the file (and
+    /// the field).
+    public static func load(path: String) throws -> Self {
+        let json = try JSON.load(path: path)
+        guard json.object != nil else { throw RPTError("expected a JSON object (\(format))", file: path) }
+        guard json["format"]?.string == format else {
+            throw RPTError("not an \(format) file (format: \(json["format"]?.string.map { "\"\($0)\"" } ?? "missing"))", file: path)
+        }
+        return try decoded(json, path: path)
+    }
+
+    public static func decoded(_ json: JSON, path: String) throws -> Self { try json.decode(Self.self, file: path) }
+
+    /// The file as a JSON value (serialized by its writer); `file` names it in errors.
+    public func json(file: String? = nil) throws -> JSON { try JSON.encoding(self, file: file ?? Self.format) }
+}
