@@ -8,15 +8,20 @@ import Testing
 
 struct CLIResult { var status: Int32; var stdout: String; var stderr: String }
 
+/// A product (`rpt`, `rpt-fuzz`) built with the test bundle, in the same build directory (never another
+/// configuration's, which may be stale): `swift build --build-tests` builds it; without it the test fails saying so.
+func rptBinary(_ product: String = "rpt") throws -> URL {
+    let b = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(product)
+    guard FileManager.default.fileExists(atPath: b.path) else {
+        throw RPTError("missing: build it with the tests (swift build -c release --build-tests -Xswiftc -enable-testing)", file: b.path)
+    }
+    return b
+}
+
 /// Runs the `rpt` binary built next to the test bundle.
 func runRPT(_ args: [String], stdin: Data? = nil, workingDirectory: String = Repo.root, environment: [String: String] = [:]) throws -> CLIResult {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = dir.appendingPathComponent("rpt")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        binary = URL(fileURLWithPath: Repo.root + "/.build/release/rpt")
-    }
     let p = Process()
-    p.executableURL = binary
+    p.executableURL = try rptBinary()
     p.arguments = args
     p.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
     if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }

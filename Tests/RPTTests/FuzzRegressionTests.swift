@@ -8,13 +8,8 @@ import Testing
 
 /// Runs the `rpt-fuzz` binary built next to the test bundle (as runRPT does for `rpt`).
 private func runFuzz(_ args: [String]) throws -> CLIResult {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = dir.appendingPathComponent("rpt-fuzz")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        binary = URL(fileURLWithPath: Repo.root + "/.build/release/rpt-fuzz")
-    }
     let p = Process()
-    p.executableURL = binary
+    p.executableURL = try rptBinary("rpt-fuzz")
     p.arguments = args
     p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
     let out = Pipe(), err = Pipe()

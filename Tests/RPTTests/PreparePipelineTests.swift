@@ -184,7 +184,7 @@ import Testing
              "--min-context", "8", "--horizon", "8", "--batch-tokens", "1"]
         }
         let p = Process()
-        p.executableURL = rptBinary()
+        p.executableURL = try rptBinary()
         p.arguments = args(killed)
         p.environment = ProcessInfo.processInfo.environment.merging(["RPT_PREPARE_GROUP_DELAY": "0.3"]) { $1 }
         p.standardOutput = FileHandle.nullDevice

@@ -67,7 +67,7 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
         var kills = 0, killedMidWrite = 0
         for attempt in 0..<6 {
             let p = Process()
-            p.executableURL = rptBinary()
+            p.executableURL = try rptBinary()
             p.arguments = args + (attempt == 0 ? [] : ["--resume"])
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
@@ -149,11 +149,6 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
     }
 }
 
-func rptBinary() -> URL {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let b = dir.appendingPathComponent("rpt")
-    return FileManager.default.fileExists(atPath: b.path) ? b : URL(fileURLWithPath: Repo.root + "/.build/release/rpt")
-}
 
 @Suite struct PretrainGuardTests {
     @Test func refusesToOverwriteCheckpointsWithoutResume() throws {

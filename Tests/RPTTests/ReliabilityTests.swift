@@ -10,7 +10,7 @@ import Testing
 /// Runs `rpt` with stdout going to `/dev/full` (every write fails with ENOSPC).
 private func runRPTIntoFullDevice(_ args: [String]) throws -> CLIResult {
     let p = Process()
-    p.executableURL = rptBinary()
+    p.executableURL = try rptBinary()
     p.arguments = args
     p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
     p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
@@ -30,7 +30,7 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
 private func runRPTWithFileSizeLimit(kib: Int, _ args: [String]) throws -> CLIResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/bash")
-    p.arguments = ["-c", "trap '' XFSZ; ulimit -f \(kib); exec \"$0\" \"$@\"", rptBinary().path] + args
+    p.arguments = ["-c", "trap '' XFSZ; ulimit -f \(kib); exec \"$0\" \"$@\"", try rptBinary().path] + args
     p.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -199,7 +199,7 @@ private func runRPTWithFileSizeLimit(kib: Int, _ args: [String]) throws -> CLIRe
                     "--delimiter", "\\n\\n\\n", "--steps", "40", "--seq-len", "16", "--batch-size", "1", "--validation", "1",
                     "--save-every", "1000", "--lr", "1e-3"]
         let p = Process()
-        p.executableURL = rptBinary()
+        p.executableURL = try rptBinary()
         p.arguments = args + ["--out", dir + "/run"]
         // 40 steps take well under a second here: 50 ms a step keeps the run alive until the signal arrives.
         p.environment = ProcessInfo.processInfo.environment.merging(["RPT_PRETRAIN_STEP_DELAY": "0.05"]) { $1 }
