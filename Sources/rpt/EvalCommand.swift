@@ -7,6 +7,33 @@ import Foundation
 import RPT
 import RPTKernels
 
+/// The defaults every help text shows: EvalOptions' own (one source).
+private let d = EvalOptions()
+
+/// The flags that set EvalOptions, each property named as the option it sets (StageFlags).
+struct EvalFlags: StageFlags {
+    @Option(help: "Validation positions from `rpt prepare` (val.jsonl), or MMLU-Pro JSONL with --mcq.") var data: String?
+    @Option(help: "Reasoning: sampled responses per item (mean accuracy and pass@k) (default \(d.samples)).") var samples: Int?
+    @Flag(inversion: .prefixedNo, help: "Reasoning: the greedy response (default: on; --no-greedy skips it).") var greedy: Bool?
+    @Option(help: "Sampling temperature (default \(d.temperature)).") var temperature: Float?
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling (default \(d.topP)).") var topP: Float?
+    @Option(name: .customLong("max-response-tokens"), help: "Reasoning: response budget (default: the --run's training value, else \(d.maxResponseTokens)).") var maxResponseTokens: Int?
+    @Option(name: .customLong("max-prompt-tokens"), help: "Reasoning: prompt budget (default: the --run's training value, else \(d.maxPromptTokens)).") var maxPromptTokens: Int?
+    @Option(help: "Prompt template: v0…v6 or a file with {context} (default: the --run's training template, else \(d.template)).") var template: String?
+    @Option(help: "auto | raw | chatml | deepseek-r1 (default: the --run's training value, else \(d.chat)).") var chat: String?
+    @Option(name: .customLong("max-positions"), help: "Evaluate a seeded random subset of this many items.") var maxItems: Int?
+    @Option(name: .customLong("per-category"), help: "mcq: at most this many questions per category.") var perCategory: Int?
+    @Option(name: .customLong("batch"), help: "Reasoning: items per generation batch (default \(d.itemsPerBatch)).") var itemsPerBatch: Int?
+    @Option(name: .customLong("batch-tokens"), help: "Standard mode: tokens per forward call (default \(d.batchTokens)).") var batchTokens: Int?
+    @Option(help: "Random seed: subset and samples (default \(d.seed)).") var seed: UInt64?
+    @Option(help: "Write every reasoning response to this JSONL (for rpt patterns).") var dump: String?
+    @Option(name: .customLong("reward-command"), help: "Reasoning mode: a program deciding correctness (reward ≥ 1), as for `rpt train` (docs/custom-rewards.md).")
+    var rewardCommand: String?
+    @Option(name: .customLong("reward-timeout"), help: "Seconds the reward command may take per response (default \(d.rewardTimeout)).") var rewardTimeout: Double?
+    @Option(name: .customLong("mcq-norm"), help: "--mcq --mode ntp: the option score that decides: none (sum of log-probs, lm-eval acc) | token (per token) | byte (per byte, lm-eval acc_norm). All three are reported. (default: \(d.optionNormalization.rawValue))")
+    var optionNormalization: OptionNormalization?
+}
+
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval",
         abstract: "Next-token accuracy per split (ntp | reasoning), or multiple choice per category (--mcq).",
@@ -24,42 +51,27 @@ struct EvalCommand: ParsableCommand {
         With several models, each is compared with the first (or --baseline) on the same items: A − B per split with a 95% bootstrap interval that resamples documents. `rpt compare` pairs results of different files.
         """)
 
+    @OptionGroup var options: EvalFlags
     @Option(help: "Model: HF directory or llama2.c .bin (with --tokenizer); repeat to evaluate several.") var model: [String] = []
     @Option(help: "A label for each --model, in order (default: the directory's name).") var label: [String] = []
     @Option(help: "Tokenizer for .bin models.") var tokenizer: String?
     @Option(name: .customLong("run"), help: "A training run directory: each of its step-* checkpoints (rpt), or its merged global_step_N models (verl).") var runDirectory: String?
     @Option(name: .customLong("flops-per-step"), help: "A verl run's training FLOPs per step: a number, or the export.json `rpt export --to verl` wrote.") var flopsPerStep: String?
     @Flag(name: .customLong("include-initial"), help: "With --run: also evaluate the model the run started from.") var includeInitial = false
-    @Option(help: "Validation positions from `rpt prepare` (val.jsonl), or MMLU-Pro JSONL with --mcq.") var data: String
     @Option(help: "ntp (argmax) | reasoning (prompt template, \\boxed{}, prefix-matching reward). With --mcq: reasoning (default; the letter in \\boxed{}) | ntp (the options' log-likelihood, as lm-eval). (default: ntp)") var mode: String?
     @Flag(help: "Zero-shot multiple choice (MMLU-Pro format, or MMLU's choices); accuracy per category.") var mcq = false
-    @Option(name: .customLong("mcq-norm"), help: "--mcq --mode ntp: the option score that decides: none (sum of log-probs, lm-eval acc) | token (per token) | byte (per byte, lm-eval acc_norm). All three are reported. (default: byte)") var mcqNorm: String?
-    @Option(help: "Reasoning: sampled responses per item (mean accuracy and pass@k).") var samples: Int = 0
-    @Flag(name: .customLong("no-greedy"), help: "Reasoning: skip the greedy response.") var noGreedy = false
-    @Option(help: "Sampling temperature.") var temperature: Float = 0.8
-    @Option(name: .customLong("top-p")) var topP: Float = 1
-    @Option(name: .customLong("max-response-tokens"), help: "Reasoning: response budget (default: the --run's training value, else 512).") var maxResponseTokens: Int?
-    @Option(name: .customLong("max-prompt-tokens"), help: "Reasoning: prompt budget (default: the --run's training value, else 2048).") var maxPromptTokens: Int?
-    @Option(help: "Prompt template: v0…v6 or a file with {context} (default: the --run's training template, else v0).") var template: String?
-    @Option(help: "auto | raw | chatml | deepseek-r1 (default: the --run's training value, else auto).") var chat: String?
-    @Option(name: .customLong("max-positions"), help: "Evaluate a seeded random subset of this many items.") var maxPositions: Int?
-    @Option(name: .customLong("per-category"), help: "mcq: at most this many questions per category.") var perCategory: Int?
-    @Option(name: .customLong("batch"), help: "Reasoning: items per generation batch.") var itemsPerBatch: Int = 8
-    @Option(help: "Random seed (subset and samples).") var seed: UInt64 = 0
     @Option(help: "Write the results JSON (rpt-eval/1) here.") var out: String?
-    @Option(help: "Write every reasoning response to this JSONL (for rpt patterns).") var dump: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "With several models: the reference label for paired differences (default: the first model).") var baseline: String?
     @Option(name: .customLong("paired-score"), help: "Paired differences score items by greedy (0/1) or mean (correct/k) (default: greedy when run).") var pairedScore: String?
     @Option(help: "Bootstrap resamples (of documents) for the paired intervals.") var resamples: Int = 2000
-    @Option(name: .customLong("reward-command"), help: "Reasoning mode: a program deciding correctness (reward ≥ 1), as for `rpt train` (docs/custom-rewards.md).")
-    var rewardCommand: String?
-    @Option(name: .customLong("reward-timeout"), help: "Seconds the reward command may take per response.") var rewardTimeout: Double = 60
     @Option(help: "Also evaluate a model served by this OpenAI-compatible server (http://HOST:PORT): reasoning mode and --mcq by generating, --mode ntp from its prompt log-probabilities.") var server: String?
     @Option(name: .customLong("served-model"), help: "With --server: the served model's name (one of its /v1/models).") var servedModel: String?
     @Option(name: .customLong("server-tokenizer"), help: "With --server: rpt's tokenizer for the served model (its HF directory, for config.json and the chat template too, or a tokenizer file).") var serverTokenizer: String?
     @Option(name: .customLong("server-label"), help: "With --server: its label in tables and JSON (default: the served model's name).") var serverLabel: String?
     @OptionGroup var serverFlags: ServerFlags
+    @Option(help: "JSON config with any evaluation option (docs/config.md); flags override it.") var config: String?
+    @Flag(name: .customLong("print-options"), help: "Print the evaluation options (defaults, the --run's format, --config, flags) as JSON and exit.") var printOptions = false
 
     /// --flops-per-step: a number, or an export.json's `flops_per_step_estimate`.
     static func flopsPerStep(_ value: String) throws -> Double {
@@ -72,57 +84,38 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
-        var o = EvalOptions()
-        o.data = data
-        guard let m = EvalMode(rawValue: mode ?? (mcq ? "reasoning" : "ntp")), m != .mcq else {
-            throw ValidationError("--mode must be ntp or reasoning (for multiple choice pass --mcq)")
+        // The layers: defaults, the reasoning format the --run was trained with (so a run is evaluated in its own
+        // format), --config, flags.
+        let given = try options.given()
+        let trained = try runDirectory.flatMap { try EvalTarget.trainedFormat(of: $0) }
+        let format: [String: JSON] = trained.map { ["template": .string($0.template), "chat": .string($0.chat),
+                                                    "maxPromptTokens": .number(Double($0.maxPromptTokens)),
+                                                    "maxResponseTokens": .number(Double($0.maxResponseTokens))] } ?? [:]
+        var o = try EvalOptions.layered(base: format, config: config, flags: given)
+        if mcq || mode != nil {
+            guard let m = EvalMode(rawValue: mode ?? (mcq ? "reasoning" : "ntp")), m != .mcq else {
+                throw ValidationError("--mode must be ntp or reasoning (for multiple choice pass --mcq)")
+            }
+            o.mode = mcq ? .mcq : m
+            if mcq { o.mcqMethod = m == .ntp ? .loglikelihood : .reasoning }
         }
-        if mcq {
-            o.mode = .mcq
-            o.mcqMethod = m == .ntp ? .loglikelihood : .reasoning
-        } else {
-            o.mode = m
+        if given["optionNormalization"] != nil, !(o.mode == .mcq && o.mcqMethod == .loglikelihood) {
+            throw ValidationError("--mcq-norm goes with --mcq --mode ntp (log-likelihood scoring)")
         }
-        if let n = mcqNorm {
-            guard o.mode == .mcq && o.mcqMethod == .loglikelihood else { throw ValidationError("--mcq-norm goes with --mcq --mode ntp (log-likelihood scoring)") }
-            guard let v = OptionNormalization(rawValue: n) else { throw ValidationError("--mcq-norm must be none, token or byte") }
-            o.optionNormalization = v
-        }
-        // Flags that the chosen evaluation would not read are errors, not silently ignored.
-        if !o.isGenerative {
-            if samples > 0 { throw ValidationError("--samples draws responses: it needs reasoning mode (--mode reasoning)") }
-            if rewardCommand != nil { throw ValidationError("--reward-command scores responses: it needs --mode reasoning") }
-            if noGreedy { throw ValidationError("--no-greedy skips the greedy response: it needs reasoning mode (--mode reasoning)") }
-            if dump != nil && o.mode != .mcq { throw ValidationError("--dump writes responses: standard mode (--mode ntp) has none; use --mode reasoning") }
-        }
-        if perCategory != nil && o.mode != .mcq { throw ValidationError("--per-category goes with --mcq") }
         if runDirectory == nil {
             if includeInitial { throw ValidationError("--include-initial goes with --run DIR") }
             if flopsPerStep != nil { throw ValidationError("--flops-per-step goes with --run DIR (a verl run)") }
         }
-        guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0") }
-        o.sampling.samples = samples
-        o.sampling.greedy = !noGreedy
-        o.sampling.temperature = temperature
-        o.sampling.topP = topP
-        // The reasoning format: each flag, else what the --run was trained with (so a run is evaluated in its own
-        // format), else the defaults.
-        let trained = try runDirectory.flatMap { try EvalTarget.trainedFormat(of: $0) }
-        o.sampling.maxResponseTokens = maxResponseTokens ?? trained?.maxResponseTokens ?? 512
-        o.sampling.itemsPerBatch = itemsPerBatch
-        o.seed = seed
-        o.template = template ?? trained?.template ?? "v0"
-        o.chat = chat ?? trained?.chat ?? "auto"
-        o.maxPromptTokens = maxPromptTokens ?? trained?.maxPromptTokens ?? 2048
-        if let t = trained, o.isGenerative, template == nil || chat == nil || maxResponseTokens == nil || maxPromptTokens == nil {
-            print("eval: the run's training format where not given: template \(o.template), chat \(o.chat), max prompt \(o.maxPromptTokens), "
-                  + "max response \(o.sampling.maxResponseTokens) tokens (from \(t.source))")
+        if printOptions {
+            print(try o.prettyPrinted())
+            return
         }
-        o.maxItems = maxPositions
-        o.perCategory = perCategory
-        o.dump = dump
-        o.rewardCommand = rewardCommand
-        o.rewardTimeout = rewardTimeout
+        guard !o.data.isEmpty else { throw ValidationError("--data is required (as a flag or in --config)") }
+        try o.validate()
+        if let t = trained, o.isGenerative, format.keys.contains(where: { given[$0] == nil }) {
+            print("eval: the run's training format where not given: template \(o.template), chat \(o.chat), max prompt \(o.maxPromptTokens), "
+                  + "max response \(o.maxResponseTokens) tokens (from \(t.source))")
+        }
         guard label.count <= model.count else { throw ValidationError("--label was given \(label.count) times for \(model.count) --model") }
         var targets = try model.map { try EvalTarget.model($0, tokenizer: tokenizer) }
         for (i, l) in label.enumerated() { targets[i].label = l }
@@ -151,8 +144,8 @@ struct EvalCommand: ParsableCommand {
         var score: PairedScore? = nil
         if let p = pairedScore {
             guard let s = PairedScore(rawValue: p) else { throw ValidationError("--paired-score must be greedy or mean") }
-            if s == .mean && (!o.isGenerative || samples == 0) { throw ValidationError("--paired-score mean needs sampled responses (--samples K, reasoning or --mcq)") }
-            if s == .greedy && o.isGenerative && noGreedy { throw ValidationError("--paired-score greedy needs the greedy response (drop --no-greedy)") }
+            if s == .mean && (!o.isGenerative || o.samples == 0) { throw ValidationError("--paired-score mean needs sampled responses (--samples K, reasoning or --mcq)") }
+            if s == .greedy && o.isGenerative && !o.greedy { throw ValidationError("--paired-score greedy needs the greedy response (drop --no-greedy)") }
             score = s
         }
         if let b = baseline {
@@ -164,7 +157,7 @@ struct EvalCommand: ParsableCommand {
         }
 
         let evaluator = try Evaluator(options: o)
-        print("eval: \(evaluator.itemCount) \(o.mode == .mcq ? "questions" : "positions") of \(data), \(targets.count) model(s), mode \(o.mode.rawValue)")
+        print("eval: \(evaluator.itemCount) \(o.mode == .mcq ? "questions" : "positions") of \(o.data), \(targets.count) model(s), mode \(o.mode.rawValue)")
         var results = EvalResults(options: o, itemCount: evaluator.itemCount, models: [], items: evaluator.items)
         results.models = try evaluator.evaluate(targets) { m in
             print(results.table(m) + "\n")
@@ -172,7 +165,7 @@ struct EvalCommand: ParsableCommand {
         if results.models.count >= 2 {
             // A failed comparison (e.g. repeated item ids) must not lose the evaluation itself.
             do {
-                results.paired = try results.pairedComparisons(baseline: baseline, score: score, resamples: resamples, seed: seed)
+                results.paired = try results.pairedComparisons(baseline: baseline, score: score, resamples: resamples, seed: o.seed)
                 print("paired differences (A − B per item, same items; 95% CI resamples documents)\n" + results.pairedTables() + "\n")
             } catch {
                 print("paired differences skipped: \(error)")
@@ -182,6 +175,6 @@ struct EvalCommand: ParsableCommand {
             try AtomicFile.write(Data((try results.json().serialized() + "\n").utf8), to: out)
             print("wrote \(out)")
         }
-        if let dump { print("wrote \(dump)") }
+        if let dump = o.dump { print("wrote \(dump)") }
     }
 }

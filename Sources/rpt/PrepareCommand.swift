@@ -7,27 +7,17 @@ import Foundation
 import RPT
 import RPTKernels
 
-struct PrepareCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "prepare",
-        abstract: "Score a corpus with a proxy model and write RPT training/validation positions (JSONL).",
-        discussion: """
-        --proxy-server URL --proxy-served-model NAME scores proxy entropy through an OpenAI-compatible server (vLLM prompt_logprobs, or llama.cpp echo logprobs); rpt's tokenizer for the proxy comes from --proxy-tokenizer, else --proxy, else the policy, and positions are mapped to it by bytes (docs/servers.md). --split-model proxy labels validation splits with the proxy's entropies.
-        """)
+/// The defaults every help text shows: PrepareOptions' own (one source).
+private let d = PrepareOptions()
 
-    @Option(help: "Print the summary of a finished output directory and exit.")
-    var stats: String?
-
+/// The flags that set PrepareOptions, each property named as the option it sets (StageFlags).
+struct PrepareFlags: StageFlags {
     @Option(help: "Policy model (HF directory or llama2.c .bin): positions are defined on its tokenizer.")
     var policy: String?
     @Option(name: .customLong("policy-tokenizer"), help: "Tokenizer for a llama2.c policy .bin.")
     var policyTokenizer: String?
     @Option(help: "Proxy model whose top-k entropy filters training positions (with --proxy-server: only its tokenizer is read).")
     var proxy: String?
-    @Option(name: .customLong("proxy-server"), help: "Score proxy entropy through this OpenAI-compatible server (http://HOST:PORT) instead of loading --proxy.")
-    var proxyServer: String?
-    @Option(name: .customLong("proxy-served-model"), help: "With --proxy-server: the served proxy model's name (one of its /v1/models).")
-    var proxyServedModel: String?
-    @OptionGroup var serverFlags: ServerFlags
     @Option(name: .customLong("proxy-tokenizer"), help: "Tokenizer for a llama2.c proxy .bin.")
     var proxyTokenizer: String?
     @Option(name: .customLong("split-model"), help: "Model whose entropy labels validation positions (default: the policy; \"proxy\": the proxy's).")
@@ -37,81 +27,84 @@ struct PrepareCommand: ParsableCommand {
 
     @Option(help: "Corpus: text file, JSONL file, or a directory of them.")
     var corpus: String?
-    @Option(help: "Output directory.")
-    var out: String?
-    @Option(name: .customLong("text-field"), help: "JSONL field holding the document.")
-    var textField: String = "text"
+    @Option(name: .customLong("out"), help: "Output directory.")
+    var outputDirectory: String?
+    @Option(name: .customLong("text-field"), help: "JSONL field holding the document (default \(d.textField)).")
+    var textField: String?
     @Option(name: [.customLong("text-template"), .customLong("template")],
             help: "JSONL: the document text as a template over fields, e.g. \"{problem}\\n\\n{solution}\" (\\n and \\t are unescaped). (--template is the old name; in train/eval --template is the prompt template.)")
-    var template: String?
-    @Option(help: "Plain text: string between documents (\\n unescaped).")
-    var delimiter: String?
+    var textTemplate: EscapedText?
+    @Option(help: "Plain text: string between documents (\\n and \\t are unescaped).")
+    var delimiter: EscapedText?
     @Flag(help: "Strip GSM8K-style <<expr=result>> calculator annotations; positions inside a result record it (\"calculation\").")
     var calculations = false
 
-    @Option(name: .customLong("entropy-threshold"), help: "Training keeps positions with proxy entropy above this (nats).")
-    var entropyThreshold: Float = 1.0
+    @Option(name: .customLong("entropy-threshold"), help: "Training keeps positions with proxy entropy above this, in nats (default \(d.entropyThreshold)).")
+    var entropyThreshold: Float?
     @Option(name: .customLong("val-docs"), help: "Validation documents (default: 10% of the documents).")
-    var valDocs: Int?
-    @Option(help: "Seed of the document split and the per-document cap.")
-    var seed: UInt64 = 0
-    @Option(name: .customLong("top-k"), help: "k of the top-k entropy.")
-    var topK: Int = 16
-    @Option(help: "Continuation tokens stored per position.")
-    var horizon: Int = 32
+    var validationDocuments: Int?
+    @Option(help: "Seed of the document split and the per-document cap (default \(d.seed)).")
+    var seed: UInt64?
+    @Option(name: .customLong("top-k"), help: "k of the top-k entropy (default \(d.topK)).")
+    var topK: Int?
+    @Option(help: "Continuation tokens stored per position (default \(d.horizon)).")
+    var horizon: Int?
     @Option(help: "Proxy context window (default: min(model max positions, 1024)).")
     var window: Int?
-    @Option(name: .customLong("min-context"), help: "Minimum left context (tokens) of a scored position.")
-    var minContext: Int = 32
-    @Option(name: .customLong("max-context-tokens"), help: "Stored contexts are left-truncated to this many tokens.")
-    var maxContextTokens: Int = 1024
+    @Option(name: .customLong("min-context"), help: "Minimum left context (tokens) of a scored position (default \(d.minContext)).")
+    var minContext: Int?
+    @Option(name: .customLong("max-context-tokens"), help: "Stored contexts are left-truncated to this many tokens (default \(d.maxContextTokens)).")
+    var maxContextTokens: Int?
     @Option(name: .customLong("max-positions-per-doc"), help: "Cap on training positions per document (seeded sample).")
-    var maxPositionsPerDoc: Int?
-    @Option(name: .customLong("batch-tokens"), help: "Tokens per forward call.")
-    var batchTokens: Int = 4096
+    var maxPositionsPerDocument: Int?
+    @Option(name: .customLong("batch-tokens"), help: "Tokens per forward call (default \(d.batchTokens)).")
+    var batchTokens: Int?
+}
+
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prepare",
+        abstract: "Score a corpus with a proxy model and write RPT training/validation positions (JSONL).",
+        discussion: """
+        --proxy-server URL --proxy-served-model NAME scores proxy entropy through an OpenAI-compatible server (vLLM prompt_logprobs, or llama.cpp echo logprobs); rpt's tokenizer for the proxy comes from --proxy-tokenizer, else --proxy, else the policy, and positions are mapped to it by bytes (docs/servers.md). --split-model proxy labels validation splits with the proxy's entropies.
+
+        Every option has its default in PrepareOptions; --config sets any of them (docs/config.md), and flags override the config.
+        """)
+
+    @Option(help: "Print the summary of a finished output directory and exit.")
+    var stats: String?
+    @OptionGroup var options: PrepareFlags
+    @Option(name: .customLong("proxy-server"), help: "Score proxy entropy through this OpenAI-compatible server (http://HOST:PORT) instead of loading --proxy.")
+    var proxyServer: String?
+    @Option(name: .customLong("proxy-served-model"), help: "With --proxy-server: the served proxy model's name (one of its /v1/models).")
+    var proxyServedModel: String?
+    @OptionGroup var serverFlags: ServerFlags
+    @Option(help: "JSON config with any option (docs/config.md); flags override it.") var config: String?
+    @Flag(name: .customLong("print-options"), help: "Print the options the run would use (defaults, --config, flags) as JSON and exit.") var printOptions = false
     @Option(help: "Threads for the compute kernels (default: all cores).")
     var threads: Int?
-
-    static func unescape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t")
-    }
 
     func run() throws {
         if let dir = stats {
             print(try PrepareSummary.render(directory: dir), terminator: "")
             return
         }
-        guard let policy, proxy != nil || proxyServer != nil, let corpus, let out else {
-            throw ValidationError("--policy, --proxy (or --proxy-server), --corpus and --out are required (or --stats DIR)")
-        }
-        var server: ServerOptions? = nil
+        var o = try PrepareOptions.layered(config: config, flags: try options.given())
         if let url = proxyServer {
             guard let name = proxyServedModel else { throw ValidationError("--proxy-server needs --proxy-served-model NAME (one of the server's /v1/models)") }
-            server = try serverFlags.options(url: url, model: name)
+            o.proxyServer = try serverFlags.options(url: url, model: name)
         } else if proxyServedModel != nil {
             throw ValidationError("--proxy-served-model goes with --proxy-server URL")
         }
+        if printOptions {
+            print(try o.prettyPrinted())
+            return
+        }
+        guard !o.policy.isEmpty, !o.proxy.isEmpty || o.proxyServer != nil, !o.corpus.isEmpty, !o.outputDirectory.isEmpty else {
+            throw ValidationError("--policy, --proxy (or --proxy-server), --corpus and --out are required (as flags or in --config; or --stats DIR)")
+        }
         if let t = threads { Parallel.setThreads(t) }
-        let tpl = try template.map { try TextTemplate(Self.unescape($0), label: "--text-template") }
+        let out = o.outputDirectory
         try OutputGuard.refuseTrainingRun(out)
-        var o = PrepareOptions(policy: policy, proxy: proxy ?? "", corpus: corpus, outputDirectory: out,
-                               corpusOptions: CorpusOptions(documentDelimiter: delimiter.map(Self.unescape), textField: textField, template: tpl,
-                                                            calculations: calculations))
-        o.proxyServer = server
-        o.policyTokenizer = policyTokenizer
-        o.proxyTokenizer = proxyTokenizer
-        o.splitModel = splitModel
-        o.splitModelTokenizer = splitModelTokenizer
-        o.entropyThreshold = entropyThreshold
-        o.validationDocuments = valDocs
-        o.seed = seed
-        o.topK = topK
-        o.horizon = horizon
-        o.window = window
-        o.minContext = minContext
-        o.maxContextTokens = maxContextTokens
-        o.maxPositionsPerDocument = maxPositionsPerDoc
-        o.batchTokens = batchTokens
         let preparer = Preparer(options: o)
         if let d = ProcessInfo.processInfo.environment["RPT_PREPARE_GROUP_DELAY"].flatMap(Double.init) { preparer.delayPerGroup = d }
         let r = try preparer.run()

@@ -10,15 +10,12 @@ import RPTKernels
 /// The defaults every help text shows: RPTTrainOptions' own (one source).
 private let d = RPTTrainOptions()
 
-struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train",
-        abstract: "Reinforcement Pre-Training: next-token reasoning rollouts, prefix-matching reward, GRPO.")
-
+/// The flags that set RPTTrainOptions, each property named as the option it sets (StageFlags).
+struct TrainFlags: StageFlags {
     @Option(help: "Policy: HF directory, or llama2.c .bin with --tokenizer.") var model: String?
     @Option(help: "Tokenizer (default: the model directory's).") var tokenizer: String?
     @Option(help: "Positions JSONL from `rpt prepare` (train.jsonl).") var data: String?
     @Option(help: "Output directory.") var out: String?
-    @Option(help: "JSON config with any option: flag, snake-case or TRL/verl names (docs/config.md); flags override it.") var config: String?
     @Option(help: "Optimizer steps (default \(d.steps)).") var steps: Int?
     @Option(name: .customLong("group-size"), help: "Rollouts per context, G (default \(d.groupSize)).") var groupSize: Int?
     @Option(name: .customLong("batch-size"), help: "Contexts per step (default \(d.batchSize)).") var batchSize: Int?
@@ -33,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     var lrSchedule: String?
     @Option(help: "Prompt template: v0…v6 or a file with {context} (default \(d.template)).") var template: String?
     @Option(help: "auto | raw | chatml | deepseek-r1 (default \(d.chat)).") var chat: String?
-    @Option(help: "prefix | firstToken | dense | conditionalDense (default \(d.reward.rawValue)).") var reward: String?
+    @Option(help: "The reward (default \(d.reward.rawValue)); or a program: --reward-command.") var reward: RewardKind?
     @Option(name: .customLong("reward-command"), help: "A program that computes the reward: JSON lines on stdin/stdout, one group per line (docs/custom-rewards.md).")
     var rewardCommand: String?
     @Option(name: .customLong("reward-timeout"), help: "Seconds the reward command may take per group (default \(d.rewardTimeout)).") var rewardTimeout: Double?
@@ -41,62 +38,46 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "PPO epochs per rollout batch (default \(d.epochs)).") var epochs: Int?
     @Option(name: .customLong("mini-batches"), help: "Optimizer steps per epoch (default \(d.miniBatches)).") var miniBatches: Int?
     @Option(name: .customLong("dynamic-sampling-from"),
-            help: "Dynamic sampling after this many steps: a step N, or a share of --steps such as 30% (default 50%: the paper's 500 of 1000).")
-    var dynamicSamplingFrom: String?
+            help: "Dynamic sampling after this many steps: a step N, or a share of --steps such as 30% (default \(d.dynamicSamplingFromStep): the paper's 500 of 1000).")
+    var dynamicSamplingFromStep: RelativeStep?
     @Option(name: .customLong("save-every"), help: "Checkpoint every N steps (default \(d.saveEvery)).") var saveEvery: Int?
-    @Option(name: .customLong("save-steps"), help: "Also save at these steps, comma-separated (e.g. log-spaced for a scaling curve).") var saveSteps: String?
+    @Option(name: .customLong("save-steps"), help: "Also save at these steps, comma-separated (e.g. log-spaced for a scaling curve).") var saveSteps: StepList?
     @Option(name: .customLong("report-to"), help: "none | tensorboard: metrics also as TensorBoard events in OUT/tensorboard (default \(d.reportTo)).")
     var reportTo: String?
     @Option(name: .customLong("inference-dtype"), help: "Weights rollouts read: fp32 | bf16 (AVX-512 BF16 CPUs; the loss stays fp32) (default \(d.inferenceDType.rawValue)).")
     var inferenceDType: InferenceDType?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept, 0 = all (default \(d.keepLast)).") var keepLast: Int?
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train",
+        abstract: "Reinforcement Pre-Training: next-token reasoning rollouts, prefix-matching reward, GRPO.",
+        discussion: "Every option has its default in RPTTrainOptions; --config sets any of them (docs/config.md), and flags override the config.")
+
+    @OptionGroup var options: TrainFlags
+    @Option(help: "JSON config with any option: flag, snake-case or TRL/verl names (docs/config.md); flags override it.") var config: String?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
+    @Flag(name: .customLong("print-options"), help: "Print the options the run would use (defaults, --config, flags) as JSON and exit.") var printOptions = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
-        var o = try config.map { try RPTTrainOptions.load(config: $0) } ?? RPTTrainOptions()
-        if let v = model { o.model = v }
-        if let v = tokenizer { o.tokenizer = v }
-        if let v = data { o.data = v }
-        if let v = out { o.out = v }
+        var flags = try options.given()
+        var o = try RPTTrainOptions.layered(config: config, flags: flags)
+        if resume, flags["steps"] == nil, let stored = try RPTTrainOptions.stored(in: o.out),
+           try config.map({ try RPTTrainOptions.configKeys.canonical(JSON.load(path: $0).object ?? [:], file: $0)["steps"] == nil }) ?? true {
+            // Resuming without --steps (or a config's steps): the run's own length.
+            flags["steps"] = String(stored.steps)
+            o = try RPTTrainOptions.layered(config: config, flags: flags)
+        }
+        if printOptions {
+            print(try o.prettyPrinted())
+            return
+        }
         guard !o.model.isEmpty, !o.data.isEmpty, !o.out.isEmpty else {
             throw ValidationError("--model, --data and --out are required (as flags or in --config)")
         }
-        let stored = resume ? try RPTTrainOptions.stored(in: o.out) : nil
-        if let v = steps { o.steps = v } else if let stored, try config.map({ try JSON.load(path: $0)["steps"] == nil }) ?? true {
-            o.steps = stored.steps   // resuming without --steps (or a config's "steps"): the run's own length
-        }
-        if let v = groupSize { o.groupSize = v }
-        if let v = batchSize { o.batchSize = v }
-        if let v = seed { o.seed = v }
-        if let v = temperature { o.temperature = v }
-        if let v = maxResponseTokens { o.maxResponseTokens = v }
-        if let v = maxPromptTokens { o.maxPromptTokens = v }
-        if let v = lr { o.lr = v }
-        if let v = lrSchedule { o.lrSchedule = v }
-        if let v = template { o.template = v }
-        if let v = chat { o.chat = v }
-        if let v = reward {
-            guard let k = RewardKind(rawValue: v) else { throw ValidationError("unknown reward '\(v)' (prefix, firstToken, dense, conditionalDense; or a program: --reward-command CMD)") }
-            o.reward = k
-        }
-        if let v = rewardCommand { o.rewardCommand = v }
-        if let v = rewardTimeout { o.rewardTimeout = v }
-        if let v = klCoefficient { o.klCoefficient = v }
-        if let v = epochs { o.epochs = v }
-        if let v = miniBatches { o.miniBatches = v }
-        if let v = dynamicSamplingFrom { o.dynamicSamplingFromStep = try RelativeStep(parsing: v) }
-        if let v = saveEvery { o.saveEvery = v }
-        if let v = saveSteps {
-            let steps = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !steps.isEmpty, steps.allSatisfy({ $0 != nil }) else { throw ValidationError("--save-steps takes comma-separated step numbers, got '\(v)'") }
-            o.saveSteps = steps.map { $0! }
-        }
-        if let v = keepLast { o.keepLast = v }
-        if let v = reportTo { o.reportTo = v }
-        if let v = inferenceDType { o.inferenceDType = v }
         try RPTTrainer(options: o, resume: resume).run(stopAfter: stopAfter)
     }
 }

@@ -88,7 +88,7 @@ import Testing
         }
         #expect(checked == f.questions.count)
         for (args, message) in [(["--mcq", "--mcq-norm", "byte"], "--mcq-norm goes with --mcq --mode ntp"),
-                                (["--mcq", "--mode", "ntp", "--mcq-norm", "chars"], "--mcq-norm must be"),
+                                (["--mcq", "--mode", "ntp", "--mcq-norm", "chars"], "is invalid for '--mcq-norm"),
                                 (["--mcq", "--mode", "ntp", "--samples", "2"], "--samples draws responses"),
                                 (["--mode", "ntp", "--samples", "2"], "--samples draws responses"),
                                 (["--mcq", "--mode", "ntp", "--server", "http://127.0.0.1:9", "--served-model", "m"], "--server answers multiple choice by generating"),

@@ -6,43 +6,6 @@
 
 import Foundation
 
-public enum EvalMode: String, Sendable, CaseIterable {
-    case ntp, reasoning, mcq
-}
-
-public struct EvalOptions: Sendable {
-    public var mode: EvalMode = .ntp
-    public var data = ""
-    public var sampling = ReasoningSamplingOptions()
-    public var template = "v0"
-    public var chat = "auto"
-    public var maxPromptTokens = 2048
-    /// Evaluate a seeded random subset of at most this many positions (questions for mcq).
-    public var maxItems: Int?
-    /// mcq: at most this many questions per category (seeded).
-    public var perCategory: Int?
-    /// The run's one seed: the item subset, the per-category draw and the samples (`sampling.seed`).
-    public var seed: UInt64 {
-        get { sampling.seed }
-        set { sampling.seed = newValue }
-    }
-    /// Standard mode: tokens per forward call.
-    public var batchTokens = 1024
-    /// A JSONL file receiving every reasoning response (for `rpt patterns` and inspection).
-    public var dump: String?
-    /// Reasoning mode: a program that decides correctness instead of the prefix-matching rule (ExternalReward).
-    public var rewardCommand: String?
-    public var rewardTimeout: Double = 60
-    /// mcq: answer by generating (reasoning, the letter in \boxed{}) or by the options' log-likelihood (lm-eval).
-    public var mcqMethod: MultipleChoiceMethod = .reasoning
-    /// mcq log-likelihood: the score that picks the option (all three are reported).
-    public var optionNormalization: OptionNormalization = .byte
-    public init() {}
-
-    /// Whether responses are generated (reasoning mode, reasoning multiple choice): the sampling options apply.
-    public var isGenerative: Bool { mode == .reasoning || (mode == .mcq && mcqMethod == .reasoning) }
-}
-
 /// The evaluation of one model.
 public struct ModelEvaluation: Sendable {
     public var target: EvalTarget
@@ -82,10 +45,8 @@ public final class Evaluator {
     public var log: (String) -> Void = { StandardError.write($0 + "\n") }
 
     public init(options: EvalOptions) throws {
+        try options.validate()
         self.options = options
-        guard options.rewardCommand == nil || options.mode == .reasoning else {
-            throw RPTError("--reward-command scores reasoning-mode responses: use it with --mode reasoning", file: "rpt eval")
-        }
         externalReward = try options.rewardCommand.map { try ExternalReward(command: $0, timeout: options.rewardTimeout) }
         switch options.mode {
         case .ntp, .reasoning:

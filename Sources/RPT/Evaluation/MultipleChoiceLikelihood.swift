@@ -11,7 +11,7 @@
 
 import Foundation
 
-public enum MultipleChoiceMethod: String, Sendable, CaseIterable {
+public enum MultipleChoiceMethod: String, Codable, Sendable, CaseIterable {
     /// Generate a reasoned answer and read the letter in \boxed{} (paper §4.4).
     case reasoning
     /// Score every option's text by its log-likelihood (lm-eval).
@@ -19,7 +19,7 @@ public enum MultipleChoiceMethod: String, Sendable, CaseIterable {
 }
 
 /// What an option's log-likelihood is divided by before the argmax.
-public enum OptionNormalization: String, Sendable, CaseIterable {
+public enum OptionNormalization: String, Codable, Sendable, CaseIterable {
     /// The sum (lm-eval "acc").
     case none
     /// Per continuation token.

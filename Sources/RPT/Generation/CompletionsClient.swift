@@ -12,7 +12,7 @@ import FoundationNetworking
 #endif
 
 /// Where and how to reach an OpenAI-compatible server.
-public struct ServerOptions: Sendable, Equatable {
+public struct ServerOptions: Codable, Sendable, Equatable {
     /// Base URL: `http://host:port`, with or without a trailing `/v1`.
     public var url: String
     /// The served model's name (the request's `model` field; one of `/v1/models`).

@@ -28,6 +28,8 @@ public struct ConfigKeys: Sendable {
         if let target = aliases[key] { return target }
         let n = ConfigKeys.normalized(key)
         if let name = names.first(where: { ConfigKeys.normalized($0) == n }) { return name }
+        // An alias in another spelling (`val-docs` for `valDocs`); dotted paths only as written.
+        if let target = aliases.first(where: { !$0.key.contains(".") && ConfigKeys.normalized($0.key) == n })?.value { return target }
         let candidates = names.map { ($0, kebab($0)) } + aliases.keys.map { ($0, $0) }
         let closest = candidates.min { editDistance(n, ConfigKeys.normalized($0.1)) < editDistance(n, ConfigKeys.normalized($1.1)) }
         throw RPTError("unknown option '\(RPTError.echo(key))'" + (closest.map { " (did you mean '\($0.1)'?)" } ?? "") + "; docs/config.md lists the names", file: file)

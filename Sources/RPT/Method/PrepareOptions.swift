@@ -1,15 +1,16 @@
 // Options of `rpt prepare` (RPT §3.3 data preparation): models, corpus, entropy filtering, windows, the
 // document split. `fingerprint` records everything that changes the output, so a resumed run refuses a
-// work directory made with different options.
+// work directory made with different options. The property initialisers are the defaults; a config file
+// (`--config`) and the command line are layers over them (StageOptions).
 
 import Foundation
 
-public struct PrepareOptions: Sendable {
+public struct PrepareOptions: StageOptions {
     /// Policy model (positions are defined on its tokenizer) and optional tokenizer for a llama2.c .bin.
-    public var policy: String
+    public var policy = ""
     public var policyTokenizer: String?
     /// Proxy model whose entropy filters training positions.
-    public var proxy: String
+    public var proxy = ""
     public var proxyTokenizer: String?
     /// Score proxy entropy through this OpenAI-compatible server instead of loading `proxy` (docs/servers.md); the
     /// proxy's tokenizer is then `proxyTokenizer`, else `proxy` (a directory or tokenizer file), else the policy's.
@@ -20,9 +21,16 @@ public struct PrepareOptions: Sendable {
     public static let proxySplitModel = "proxy"
     public var splitModelTokenizer: String?
 
-    public var corpus: String
-    public var corpusOptions: CorpusOptions
-    public var outputDirectory: String
+    public var corpus = ""
+    /// JSONL: the field holding the document text (used when `textTemplate` is nil).
+    public var textField = "text"
+    /// JSONL: the document text as a template over fields (TextTemplate), e.g. "{problem}\n\n{solution}".
+    public var textTemplate: String?
+    /// Plain text: the string between documents (nil: one document per file).
+    public var delimiter: String?
+    /// Strip GSM8K-style `<<expr=result>>` calculator annotations; positions inside a result record it.
+    public var calculations = false
+    public var outputDirectory = ""
 
     /// Training keeps positions with proxy entropy above this (nats).
     public var entropyThreshold: Float = 1.0
@@ -43,13 +51,29 @@ public struct PrepareOptions: Sendable {
     /// Tokens per forward call.
     public var batchTokens: Int = 4096
 
+    /// The flag names where they differ from the option's.
+    public static let aliases: [String: String] = [
+        "out": "outputDirectory", "valDocs": "validationDocuments", "maxPositionsPerDoc": "maxPositionsPerDocument",
+    ]
+
+    public init() {}
+
     public init(policy: String, proxy: String, corpus: String, outputDirectory: String,
                 corpusOptions: CorpusOptions = CorpusOptions()) {
         self.policy = policy
         self.proxy = proxy
         self.corpus = corpus
         self.outputDirectory = outputDirectory
-        self.corpusOptions = corpusOptions
+        textField = corpusOptions.textField
+        textTemplate = corpusOptions.template?.pattern
+        delimiter = corpusOptions.documentDelimiter
+        calculations = corpusOptions.calculations
+    }
+
+    /// How the corpus is read; an invalid `textTemplate` is an error naming --text-template.
+    public func corpusOptions() throws -> CorpusOptions {
+        CorpusOptions(documentDelimiter: delimiter, textField: textField,
+                      template: try textTemplate.map { try TextTemplate($0, label: "--text-template") }, calculations: calculations)
     }
 
     public func validate() throws {
@@ -65,6 +89,7 @@ public struct PrepareOptions: Sendable {
         if let m = maxPositionsPerDocument, m < 1 { throw RPTError("must be ≥ 1, got \(m)", file: "--max-positions-per-doc") }
         if let v = validationDocuments, v < 0 { throw RPTError("must be ≥ 0, got \(v)", file: "--val-docs") }
         try proxyServer?.validate()
+        _ = try corpusOptions()
     }
 
     /// Everything that determines the output. --batch-tokens is included: packing changes float rounding in
@@ -76,9 +101,9 @@ public struct PrepareOptions: Sendable {
             "proxy": .string(proxy), "proxy_tokenizer": s(proxyTokenizer),
             "split_model": s(splitModel), "split_model_tokenizer": s(splitModelTokenizer),
             "corpus": .string(corpus),
-            "text_field": .string(corpusOptions.textField),
-            "template": s(corpusOptions.template?.pattern),
-            "delimiter": s(corpusOptions.documentDelimiter),
+            "text_field": .string(textField),
+            "template": s(textTemplate),
+            "delimiter": s(delimiter),
             "entropy_threshold": .number(Double(entropyThreshold)),
             "top_k": .number(Double(topK)),
             "horizon": .number(Double(horizon)),
@@ -90,7 +115,7 @@ public struct PrepareOptions: Sendable {
             "seed": .string(String(seed)),
             "batch_tokens": .number(Double(batchTokens)),
         ]
-        if corpusOptions.calculations { f["calculations"] = .bool(true) }
+        if calculations { f["calculations"] = .bool(true) }
         if let proxyServer {
             f["proxy_server"] = .string(proxyServer.url)
             f["proxy_served_model"] = .string(proxyServer.model)

@@ -56,7 +56,7 @@ public final class Preparer {
     public func run() throws -> Result {
         let started = Date()
         try options.validate()
-        var corpusOptions = options.corpusOptions
+        var corpusOptions = try options.corpusOptions()
         corpusOptions.maxWarnings = 5
         let corpus = try CorpusReader.read(path: options.corpus, options: corpusOptions, onWarning: { [log] in log("warning: " + $0) })
         let scorers = try Scorers(options)

@@ -7,7 +7,7 @@
 
 import Foundation
 
-public struct RPTTrainOptions: Codable, Sendable, Equatable {
+public struct RPTTrainOptions: StageOptions {
     public var model: String = ""
     public var tokenizer: String?
     public var data: String = ""
@@ -68,57 +68,26 @@ public struct RPTTrainOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Options from a JSON config file; absent keys keep the paper's defaults. Keys may be spelled as the
-    /// options, the CLI flags (kebab case), snake case, or TRL/verl aliases (ConfigKeys); unknown keys are errors.
-    public static func load(config path: String) throws -> RPTTrainOptions {
-        let json = try JSON.load(path: path)
-        guard let object = json.object else { throw RPTError("config must be a JSON object", file: path) }
-        var merged = try RPTTrainOptions().json.object ?? [:]
-        for (k, v) in try configKeys.canonical(object, file: path) { merged[k] = v }
-        do {
-            return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(JSON.object(merged).serialized().utf8))
-        } catch {
-            throw RPTError("invalid option value: \(CheckpointJSON.describe(error))", file: path)
-        }
-    }
-
-    /// The names a config file may use: every option, and the TRL GRPOConfig / verl keys that mean the same.
-    public static let configKeys = ConfigKeys(
-        names: ((try? RPTTrainOptions().json.object.map { Array($0.keys) }) ?? nil ?? []) + ["tokenizer", "reference", "saveSteps", "rewardCommand"],
-        aliases: [
-            // TRL GRPOConfig
-            "learning_rate": "lr", "num_generations": "groupSize", "max_completion_length": "maxResponseTokens",
-            "max_prompt_length": "maxPromptTokens", "beta": "klCoefficient", "epsilon_high": "clipHigh",
-            "num_iterations": "epochs", "max_steps": "steps", "adam_beta1": "beta1", "adam_beta2": "beta2",
-            "adam_epsilon": "eps", "max_grad_norm": "gradClip", "save_steps": "saveEvery", "save_total_limit": "keepLast",
-            "scale_rewards": "normalizeByStd", "model_name_or_path": "model", "output_dir": "out",
-            // verl (dotted Hydra paths)
-            "data.train_batch_size": "batchSize", "data.max_prompt_length": "maxPromptTokens",
-            "data.max_response_length": "maxResponseTokens", "actor_rollout_ref.rollout.n": "groupSize",
-            "actor_rollout_ref.rollout.temperature": "temperature", "actor_rollout_ref.rollout.top_p": "topP",
-            "actor_rollout_ref.rollout.top_k": "topK", "actor_rollout_ref.actor.optim.lr": "lr",
-            "actor_rollout_ref.actor.optim.weight_decay": "weightDecay", "actor_rollout_ref.actor.optim.clip_grad": "gradClip",
-            "actor_rollout_ref.actor.clip_ratio_low": "clipLow", "actor_rollout_ref.actor.clip_ratio_high": "clipHigh",
-            "actor_rollout_ref.actor.kl_loss_coef": "klCoefficient", "actor_rollout_ref.actor.ppo_epochs": "epochs",
-            "actor_rollout_ref.actor.loss_agg_mode": "aggregation", "algorithm.filter_groups.enable": "dynamicSampling",
-            "algorithm.norm_adv_by_std_in_grpo": "normalizeByStd", "trainer.total_training_steps": "steps",
-            "trainer.save_freq": "saveEvery", "report_to": "reportTo", "actor_rollout_ref.model.path": "model", "trainer.default_local_dir": "out",
-        ])
-
-    public var json: JSON {
-        get throws { try JSON.parse(JSONEncoder().encode(self), file: "options") }
-    }
-
-    /// Options stored in a checkpoint; keys added since it was written take their defaults.
-    public static func stored(_ json: JSON) throws -> RPTTrainOptions {
-        var merged = try RPTTrainOptions().json.object ?? [:]
-        let known = Set(configKeys.names)
-        if let foreign = (json.object ?? [:]).keys.sorted().first(where: { !known.contains($0) }) {
-            throw RPTError("unknown stored option '\(RPTError.echo(foreign))'")
-        }
-        for (k, v) in json.object ?? [:] { merged[k] = v }
-        return try JSONDecoder().decode(RPTTrainOptions.self, from: Data(JSON.object(merged).serialized().utf8))
-    }
+    /// The TRL GRPOConfig / verl keys that mean the same as an option.
+    public static let aliases: [String: String] = [
+        // TRL GRPOConfig
+        "learning_rate": "lr", "num_generations": "groupSize", "max_completion_length": "maxResponseTokens",
+        "max_prompt_length": "maxPromptTokens", "beta": "klCoefficient", "epsilon_high": "clipHigh",
+        "num_iterations": "epochs", "max_steps": "steps", "adam_beta1": "beta1", "adam_beta2": "beta2",
+        "adam_epsilon": "eps", "max_grad_norm": "gradClip", "save_steps": "saveEvery", "save_total_limit": "keepLast",
+        "scale_rewards": "normalizeByStd", "model_name_or_path": "model", "output_dir": "out",
+        // verl (dotted Hydra paths)
+        "data.train_batch_size": "batchSize", "data.max_prompt_length": "maxPromptTokens",
+        "data.max_response_length": "maxResponseTokens", "actor_rollout_ref.rollout.n": "groupSize",
+        "actor_rollout_ref.rollout.temperature": "temperature", "actor_rollout_ref.rollout.top_p": "topP",
+        "actor_rollout_ref.rollout.top_k": "topK", "actor_rollout_ref.actor.optim.lr": "lr",
+        "actor_rollout_ref.actor.optim.weight_decay": "weightDecay", "actor_rollout_ref.actor.optim.clip_grad": "gradClip",
+        "actor_rollout_ref.actor.clip_ratio_low": "clipLow", "actor_rollout_ref.actor.clip_ratio_high": "clipHigh",
+        "actor_rollout_ref.actor.kl_loss_coef": "klCoefficient", "actor_rollout_ref.actor.ppo_epochs": "epochs",
+        "actor_rollout_ref.actor.loss_agg_mode": "aggregation", "algorithm.filter_groups.enable": "dynamicSampling",
+        "algorithm.norm_adv_by_std_in_grpo": "normalizeByStd", "trainer.total_training_steps": "steps",
+        "trainer.save_freq": "saveEvery", "report_to": "reportTo", "actor_rollout_ref.model.path": "model", "trainer.default_local_dir": "out",
+    ]
 
     public func validate() throws {
         func bad(_ m: String) -> RPTError { RPTError(m, file: "rpt train") }

@@ -1,14 +1,15 @@
 // Options of `rpt pretrain` (continual next-token training, or SFT on prompt/completion JSONL). They
-// are stored in every checkpoint's trainer_state.json, and `--resume` continues with the stored ones.
+// are stored in every checkpoint's trainer_state.json, and `--resume` continues with the stored ones. The property
+// initialisers are the defaults; a config file (`--config`) and the command line are layers over them (StageOptions).
 
 import Foundation
 
-public struct PretrainOptions: Codable, Sendable, Equatable {
+public struct PretrainOptions: StageOptions {
     /// HF directory, llama2.c .bin, or a config.json to initialise from.
-    public var model: String
+    public var model = ""
     public var tokenizer: String?
-    public var data: String
-    public var out: String
+    public var data = ""
+    public var out = ""
     public var steps: Int = 100
     public var seqLen: Int = 256
     public var batchSize: Int = 4
@@ -50,6 +51,21 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
     /// evaluation and checkpoint cadence.
     public static let safeOnResume: Set<String> = ["steps", "lr", "flopsBudget", "logEvery", "evalEvery", "evalBatches", "saveEvery", "keepLast", "saveBF16", "reportTo"]
 
+    /// nanoGPT's and the HF Trainer's names for the same options.
+    public static let aliases: [String: String] = [
+        // nanoGPT (train.py / config/*.py)
+        "max_iters": "steps", "block_size": "seqLen", "gradient_accumulation_steps": "gradAccumulation", "learning_rate": "lr",
+        "eval_interval": "evalEvery", "eval_iters": "evalBatches", "log_interval": "logEvery", "out_dir": "out",
+        // HF TrainingArguments
+        "max_steps": "steps", "adam_beta1": "beta1", "adam_beta2": "beta2", "adam_epsilon": "eps", "max_grad_norm": "gradClip",
+        "eval_steps": "evalEvery", "logging_steps": "logEvery", "save_steps": "saveEvery", "save_total_limit": "keepLast",
+        "model_name_or_path": "model", "output_dir": "out", "report_to": "reportTo",
+        // The CLI's flag names where they differ from the option's.
+        "lr-schedule": "schedule", "lr_schedule": "schedule", "flops": "flopsBudget",
+    ]
+
+    public init() {}
+
     public init(model: String, tokenizer: String? = nil, data: String, out: String) {
         self.model = model
         self.tokenizer = tokenizer
@@ -72,23 +88,5 @@ public struct PretrainOptions: Codable, Sendable, Equatable {
 
     var validationSize: ValidationSize {
         validation == 0 ? .none : validation < 1 ? .fraction(validation) : .count(Int(validation))
-    }
-
-    public var json: JSON {
-        get throws {
-            let data = try JSONEncoder().encode(self)
-            return try JSON.parse(data, file: "options")
-        }
-    }
-
-    /// Options stored in a checkpoint; keys added since it was written take their defaults.
-    public init(json: JSON) throws {
-        var merged = try PretrainOptions(model: "", data: "", out: "").json.object ?? [:]
-        let known = Set(merged.keys).union(["tokenizer", "template", "delimiter", "calculations", "flopsBudget"])
-        if let foreign = (json.object ?? [:]).keys.sorted().first(where: { !known.contains($0) }) {
-            throw RPTError("unknown stored option '\(RPTError.echo(foreign))'")
-        }
-        for (k, v) in json.object ?? [:] { merged[k] = v }
-        self = try JSONDecoder().decode(PretrainOptions.self, from: Data(JSON.object(merged).serialized().utf8))
     }
 }

@@ -63,10 +63,10 @@ public final class Pretrainer {
         resumeNote = RunDirectory.threadNote(checkpoint)
         if let ck = checkpoint {
             let stored: PretrainOptions
-            do { stored = try PretrainOptions(json: ck.state.options) } catch {
+            do { stored = try PretrainOptions.stored(ck.state.options) } catch {
                 throw RPTError("these are not `rpt pretrain` options (an `rpt train` run?): \(CheckpointJSON.describe(error))", file: ck.directory + "/" + Checkpoint.stateFile)
             }
-            options = try ResumeOptions.merge(stored: stored, requested: requested, defaults: PretrainOptions(model: "", data: "", out: ""),
+            options = try ResumeOptions.merge(stored: stored, requested: requested, defaults: PretrainOptions(),
                                               safe: PretrainOptions.safeOnResume, out: requested.out)
         } else {
             options.model = ResumeOptions.absolute(options.model); options.data = ResumeOptions.absolute(options.data)
