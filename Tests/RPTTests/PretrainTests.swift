@@ -25,7 +25,9 @@ private func fileBytes(_ path: String) -> Data { FileManager.default.contents(at
         try quiet(Pretrainer(options: pretrainOptions(out, steps: 12), resume: false)).run()
         let lines = String(decoding: fileBytes(out + "/metrics.jsonl"), as: UTF8.self).split(separator: "\n")
         #expect(lines.count == 12)
-        let losses = try lines.map { try JSON.parse(Data($0.utf8), file: "m")["loss"]!.double! }
+        let typed = try lines.map { try JSON.parse(Data($0.utf8), file: "m").decode(PretrainMetricsLine.self, file: "m") }
+        #expect(typed.map(\.step) == Array(1...12) && typed.last?.valLoss != nil && typed.allSatisfy { $0.tokens > 0 && $0.flops > 0 })
+        let losses = typed.map(\.loss)
         let late: Double = losses.suffix(3).reduce(0, +), early: Double = losses.prefix(3).reduce(0, +)
         #expect(late < early * 0.9, "losses \(losses)")
         #expect(Checkpoint.latest(in: out) == out + "/step-000012")

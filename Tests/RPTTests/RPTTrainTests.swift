@@ -88,6 +88,12 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
         #expect(log.lines.first?.contains("lr 0.001 (constant over 3 steps), no dynamic sampling") == true)
         let completions = String(decoding: FileManager.default.contents(atPath: dir + "/run/completions.jsonl")!, as: UTF8.self)
         #expect(completions.split(separator: "\n").count == 3 * 2)
+        // Every line is its Codable type (MetricsLines.swift), the one the report reads.
+        let typed = try records.map { try $0.decode(TrainMetricsLine.self, file: "metrics.jsonl") }
+        #expect(typed.map(\.step) == [1, 2, 3] && typed.allSatisfy { $0.formatFailures == 8 && !$0.answers.isEmpty })
+        #expect(typed[2].warningKind == "zero_reward" && typed[0].warning == nil)
+        let samples = try completions.split(separator: "\n").map { try JSON.parse(Data($0.utf8), file: "c").decode(CompletionLine.self, file: "c") }
+        #expect(samples.map(\.step) == [1, 1, 2, 2, 3, 3] && samples.allSatisfy { $0.reward == 0 && $0.prediction == nil && !$0.target.isEmpty })
         #expect(Checkpoint.latest(in: dir + "/run") == dir + "/run/step-000003")
     }
 

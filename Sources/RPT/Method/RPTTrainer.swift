@@ -161,33 +161,30 @@ public final class RPTTrainer {
             totalFlops += m.flops
             let rewards = m.groups.flatMap(\.rewards)
             let accuracy = rewards.isEmpty ? 0 : Float(rewards.filter { $0 == 1 }.count) / Float(rewards.count)
-            var record: [String: JSON] = [
-                "step": .number(Double(step)), "reward_mean": .number(Double(m.rewardMean)), "accuracy": .number(Double(accuracy)),
-                "groups_dropped_fraction": .number(Double(m.groupsDropped) / Double(max(m.groups.count, 1))),
-                "response_length": .number(Double(m.responseLengthMean)), "clip_fraction": .number(Double(m.clipFraction)),
-                "kl": .number(Double(m.kl)), "entropy": .number(Double(m.entropy)), "grad_norm": .number(Double(m.gradNorm)),
-                "loss": .number(Double(m.loss)), "lr": .number(Double(grpo.optimizer.lr)), "flops": .number(totalFlops),
-                "rollout_tokens_per_s": .number(Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)),
-                "rollout_s": .number(m.rolloutSeconds), "update_s": .number(m.updateSeconds),
-                "format_failures": .number(Double(tally.failed)),
-            ]
-            for (k, v) in tally.metrics { record["answers_" + k] = .number(Double(v)) }
+            var line = TrainMetricsLine(
+                step: step, rewardMean: Double(m.rewardMean), accuracy: Double(accuracy),
+                groupsDroppedFraction: Double(m.groupsDropped) / Double(max(m.groups.count, 1)), responseLength: Double(m.responseLengthMean),
+                clipFraction: Double(m.clipFraction), kl: Double(m.kl), entropy: Double(m.entropy), gradNorm: Double(m.gradNorm),
+                loss: Double(m.loss), lr: Double(grpo.optimizer.lr), flops: totalFlops,
+                rolloutTokensPerSecond: Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9), rolloutSeconds: m.rolloutSeconds,
+                updateSeconds: m.updateSeconds, formatFailures: tally.failed)
+            line.answers = tally.metrics
             let warning = monitor.observe(LearningSignalMonitor.StepSignal(
                 step: step, rewardMean: m.rewardMean, gradNorm: m.gradNorm,
                 allGroupsEqual: !m.groups.isEmpty && m.groups.allSatisfy { GroupAdvantages.isZeroVariance($0.rewards[...]) },
                 answers: tally, responseLengthMean: m.responseLengthMean, maxResponseTokens: o.maxResponseTokens))
             if let w = warning {
-                record["warning"] = .string(w.message)
-                record["warning_kind"] = .string(w.kind.rawValue)
+                line.warning = w.message
+                line.warningKind = w.kind.rawValue
             }
-            try metrics.append(record)
+            let record = try metrics.append(line)
             try tensorboard?.add(step: step, metrics: record)
             for (gi, group) in m.groups.prefix(o.completionsPerStep).enumerated() where gi < used.count {
                 let s = group.samples[0]
-                try completions.append(["step": .number(Double(step)), "doc_id": .string(used[gi].docId), "index": .number(Double(used[gi].index)),
-                                    "target": .string(used[gi].target), "completion": .string(tokenizer.decode(s.tokens)),
-                                    "prediction": extractor.extract(tokenizer.decode(s.tokens), truncated: s.finishReason == .length).prediction.map { .string($0) } ?? .null,
-                                    "reward": .number(Double(group.rewards[0]))])
+                let text = tokenizer.decode(s.tokens)
+                try completions.append(CompletionLine(
+                    step: step, docId: used[gi].docId, index: used[gi].index, target: used[gi].target, completion: text,
+                    prediction: extractor.extract(text, truncated: s.finishReason == .length).prediction, reward: Double(group.rewards[0])))
             }
             log(String(format: "step %d | reward_mean %.4f | accuracy %.3f | format failures %d/%d | dropped %d | length %.1f | grad_norm %.3f | lr %.3g | %.0f rollout tok/s",
                        step, m.rewardMean, accuracy, tally.failed, tally.total, m.groupsDropped, m.responseLengthMean, m.gradNorm,

@@ -71,7 +71,7 @@ enum ComparisonSection {
             }
             let swatch = "<span style=\"color:\(SVGPalette.color(i))\">■</span>\u{00A0}"
             return [swatch + HTML.escape(run.label), "<code>\(HTML.escape(run.path))</code>", "\(m.steps.count)",
-                    m.last("flops").map { ChartFormat.power($0.value) } ?? "—"] + tails
+                    m.last(TrainMetricsLine.CodingKeys.flops.stringValue).map { ChartFormat.power($0.value) } ?? "—"] + tails
         }
         let short = ["reward_mean": "reward", "accuracy": "accuracy", "response_length": "response tokens",
                      "groups_dropped_fraction": "dropped groups"]

@@ -28,7 +28,7 @@ struct LearningCheck {
 
     /// The warning for `metrics`, nil when the run learned (or there is too little to judge).
     static func assess(_ metrics: RunMetrics, options: [String: JSON]?) -> LearningCheck? {
-        guard let column = metrics.column("reward_mean") else { return nil }
+        guard let column = metrics.column(TrainMetricsLine.CodingKeys.rewardMean.stringValue) else { return nil }
         let rewards = column.filter(\.isFinite)
         var check: LearningCheck
         if rewards.allSatisfy({ $0 == 0 }) {
@@ -74,7 +74,7 @@ struct LearningCheck {
             out.append(String(format: "The reward started near its maximum (%.3f): groups whose rollouts are all right have equal rewards and "
                 + "no advantage, so there is little left to learn; harder positions (a higher --entropy-threshold) give a signal.", c.firstMean))
         }
-        if let g = m.column("grad_norm")?.filter(\.isFinite), !g.isEmpty, g.allSatisfy({ $0 == 0 }) {
+        if let g = m.column(TrainMetricsLine.CodingKeys.gradNorm.stringValue)?.filter(\.isFinite), !g.isEmpty, g.allSatisfy({ $0 == 0 }) {
             out.append("The gradient norm was 0 at every step: no update changed the policy.")
         }
         if c.verdict == .flat, out.isEmpty {

@@ -32,7 +32,7 @@ struct RunMetrics {
                 if seen.insert(k).inserted { keys.append(k) }
             }
             byStep[step] = row
-            warningByStep[step] = object["warning"]?.string
+            warningByStep[step] = object[TrainMetricsLine.CodingKeys.warning.stringValue]?.string
         }
         let steps = byStep.keys.sorted()
         var columns: [String: [Double]] = [:]

@@ -40,7 +40,7 @@ enum RunSummary {
                 if window > 1 { sub.insert("smoothed " + show(RunMetrics.movingAverage(column, window: window).last { $0.isFinite }), at: 0) }
                 cards.append(kpi(name, show(last.value), sub.joined(separator: " · ")))
             }
-            if let f = m.last("flops") { cards.append(kpi("Total FLOPs", ChartFormat.power(f.value, digits: 3), "training, cumulative")) }
+            if let f = m.last(TrainMetricsLine.CodingKeys.flops.stringValue) { cards.append(kpi("Total FLOPs", ChartFormat.power(f.value, digits: 3), "training, cumulative")) }
             let time = ["rollout_s", "update_s"].compactMap { m.column($0)?.filter(\.isFinite).reduce(0, +) }
             if !time.isEmpty { cards.append(kpi("Compute time", duration(time.reduce(0, +)), "rollouts + updates")) }
         } else {

@@ -19,16 +19,15 @@ struct TraceSample {
 enum TraceSamples {
     static func load(path: String) throws -> (traces: [TraceSample], droppedIncompleteLastLine: Bool) {
         let file = try ReportJSONL.read(path)
-        var out: [TraceSample] = []
-        for (line, o) in file.records {
-            guard let step = o["step"]?.int else { throw RPTError("line \(line): no integer \"step\"", file: path) }
-            guard let completion = o["completion"]?.string else { throw RPTError("line \(line): no string \"completion\"", file: path) }
-            let reward = o["reward"]?.metricValue ?? .nan
-            out.append(TraceSample(step: step, docId: o["doc_id"]?.string ?? "?", index: o["index"]?.int,
-                                   target: o["target"]?.string, completion: completion,
-                                   prediction: o["prediction"]?.string, reward: reward.isFinite ? reward : 0))
+        let traces = try file.records.map { line, object in
+            let c: CompletionLine
+            do { c = try JSON.object(object).decode(CompletionLine.self, file: path) } catch let e as RPTError {
+                throw RPTError("line \(line): \(e.message)", file: path)
+            }
+            return TraceSample(step: c.step, docId: c.docId, index: c.index, target: c.target, completion: c.completion,
+                               prediction: c.prediction, reward: c.reward.isFinite ? c.reward : 0)
         }
-        return (out, file.droppedIncompleteLastLine)
+        return (traces, file.droppedIncompleteLastLine)
     }
 
     /// Up to `count` traces: a quarter each of early rewarded, early unrewarded, late rewarded, late

@@ -7,6 +7,9 @@
 
 import Foundation
 
+/// The columns of `rpt train`'s metrics.jsonl (MetricsLines.swift).
+private typealias K = TrainMetricsLine.CodingKeys
+
 enum TrainingSection {
     struct Curve {
         var key: String
@@ -17,22 +20,22 @@ enum TrainingSection {
     }
 
     static let main: [Curve] = [
-        Curve(key: "reward_mean", title: "Reward (mean over rollouts)", yLabel: "reward"),
-        Curve(key: "accuracy", title: "Accuracy (rollouts with reward 1)", yLabel: "accuracy", percent: true),
-        Curve(key: "response_length", title: "Response length", yLabel: "tokens", includeZero: true),
-        Curve(key: "groups_dropped_fraction", title: "Dropped groups (all-equal rewards)", yLabel: "fraction of groups",
+        Curve(key: K.rewardMean.stringValue, title: "Reward (mean over rollouts)", yLabel: "reward"),
+        Curve(key: K.accuracy.stringValue, title: "Accuracy (rollouts with reward 1)", yLabel: "accuracy", percent: true),
+        Curve(key: K.responseLength.stringValue, title: "Response length", yLabel: "tokens", includeZero: true),
+        Curve(key: K.groupsDroppedFraction.stringValue, title: "Dropped groups (all-equal rewards)", yLabel: "fraction of groups",
               percent: true, includeZero: true),
     ]
 
     static let diagnostics: [Curve] = [
-        Curve(key: "entropy", title: "Policy entropy", yLabel: "nats"),
-        Curve(key: "kl", title: "KL to reference", yLabel: "KL"),
-        Curve(key: "grad_norm", title: "Gradient norm", yLabel: "norm", includeZero: true),
-        Curve(key: "clip_fraction", title: "Clipped ratio fraction", yLabel: "fraction", percent: true, includeZero: true),
-        Curve(key: "loss", title: "GRPO loss", yLabel: "loss"),
-        Curve(key: "lr", title: "Learning rate", yLabel: "lr", includeZero: true),
-        Curve(key: "rollout_tokens_per_s", title: "Rollout throughput", yLabel: "tokens / s", includeZero: true),
-        Curve(key: "format_failures", title: "Format failures per step", yLabel: "count", includeZero: true),
+        Curve(key: K.entropy.stringValue, title: "Policy entropy", yLabel: "nats"),
+        Curve(key: K.kl.stringValue, title: "KL to reference", yLabel: "KL"),
+        Curve(key: K.gradNorm.stringValue, title: "Gradient norm", yLabel: "norm", includeZero: true),
+        Curve(key: K.clipFraction.stringValue, title: "Clipped ratio fraction", yLabel: "fraction", percent: true, includeZero: true),
+        Curve(key: K.loss.stringValue, title: "GRPO loss", yLabel: "loss"),
+        Curve(key: K.lr.stringValue, title: "Learning rate", yLabel: "lr", includeZero: true),
+        Curve(key: K.rolloutTokensPerSecond.stringValue, title: "Rollout throughput", yLabel: "tokens / s", includeZero: true),
+        Curve(key: K.formatFailures.stringValue, title: "Format failures per step", yLabel: "count", includeZero: true),
     ]
 
     static func build(_ metrics: RunMetrics) -> String {
@@ -50,9 +53,9 @@ enum TrainingSection {
         for (i, c) in main.enumerated() {
             guard let values = metrics.column(c.key) else { absent.append(c.key); continue }
             var chart = chart(c, metrics: metrics, values: values, window: window, color: SVGPalette.color(i), width: 540, height: 300)
-            if c.key == "reward_mean" || c.key == "accuracy", metrics.column("flops") != nil {
+            if c.key == K.rewardMean.stringValue || c.key == K.accuracy.stringValue, metrics.column(K.flops.stringValue) != nil {
                 chart.secondaryX = ("cumulative training FLOPs", { step in
-                    step == 0 ? "0" : metrics.interpolate("flops", at: step).map { ChartFormat.power($0) }
+                    step == 0 ? "0" : metrics.interpolate(K.flops.stringValue, at: step).map { ChartFormat.power($0) }
                 })
             }
             figures.append("<figure>\(chart.svg())</figure>")
@@ -102,7 +105,7 @@ enum TrainingSection {
 
     /// Every numeric column: first, last, min, max and the mean of the last `window` steps.
     static func table(_ metrics: RunMetrics, window: Int) -> String {
-        let preferred = main.map(\.key) + ["flops"] + diagnostics.map(\.key) + ["rollout_s", "update_s"]
+        let preferred = main.map(\.key) + [K.flops.stringValue] + diagnostics.map(\.key) + [K.rolloutSeconds.stringValue, K.updateSeconds.stringValue]
         let keys = preferred.filter(metrics.keys.contains) + metrics.keys.filter { !preferred.contains($0) }.sorted()
         let rows: [[String]] = keys.map { k in
             let values = metrics.columns[k] ?? []

@@ -165,20 +165,19 @@ public final class Pretrainer {
             totalFlops += 6 * Double(model.parameterCount) * Double(tokens)
             let budgetReached = o.flopsBudget.map { totalFlops >= $0 } ?? false
             let dt = Date().timeIntervalSince(t0)
-            var record: [String: JSON] = ["step": .number(Double(step)), "loss": .number(Double(loss)),
-                                          "lr": .number(Double(optimizer.lr)), "grad_norm": .number(Double(lastGradNorm)),
-                                          "tokens": .number(Double(tokens)), "tokens_per_s": .number(Double(tokens) / dt),
-                                          "elapsed_s": .number(Date().timeIntervalSince(start)), "flops": .number(totalFlops)]
+            var line = PretrainMetricsLine(step: step, loss: Double(loss), lr: Double(optimizer.lr), gradNorm: Double(lastGradNorm),
+                                           tokens: tokens, tokensPerSecond: Double(tokens) / dt,
+                                           elapsedSeconds: Date().timeIntervalSince(start), flops: totalFlops)
             if step % o.evalEvery == 0 || step == o.steps || budgetReached, let val = try validationLoss() {
-                record["val_loss"] = .number(Double(val))
+                line.valLoss = Double(val)
             }
-            try metrics.append(record)
+            let record = try metrics.append(line)
             try tensorboard?.add(step: step, metrics: record)
             if step % o.logEvery == 0 || step == o.steps || budgetReached {
-                var line = String(format: "step %d | loss %.4f | lr %.3g | grad_norm %.3f | %.0f tokens/s", step, loss,
+                var text = String(format: "step %d | loss %.4f | lr %.3g | grad_norm %.3f | %.0f tokens/s", step, loss,
                                   optimizer.lr, lastGradNorm, Double(tokens) / dt)
-                if let v = record["val_loss"]?.double { line += String(format: " | val_loss %.4f", v) }
-                log(line)
+                if let v = line.valLoss { text += String(format: " | val_loss %.4f", v) }
+                log(text)
             }
             progress.update(step, unit: "steps", detail: String(format: "loss %.4f", loss))
             if delayPerStep > 0 { Thread.sleep(forTimeInterval: delayPerStep) }

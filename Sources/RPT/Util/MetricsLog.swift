@@ -1,4 +1,4 @@
-// Per-step metrics as JSON lines (one object per line), appended and flushed as they come. On resume
+// Per-step metrics as JSON lines (one object per line; the line types are in MetricsLines.swift), appended and flushed as they come. On resume
 // the file is cut back to the checkpoint's step (rewritten atomically), so an interrupted run's later
 // lines are not duplicated.
 
@@ -27,6 +27,14 @@ public final class MetricsLog {
     }
 
     deinit { try? handle.close() }
+
+    /// Appends one line (a MetricsLines type) and returns it as a JSON object.
+    @discardableResult
+    public func append<Line: Encodable>(_ line: Line) throws -> [String: JSON] {
+        let record = try JSON.encoding(line, file: path).object ?? [:]
+        try append(record)
+        return record
+    }
 
     /// Appends one line; a failed write (a full disk) is an RPTError naming the file, never a trap.
     public func append(_ record: [String: JSON]) throws {
