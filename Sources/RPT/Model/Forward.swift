@@ -1,6 +1,7 @@
 // The inference forward pass of a Llama / Qwen2 / Qwen3 decoder (transformers `LlamaModel`,
-// `Qwen2Model`, `Qwen3Model`): embedding → L × [RMSNorm → attention (q/k/v bias, q/k RMSNorm, RoPE,
-// GQA) → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm → LM head.
+// `Qwen2Model`, `Qwen3Model`): embedding → L × decoder layer (DecoderLayer.swift: RMSNorm → attention with q/k/v
+// bias, q/k RMSNorm, RoPE, GQA → residual → RMSNorm → SwiGLU MLP → residual) → RMSNorm → LM head, appending
+// each layer's keys and values to the KV cache.
 //
 // Tokens of several sequences are packed into one batch (no padding): each segment continues one cache
 // slot, so batched prefill of variable-length prompts and batched decode of many samples are the same
@@ -122,40 +123,21 @@ extension Model {
         }
 
         let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-        for (l, o) in layout.layers.enumerated() {
-            // Attention block.
-            Vector.rmsNormRows(x, p + o.inputNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
-            linear(xn, [(o.wq, q, c.qDim), (o.wk, k, c.kvDim), (o.wv, v, c.kvDim)], M: n, K: H)
-            if let b = o.bq { Matmul.addBias(q, p + b, M: n, N: c.qDim) }
-            if let b = o.bk { Matmul.addBias(k, p + b, M: n, N: c.kvDim) }
-            if let b = o.bv { Matmul.addBias(v, p + b, M: n, N: c.kvDim) }
-            if let qn = o.qNorm, let kn = o.kNorm {
-                Vector.rmsNormRows(q, p + qn, q, rows: n * c.numHeads, count: c.headDim, eps: c.rmsNormEps)
-                Vector.rmsNormRows(k, p + kn, k, rows: n * c.numKVHeads, count: c.headDim, eps: c.rmsNormEps)
-            }
-            rope.cos.withUnsafeBufferPointer { cosT in
-                rope.sin.withUnsafeBufferPointer { sinT in
-                    Rope.apply(q, rows: n, heads: c.numHeads, headDim: c.headDim, positions: pos, cos: cosT.baseAddress!, sin: sinT.baseAddress!)
-                    Rope.apply(k, rows: n, heads: c.numKVHeads, headDim: c.headDim, positions: pos, cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+        // The residual stream x is updated in place; the MLP's product overwrites its gate.
+        let buffers = LayerBuffers(xIn: x, xn1: xn, q: q, k: k, v: v, qRaw: nil, kRaw: nil, att: att,
+                                   xMid: x, xn2: xn, gate: gate, up: up, h: gate, xOut: x)
+        for l in layout.layers.indices {
+            decoderLayer(l, buffers, rows: n, positions: pos, linear: { linear($0, $1, M: $2, K: $3, accumulate: $4) }) { b in
+                // Append keys/values to the cache, then attend over each slot's cache.
+                var row = 0
+                for seg in batch.segments {
+                    let start = cache.lengths[seg.slot]
+                    (cache.keys(layer: l, slot: seg.slot) + start * c.kvDim).update(from: b.k + row * c.kvDim, count: seg.count * c.kvDim)
+                    (cache.values(layer: l, slot: seg.slot) + start * c.kvDim).update(from: b.v + row * c.kvDim, count: seg.count * c.kvDim)
+                    row += seg.count
                 }
+                attend(batch: batch, cache: cache, layer: l, q: b.q, out: b.att, shape: shape)
             }
-            // Append keys/values to the cache.
-            row = 0
-            for seg in batch.segments {
-                let start = cache.lengths[seg.slot]
-                (cache.keys(layer: l, slot: seg.slot) + start * c.kvDim).update(from: k + row * c.kvDim, count: seg.count * c.kvDim)
-                (cache.values(layer: l, slot: seg.slot) + start * c.kvDim).update(from: v + row * c.kvDim, count: seg.count * c.kvDim)
-                row += seg.count
-            }
-            attend(batch: batch, cache: cache, layer: l, q: q, out: att, shape: shape)
-            linear(att, [(o.wo, x, H)], M: n, K: c.qDim, accumulate: true)
-            if let b = o.bo { Matmul.addBias(x, p + b, M: n, N: H) }
-
-            // MLP block.
-            Vector.rmsNormRows(x, p + o.postNorm, xn, rows: n, count: H, eps: c.rmsNormEps)
-            linear(xn, [(o.gate, gate, c.intermediateSize), (o.up, up, c.intermediateSize)], M: n, K: H)
-            swigluRows(gate, up, count: n * c.intermediateSize)
-            linear(gate, [(o.down, x, H)], M: n, K: c.intermediateSize, accumulate: true)
         }
         for seg in batch.segments { cache.lengths[seg.slot] += seg.count }
 
@@ -176,14 +158,6 @@ extension Model {
             linear(xn, [(layout.lmHead, out.baseAddress!, c.vocabSize)], M: rows.count, K: H)
         }
         return logits
-    }
-
-    private func swigluRows(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        let box = UnsafeSendable((gate, up))
-        Parallel.forRange(count, minChunk: 32768) { i0, i1 in
-            let (g, u) = box.value
-            Vector.swiglu(g + i0, u + i0, g + i0, count: i1 - i0)
-        }
     }
 
     /// Attention for every segment: long segments through the blocked sgemm path, the rest row by row.

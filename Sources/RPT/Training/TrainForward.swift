@@ -1,5 +1,5 @@
-// The training forward pass: the same computation as Forward.swift (checked against it in the tests),
-// over packed sequences that each start at position 0, keeping activations for the backward pass and
+// The training forward pass: the same decoder layers as Forward.swift (DecoderLayer.swift; checked against it
+// in the tests), over packed sequences that each start at position 0, keeping activations for the backward pass and
 // returning log p(target) at every position. The LM head runs in chunks of rows so the full
 // [tokens × vocab] logits never exist at once (Qwen's vocabulary is 151k).
 
@@ -50,58 +50,29 @@ extension Model {
             (acts.layers.first?.xIn ?? acts.xOut).advanced(by: i * H).update(from: p + layout.embed + t * H, count: H)
         }
         let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+        // Every activation in its own buffer (Activations), fp32 products one matrix at a time.
+        let linear: LinearProducts = { x, outputs, M, K, accumulate in
+            for out in outputs { Matmul.nt(x, p + out.offset, out.y, M: M, N: out.n, K: K, accumulate: accumulate) }
+        }
         positions.withUnsafeBufferPointer { pos in
-            for (l, o) in layout.layers.enumerated() {
+            for l in layout.layers.indices {
                 let a = acts.layers[l]
-                Vector.rmsNormRows(a.xIn, p + o.inputNorm, a.xn1, rows: n, count: H, eps: c.rmsNormEps)
-                Matmul.nt(a.xn1, p + o.wq, a.q, M: n, N: c.qDim, K: H)
-                Matmul.nt(a.xn1, p + o.wk, a.k, M: n, N: c.kvDim, K: H)
-                Matmul.nt(a.xn1, p + o.wv, a.v, M: n, N: c.kvDim, K: H)
-                if let b = o.bq { Matmul.addBias(a.q, p + b, M: n, N: c.qDim) }
-                if let b = o.bk { Matmul.addBias(a.k, p + b, M: n, N: c.kvDim) }
-                if let b = o.bv { Matmul.addBias(a.v, p + b, M: n, N: c.kvDim) }
-                if let qn = o.qNorm, let kn = o.kNorm, let qRaw = a.qRaw, let kRaw = a.kRaw {
-                    qRaw.update(from: a.q, count: n * c.qDim)
-                    kRaw.update(from: a.k, count: n * c.kvDim)
-                    Vector.rmsNormRows(qRaw, p + qn, a.q, rows: n * c.numHeads, count: c.headDim, eps: c.rmsNormEps)
-                    Vector.rmsNormRows(kRaw, p + kn, a.k, rows: n * c.numKVHeads, count: c.headDim, eps: c.rmsNormEps)
+                let buffers = LayerBuffers(xIn: a.xIn, xn1: a.xn1, q: a.q, k: a.k, v: a.v, qRaw: a.qRaw, kRaw: a.kRaw, att: a.att,
+                                           xMid: a.xMid, xn2: a.xn2, gate: a.gate, up: a.up, h: a.h,
+                                           xOut: l + 1 < c.numLayers ? acts.layers[l + 1].xIn : acts.xOut)
+                decoderLayer(l, buffers, rows: n, positions: pos.baseAddress!, linear: linear) { b in
+                    for (s, r0) in batch.starts.enumerated() {
+                        Attention.trainForward(q: b.q + r0 * c.qDim, k: b.k + r0 * c.kvDim, v: b.v + r0 * c.kvDim,
+                                               out: b.att + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
+                                               count: batch.lengths[s], shape: shape)
+                    }
                 }
-                applyRope(a.q, rows: n, heads: c.numHeads, positions: pos.baseAddress!, inverse: false)
-                applyRope(a.k, rows: n, heads: c.numKVHeads, positions: pos.baseAddress!, inverse: false)
-                for (s, r0) in batch.starts.enumerated() {
-                    Attention.trainForward(q: a.q + r0 * c.qDim, k: a.k + r0 * c.kvDim, v: a.v + r0 * c.kvDim,
-                                           out: a.att + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
-                                           count: batch.lengths[s], shape: shape)
-                }
-                a.xMid.update(from: a.xIn, count: n * H)
-                Matmul.nt(a.att, p + o.wo, a.xMid, M: n, N: H, K: c.qDim, accumulate: true)
-                if let b = o.bo { Matmul.addBias(a.xMid, p + b, M: n, N: H) }
-                Vector.rmsNormRows(a.xMid, p + o.postNorm, a.xn2, rows: n, count: H, eps: c.rmsNormEps)
-                Matmul.nt(a.xn2, p + o.gate, a.gate, M: n, N: c.intermediateSize, K: H)
-                Matmul.nt(a.xn2, p + o.up, a.up, M: n, N: c.intermediateSize, K: H)
-                let box = UnsafeSendable((a.gate, a.up, a.h))
-                Parallel.forRange(n * c.intermediateSize, minChunk: 32768) { i0, i1 in
-                    let (g, u, h) = box.value
-                    Vector.swiglu(g + i0, u + i0, h + i0, count: i1 - i0)
-                }
-                let next = l + 1 < c.numLayers ? acts.layers[l + 1].xIn : acts.xOut
-                next.update(from: a.xMid, count: n * H)
-                Matmul.nt(a.h, p + o.down, next, M: n, N: H, K: c.intermediateSize, accumulate: true)
             }
         }
         Vector.rmsNormRows(acts.xOut, p + layout.finalNorm, acts.xnf, rows: n, count: H, eps: c.rmsNormEps)
         let tape = ForwardTape(batch: batch, acts: acts, positions: positions, temperature: temperature)
         tape.entropies = try headForward(batch, acts, temperature: temperature, entropies: entropies)
         return tape
-    }
-
-    func applyRope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, positions: UnsafePointer<Int32>, inverse: Bool) {
-        rope.cos.withUnsafeBufferPointer { cosT in
-            rope.sin.withUnsafeBufferPointer { sinT in
-                Rope.apply(x, rows: rows, heads: heads, headDim: config.headDim, positions: positions,
-                           cos: cosT.baseAddress!, sin: sinT.baseAddress!, inverse: inverse)
-            }
-        }
     }
 
     /// log-sum-exp and log p(target) for every row, a chunk of rows at a time.
