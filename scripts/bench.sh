@@ -64,7 +64,7 @@ fi
 
 mkdir -p "$OUT"
 bash scripts/setup.sh
-export RPT=.build/release/rpt
+export RPT=${RPT:-.build/release/rpt}
 quiet() { grep -v "Loading weights" || true; }
 
 # The bench model, its tokenizer, and its GGUFs (re-exported every run: cheap, and follows the exporter).

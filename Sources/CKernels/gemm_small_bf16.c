@@ -3,7 +3,10 @@
 // activations are rounded to bf16 once per call, and VDPBF16PS multiplies pairs of bf16 values and
 // accumulates in fp32 (Intel SDM, "VDPBF16PS"; the same arithmetic as llama.cpp's bf16 vec_dot and as
 // PyTorch's bf16 matmul with fp32 accumulation). The tiling mirrors gemm_small.c: 8 weight rows at a time
-// for one token, 4 rows × 4 tokens otherwise. The portable loop below is the reference and the fallback.
+// for one token, 4 rows × 4 tokens otherwise. The packed layout (ck_pack_bf16_rows8) interleaves the 32-value
+// chunks of 8 rows so that one token's GEMV reads one stream (as llama.cpp repacks weights at load): 30–34 GB/s
+// on one Zen 4 core against 13 GB/s for 8 row-major streams (docs/kernels.md §4). The portable loops below are
+// the reference and the fallback.
 #include "CKernels.h"
 #include <immintrin.h>
 #include <string.h>
@@ -65,20 +68,30 @@ AVX512BF16 static inline __m512bh load_bf16(const uint16_t *p, int left) {
     return (__m512bh)_mm512_maskz_loadu_epi16(mask, p);
 }
 
+// Where row n of a weight matrix starts and how far apart its 32-value chunks are: row-major rows (step 32), or
+// the packed layout (ck_pack_bf16_rows8: rows in groups of 8 whose chunks interleave, step 256; rows after the
+// last full group stay row-major).
+static inline const uint16_t *row_start(const uint16_t *w, int K, int N, int packed, int n, long *step) {
+    if (packed && n < N / 8 * 8) { *step = 8 * 32; return w + (long)(n / 8) * 8 * K + (n % 8) * 32; }
+    *step = 32;
+    return w + (long)n * K;
+}
+
 // One tile: RB weight rows (≤ 4) × MB tokens (≤ 4), accumulators in registers.
 AVX512BF16 static inline __attribute__((always_inline)) void tile_bf16(const uint16_t *x, const uint16_t *w, float *y,
-                                                                       int K, int ldy, int n, int m, int RB, int MB,
-                                                                       int accumulate) {
+                                                                       int K, int N, int packed, int ldy, int n, int m,
+                                                                       int RB, int MB, int accumulate) {
     __m512 acc[4][4];
     for (int r = 0; r < RB; r++)
         for (int j = 0; j < MB; j++) acc[r][j] = _mm512_setzero_ps();
     const uint16_t *wr[4], *xr[4];
-    for (int r = 0; r < RB; r++) wr[r] = w + (long)(n + r) * K;
+    long step[4];
+    for (int r = 0; r < RB; r++) wr[r] = row_start(w, K, N, packed, n + r, &step[r]);
     for (int j = 0; j < MB; j++) xr[j] = x + (long)(m + j) * K;
-    for (int k = 0; k < K; k += 32) {
+    for (int k = 0, c = 0; k < K; k += 32, c++) {
         int left = K - k;
         __m512bh wv[4];
-        for (int r = 0; r < RB; r++) wv[r] = load_bf16(wr[r] + k, left);
+        for (int r = 0; r < RB; r++) wv[r] = load_bf16(wr[r] + c * step[r], left);
         for (int j = 0; j < MB; j++) {
             __m512bh xv = load_bf16(xr[j] + k, left);
             for (int r = 0; r < RB; r++) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], wv[r], xv);
@@ -90,6 +103,26 @@ AVX512BF16 static inline __attribute__((always_inline)) void tile_bf16(const uin
             float *dst = y + (long)(m + j) * ldy + n + r;
             *dst = accumulate ? *dst + s : s;
         }
+}
+
+// One token over packed groups of 8 rows: each group is one contiguous stream of 8 × 32 values per chunk, read
+// front to back (the layout's point: one stream instead of eight, which the hardware prefetcher follows).
+AVX512BF16 static void gemv_bf16_packed8(const uint16_t *x, const uint16_t *w, float *y, int K, int g0, int g1,
+                                         int accumulate) {
+    for (int g = g0; g < g1; g++) {
+        const uint16_t *block = w + (long)g * 8 * K;
+        __m512 a[8];
+        for (int r = 0; r < 8; r++) a[r] = _mm512_setzero_ps();
+        for (int k = 0; k < K; k += 32) {
+            __m512bh xv = (__m512bh)_mm512_loadu_si512((const void *)(x + k));
+            const uint16_t *chunk = block + (long)k * 8;
+            for (int r = 0; r < 8; r++) a[r] = _mm512_dpbf16_ps(a[r], (__m512bh)_mm512_loadu_si512((const void *)(chunk + r * 32)), xv);
+        }
+        for (int r = 0; r < 8; r++) {
+            float s = _mm512_reduce_add_ps(a[r]);
+            y[g * 8 + r] = accumulate ? y[g * 8 + r] + s : s;
+        }
+    }
 }
 
 // One token: 8 weight rows at a time, 64 values (two cache lines) per row per step, prefetching ahead.
@@ -119,17 +152,28 @@ AVX512BF16 static void gemv_bf16_rows8(const uint16_t *x, const uint16_t *w, flo
             y[n + r] = accumulate ? y[n + r] + s : s;
         }
     }
-    for (; n < n1; n++) tile_bf16(x, w, y, K, 0, n, 0, 1, 1, accumulate);
+    for (; n < n1; n++) tile_bf16(x, w, y, K, n1, 0, 0, n, 0, 1, 1, accumulate);
 }
 
-#define TILE_BF16(RB, MB) tile_bf16(x, w, y, K, ldy, n, m, RB, MB, accumulate)
+#define TILE_BF16(RB, MB) tile_bf16(x, w, y, K, N, packed, ldy, n, m, RB, MB, accumulate)
 
-AVX512BF16 static void gemm_small_bf16_avx512(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy,
-                                              int n0, int n1, int accumulate) {
-    if (M == 1) { gemv_bf16_rows8(x, w, y, K, n0, n1, accumulate); return; }
-    int n = n0;
+AVX512BF16 static void gemm_small_bf16_avx512(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int N,
+                                              int packed, int ldy, int n0, int n1, int accumulate) {
+    if (M == 1 && !packed) { gemv_bf16_rows8(x, w, y, K, n0, n1, accumulate); return; }
+    int n = n0, m = 0;
+    if (M == 1) {
+        // Rows before the first whole group in range, the whole groups, then the rest.
+        int g0 = (n0 + 7) / 8, g1 = n1 / 8 < N / 8 ? n1 / 8 : N / 8;
+        if (g0 < g1) {
+            for (; n < g0 * 8; n++) TILE_BF16(1, 1);
+            gemv_bf16_packed8(x, w, y, K, g0, g1, accumulate);
+            n = g1 * 8;
+        }
+        for (; n < n1; n++) TILE_BF16(1, 1);
+        return;
+    }
     for (; n + 4 <= n1; n += 4) {
-        for (int m = 0; m < M; m += 4) {
+        for (m = 0; m < M; m += 4) {
             switch (M - m < 4 ? M - m : 4) {
             case 1: TILE_BF16(4, 1); break;
             case 2: TILE_BF16(4, 2); break;
@@ -139,7 +183,7 @@ AVX512BF16 static void gemm_small_bf16_avx512(const uint16_t *x, const uint16_t 
         }
     }
     for (; n < n1; n++) {
-        for (int m = 0; m < M; m += 4) {
+        for (m = 0; m < M; m += 4) {
             switch (M - m < 4 ? M - m : 4) {
             case 1: TILE_BF16(1, 1); break;
             case 2: TILE_BF16(1, 2); break;
@@ -154,6 +198,37 @@ void ck_gemm_nt_small_bf16(const uint16_t *x, const uint16_t *w, float *y, int M
                            int accumulate) {
     static int has = -1;
     if (has < 0) has = ck_has_avx512bf16();
-    if (has) gemm_small_bf16_avx512(x, w, y, M, K, ldy, n0, n1, accumulate);
+    if (has) gemm_small_bf16_avx512(x, w, y, M, K, n1, 0, ldy, n0, n1, accumulate);
     else ck_gemm_nt_small_bf16_ref(x, w, y, M, K, ldy, n0, n1, accumulate);
+}
+
+int ck_bf16_packs(int N, int K) { return K % 32 == 0 && N >= 8; }
+
+void ck_pack_bf16_rows8(const uint16_t *src, uint16_t *dst, int N, int K) {
+    long full = (long)(N / 8) * 8;
+    for (long n = 0; n < full; n++)
+        for (int c = 0; c < K / 32; c++)
+            memcpy(dst + (n / 8) * 8 * K + (long)c * 256 + (n % 8) * 32, src + n * K + c * 32, 32 * sizeof(uint16_t));
+    memcpy(dst + full * K, src + full * K, (size_t)(N - full) * K * sizeof(uint16_t));
+}
+
+void ck_gemm_nt_small_bf16_packed_ref(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int N, int ldy,
+                                      int n0, int n1, int accumulate) {
+    for (int m = 0; m < M; m++) {
+        for (int n = n0; n < n1; n++) {
+            long step;
+            const uint16_t *wr = row_start(w, K, N, 1, n, &step);
+            float s = 0;
+            for (int k = 0; k < K; k++) s += bf16_to_f32(x[(long)m * K + k]) * bf16_to_f32(wr[(k / 32) * step + k % 32]);
+            y[(long)m * ldy + n] = accumulate ? y[(long)m * ldy + n] + s : s;
+        }
+    }
+}
+
+void ck_gemm_nt_small_bf16_packed(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int N, int ldy,
+                                  int n0, int n1, int accumulate) {
+    static int has = -1;
+    if (has < 0) has = ck_has_avx512bf16();
+    if (has) gemm_small_bf16_avx512(x, w, y, M, K, N, 1, ldy, n0, n1, accumulate);
+    else ck_gemm_nt_small_bf16_packed_ref(x, w, y, M, K, N, ldy, n0, n1, accumulate);
 }

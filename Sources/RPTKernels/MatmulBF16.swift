@@ -22,33 +22,52 @@ public enum MatmulBF16 {
         }
     }
 
-    /// y[M, N] = x[M, K] · w[N, K]ᵀ (or y += … when `accumulate`); `scratch` holds ≥ M·K values.
-    public static func nt(_ x: UnsafePointer<Float>, _ w: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>,
-                          M: Int, N: Int, K: Int, accumulate: Bool = false, scratch: UnsafeMutablePointer<UInt16>) {
-        ntFused(x, [(w, y, N)], M: M, K: K, accumulate: accumulate, scratch: scratch)
+    /// Whether a weight matrix [N, K] is stored packed in a `packed` weight buffer (ck_bf16_packs: K a multiple
+    /// of 32 and at least 8 rows); the others stay row-major.
+    public static func packs(rows N: Int, columns K: Int) -> Bool { ck_bf16_packs(Int32(N), Int32(K)) != 0 }
+
+    /// The bf16 weights of a matrix [N, K] in the packed layout when `packs` accepts it (row-major otherwise).
+    /// `scratch` holds ≥ N·K values.
+    public static func convertPacked(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<UInt16>, rows N: Int, columns K: Int,
+                                     scratch: UnsafeMutablePointer<UInt16>) {
+        guard packs(rows: N, columns: K) else { convert(x, to: y, count: N * K); return }
+        convert(x, to: scratch, count: N * K)
+        ck_pack_bf16_rows8(scratch, y, Int32(N), Int32(K))
     }
 
-    /// Several products of the same x in one parallel region: y_i[M, N_i] (+)= x[M, K] · w_iᵀ.
+    /// y[M, N] = x[M, K] · w[N, K]ᵀ (or y += … when `accumulate`); `scratch` holds ≥ M·K values.
+    public static func nt(_ x: UnsafePointer<Float>, _ w: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>,
+                          M: Int, N: Int, K: Int, accumulate: Bool = false, packed: Bool = false, scratch: UnsafeMutablePointer<UInt16>) {
+        ntFused(x, [(w, y, N)], M: M, K: K, accumulate: accumulate, packed: packed, scratch: scratch)
+    }
+
+    /// Several products of the same x in one parallel region: y_i[M, N_i] (+)= x[M, K] · w_iᵀ. With `packed`, each
+    /// w_i that `packs` accepts is in the packed layout (convertPacked). Threads split the rows in whole groups of 8.
     public static func ntFused(_ x: UnsafePointer<Float>,
                                _ outputs: [(w: UnsafePointer<UInt16>, y: UnsafeMutablePointer<Float>, n: Int)],
-                               M: Int, K: Int, accumulate: Bool = false, scratch: UnsafeMutablePointer<UInt16>) {
+                               M: Int, K: Int, accumulate: Bool = false, packed: Bool = false, scratch: UnsafeMutablePointer<UInt16>) {
         precondition(M <= maxRows, "MatmulBF16 takes at most \(maxRows) rows")
         guard M > 0 else { return }
         let t0 = Matmul.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
         let total = outputs.reduce(0) { $0 + $1.n }
         defer { Matmul.profile?.record(M, total, K, since: t0) }
         ck_f32_to_bf16(x, scratch, M * K)
-        let box = UnsafeSendable((UnsafePointer(scratch), outputs))
-        Parallel.forRange(total, minChunk: 64) { r0, r1 in
-            let (xb, outputs) = box.value
+        let groups = outputs.map { ($0.n + 7) / 8 }
+        let box = UnsafeSendable((UnsafePointer(scratch), outputs, groups))
+        Parallel.forRange(groups.reduce(0, +), minChunk: 8) { u0, u1 in
+            let (xb, outputs, groups) = box.value
             var base = 0
-            for o in outputs {
-                let lo = max(r0, base), hi = min(r1, base + o.n)
+            for (o, g) in zip(outputs, groups) {
+                let lo = max(u0, base) - base, hi = min(u1, base + g) - base
                 if lo < hi {
-                    ck_gemm_nt_small_bf16(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(lo - base), Int32(hi - base),
-                                          accumulate ? 1 : 0)
+                    let n0 = Int32(lo * 8), n1 = Int32(min(hi * 8, o.n))
+                    if packed && packs(rows: o.n, columns: K) {
+                        ck_gemm_nt_small_bf16_packed(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(o.n), n0, n1, accumulate ? 1 : 0)
+                    } else {
+                        ck_gemm_nt_small_bf16(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), n0, n1, accumulate ? 1 : 0)
+                    }
                 }
-                base += o.n
+                base += g
             }
         }
     }

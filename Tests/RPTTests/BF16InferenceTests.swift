@@ -65,6 +65,37 @@ struct BF16InferenceTests {
         }
     }
 
+    @Test func packedLayoutGivesTheSameProducts() {
+        var rng = RandomGenerator(seed: 12)
+        for (m, k, n) in [(1, 512, 33), (1, 64, 8), (1, 1408, 20), (1, 32, 71), (3, 64, 19), (4, 96, 40), (7, 160, 9), (64, 32, 17)] {
+            #expect(MatmulBF16.packs(rows: n, columns: k))
+            let x = (0..<(m * k)).map { _ in UInt16(truncatingIfNeeded: bits(Float(rng.nextUnit() * 2 - 1)) >> 16) }
+            let w = (0..<(n * k)).map { _ in UInt16(truncatingIfNeeded: bits(Float(rng.nextUnit() * 2 - 1)) >> 16) }
+            var packed = [UInt16](repeating: 0, count: n * k)
+            ck_pack_bf16_rows8(w, &packed, Int32(n), Int32(k))
+            // The layout: row r's chunk c of group g at g·8K + c·256 + r·32; rows after the last whole group row-major.
+            for row in [0, 5, 8 * (n / 8) - 1, n - 1] where row >= 0 {
+                for c in [0, k / 32 - 1] {
+                    let at = row < n / 8 * 8 ? (row / 8) * 8 * k + c * 256 + (row % 8) * 32 : row * k + c * 32
+                    #expect(Array(packed[at..<(at + 32)]) == Array(w[(row * k + c * 32)..<(row * k + c * 32 + 32)]), "N \(n) K \(k) row \(row)")
+                }
+            }
+            for accumulate: Int32 in [0, 1] {
+                let start = (0..<(m * n)).map { Float($0 % 5) }
+                var fast = start, ref = start, plain = start
+                // Row ranges that start inside a group, as a thread split could.
+                for (n0, n1) in [(0, n / 3), (n / 3, n)] {
+                    ck_gemm_nt_small_bf16_packed(x, packed, &fast, Int32(m), Int32(k), Int32(n), Int32(n), Int32(n0), Int32(n1), accumulate)
+                    ck_gemm_nt_small_bf16_packed_ref(x, packed, &ref, Int32(m), Int32(k), Int32(n), Int32(n), Int32(n0), Int32(n1), accumulate)
+                    ck_gemm_nt_small_bf16_ref(x, w, &plain, Int32(m), Int32(k), Int32(n), Int32(n0), Int32(n1), accumulate)
+                }
+                #expect(ref == plain, "the packed reference reads the same values in the same order: M \(m) K \(k) N \(n)")
+                #expect(maxAbsDiff(fast, ref) < 1e-4 * Float(k).squareRoot() + 1e-5, "M \(m) K \(k) N \(n)")
+            }
+        }
+        #expect(!MatmulBF16.packs(rows: 7, columns: 64) && !MatmulBF16.packs(rows: 64, columns: 48))
+    }
+
     @Test(arguments: [1, 3, 8, 17, 64])
     func productsStayWithinBF16ErrorOfFP32(_ m: Int) {
         var rng = RandomGenerator(seed: UInt64(100 + m))

@@ -30,6 +30,16 @@ void ck_f32_to_bf16_ref(const float *x, uint16_t *y, long n);
 void ck_gemm_nt_small_bf16(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
 /// The portable reference version of ck_gemm_nt_small_bf16: fp32 sum of the bf16 products in k order.
 void ck_gemm_nt_small_bf16_ref(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
+/// 1 when a bf16 weight matrix [N, K] is stored packed (K a multiple of 32, at least one group of 8 rows).
+int ck_bf16_packs(int N, int K);
+/// The packed layout of a row-major bf16 matrix [N, K] (K a multiple of 32): rows in groups of 8, each group's
+/// 32-value chunks interleaved (group g, chunk c, row r at g·8K + c·256 + r·32); rows after the last whole group
+/// stay row-major. Same size and start as the row-major matrix; src and dst must not overlap.
+void ck_pack_bf16_rows8(const uint16_t *src, uint16_t *dst, int N, int K);
+/// ck_gemm_nt_small_bf16 over a packed weight matrix w [N, K]: rows n0..<n1 of y.
+void ck_gemm_nt_small_bf16_packed(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int N, int ldy, int n0, int n1, int accumulate);
+/// The portable reference version of ck_gemm_nt_small_bf16_packed.
+void ck_gemm_nt_small_bf16_packed_ref(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int N, int ldy, int n0, int n1, int accumulate);
 
 #ifdef __cplusplus
 }

@@ -95,7 +95,7 @@ extension Model {
                     M: Int, K: Int, accumulate: Bool = false) {
             if let pb, M <= MatmulBF16.maxRows {
                 MatmulBF16.ntFused(x, outputs.map { (pb + $0.offset, $0.y, $0.n) }, M: M, K: K, accumulate: accumulate,
-                                   scratch: ws.xb!)
+                                   packed: true, scratch: ws.xb!)
             } else if outputs.count == 1 {
                 Matmul.nt(x, p + outputs[0].offset, outputs[0].y, M: M, N: outputs[0].n, K: K, accumulate: accumulate)
             } else {

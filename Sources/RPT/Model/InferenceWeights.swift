@@ -19,30 +19,49 @@ public enum InferenceDType: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// A bf16 copy of a parameter buffer, same offsets, converted when the parameters' generation changes.
+/// A bf16 copy of a parameter buffer, same offsets, converted when the parameters' generation changes. Its weight
+/// matrices are in MatmulBF16's packed layout (rows in groups of 8 with interleaved chunks, so a decode GEMV reads
+/// one stream), where `MatmulBF16.packs` accepts their shape; everything else is a plain bf16 copy.
 final class BF16Weights: @unchecked Sendable {
     let base: UnsafeMutablePointer<UInt16>
     let count: Int
+    /// The 2-D tensors: offset, rows, columns.
+    private let matrices: [(offset: Int, rows: Int, columns: Int)]
     private(set) var generation: UInt64
     private let lock = NSLock()
 
-    init(params: ParameterBuffer) {
+    init(params: ParameterBuffer, specs: [ParameterSpec]) {
         count = max(params.count, 1)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64)
         base = raw.bindMemory(to: UInt16.self, capacity: count)
         base.initialize(repeating: 0, count: count)
-        MatmulBF16.convert(params.base, to: base, count: params.count)
+        var seen = Set<Int>()
+        matrices = specs.compactMap { s in
+            guard s.shape.count == 2, seen.insert(s.offset).inserted else { return nil }
+            return (s.offset, s.shape[0], s.shape[1])
+        }
         generation = params.generation
+        convert(params)
     }
 
     deinit { base.deallocate() }
+
+    private func convert(_ params: ParameterBuffer) {
+        MatmulBF16.convert(params.base, to: base, count: params.count)
+        let largest = matrices.map { $0.rows * $0.columns }.max() ?? 0
+        let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: max(largest, 1))
+        defer { scratch.deallocate() }
+        for m in matrices where MatmulBF16.packs(rows: m.rows, columns: m.columns) {
+            MatmulBF16.convertPacked(params.base + m.offset, to: base + m.offset, rows: m.rows, columns: m.columns, scratch: scratch)
+        }
+    }
 
     /// The copy, reconverted first when `params` changed since it was made.
     func current(for params: ParameterBuffer) -> UnsafePointer<UInt16> {
         lock.lock()
         defer { lock.unlock() }
         if generation != params.generation {
-            MatmulBF16.convert(params.base, to: base, count: params.count)
+            convert(params)
             generation = params.generation
         }
         return UnsafePointer(base)

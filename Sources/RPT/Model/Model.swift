@@ -28,7 +28,7 @@ public final class Model: @unchecked Sendable {
     func bf16Weights() -> UnsafePointer<UInt16>? {
         guard inferenceDType == .bf16 else { return nil }
         bf16Lock.lock()
-        let copy = bf16 ?? BF16Weights(params: params)
+        let copy = bf16 ?? BF16Weights(params: params, specs: layout.specs)
         bf16 = copy
         bf16Lock.unlock()
         return copy.current(for: params)
