@@ -69,8 +69,19 @@ public struct EvalOptions: StageOptions {
         }
     }
 
+    /// How a model answers an item: the argmax next token (standard mode), the options' log-likelihood (multiple
+    /// choice as lm-eval), or a generated response judged by its \boxed{} answer (reasoning mode, reasoning mcq).
+    public enum Answering: Sendable { case argmax, likelihood, generation }
+    public var answering: Answering {
+        switch mode {
+        case .ntp: .argmax
+        case .reasoning: .generation
+        case .mcq: mcqMethod == .loglikelihood ? .likelihood : .generation
+        }
+    }
+
     /// Whether responses are generated (reasoning mode, reasoning multiple choice): the sampling options apply.
-    public var isGenerative: Bool { mode == .reasoning || (mode == .mcq && mcqMethod == .reasoning) }
+    public var isGenerative: Bool { answering == .generation }
 
     /// Options that the chosen evaluation would not read are errors, not silently ignored.
     public func validate() throws {

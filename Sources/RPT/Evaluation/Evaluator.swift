@@ -1,8 +1,10 @@
 // `rpt eval` (paper §4.1 Table 1, §4.2, §4.4; docs/method.md §6.1–6.2, §6.4): next-token accuracy of one or
 // more models on a prepared validation set, per difficulty split, in standard mode (argmax = x_t) or
 // next-token-reasoning mode (template prompt, \boxed{} answer, prefix-matching reward; greedy and k samples),
-// or multiple-choice accuracy per category. The dataset, its subsample, the forward plan of standard mode and
-// the tokenized prompts of reasoning mode are built once and reused for every model that shares the tokenizer.
+// or multiple-choice accuracy per category. What is evaluated (positions or questions) is an EvalSet; how a model
+// answers (EvalOptions.answering: argmax, option likelihood, generation) is the one switch here. The dataset, its
+// subsample, the forward plan of standard mode and the tokenized prompts of reasoning mode are built once and
+// reused for every model that shares the tokenizer.
 
 import Foundation
 
@@ -34,8 +36,8 @@ public struct ModelEvaluation: Sendable {
 
 public final class Evaluator {
     public let options: EvalOptions
-    let records: [PositionRecord]
-    let questions: [MultipleChoiceQuestion]
+    /// The positions or questions (EvalSet), subsampled.
+    let evalSet: EvalSet
     /// Per item, the groups it belongs to besides "all".
     let itemGroups: [[String]]
     let groupNames: [String]
@@ -48,50 +50,18 @@ public final class Evaluator {
         try options.validate()
         self.options = options
         externalReward = try options.rewardCommand.map { try ExternalReward(command: $0, timeout: options.rewardTimeout) }
-        switch options.mode {
-        case .ntp, .reasoning:
-            var r = try PositionDataset.read(path: options.data)
-            guard !r.isEmpty else { throw RPTError("no positions to evaluate", file: options.data) }
-            if let cap = options.maxItems, cap < r.count {
-                let keep = DataShuffle.subset(count: r.count, keep: cap, seed: options.seed)
-                r = keep.map { r[$0] }
-            }
-            records = r
-            questions = []
-            let labelled = r.contains { $0.splits != nil }
-            itemGroups = r.map { EvalItem($0).groups }
-            groupNames = (labelled ? ["all"] + DifficultySplit.allCases.map(\.rawValue) : ["all"])
-                + (r.contains { $0.calculation != nil } ? [EvalItem.calculationGroup] : [])
-        case .mcq:
-            let file = try MultipleChoiceQuestion.load(path: options.data)
-            if let first = file.skipped.first {
-                log("\(options.data): skipped \(file.skipped.count) unusable question(s) (first: \(first))")
-            }
-            var q = file.questions
-            if let per = options.perCategory {
-                var byCategory: [String: [Int]] = [:]
-                for (i, x) in q.enumerated() { byCategory[x.category, default: []].append(i) }
-                var keep: [Int] = []
-                for (c, idx) in byCategory.sorted(by: { $0.key < $1.key }) {
-                    let seed = options.seed &+ UInt64(truncatingIfNeeded: c.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })
-                    keep += DataShuffle.subset(count: idx.count, keep: min(per, idx.count), seed: seed).map { idx[$0] }
-                }
-                q = keep.sorted().map { q[$0] }
-            }
-            if let cap = options.maxItems, cap < q.count {
-                q = DataShuffle.subset(count: q.count, keep: cap, seed: options.seed).map { q[$0] }
-            }
-            questions = q
-            records = []
-            itemGroups = q.map { [$0.category] }
-            groupNames = ["all"] + Set(q.map(\.category)).sorted()
-        }
+        var notes: [String] = []
+        evalSet = try EvalSet.load(options) { notes.append($0) }
+        (groupNames, itemGroups) = evalSet.groups
+        for n in notes { log(n) }
     }
 
-    public var itemCount: Int { options.mode == .mcq ? questions.count : records.count }
+    public var itemCount: Int { evalSet.count }
 
     /// The evaluated items in order: positions (doc_id, index, splits) or questions (id, category).
-    public var items: [EvalItem] { options.mode == .mcq ? questions.map(EvalItem.init) : records.map(EvalItem.init) }
+    public var items: [EvalItem] { evalSet.items }
+    var records: [PositionRecord] { evalSet.records }
+    var questions: [MultipleChoiceQuestion] { evalSet.questions }
 
     /// Evaluates every target in turn, reusing the dataset-side work.
     public func evaluate(_ targets: [EvalTarget], onResult: (ModelEvaluation) -> Void = { _ in }) throws -> [ModelEvaluation] {
@@ -110,52 +80,45 @@ public final class Evaluator {
         if let server = target.server { return try evaluate(target, server: server, dump: dump) }
         let start = Date()
         let lm = try LanguageModel.load(model: target.path, tokenizer: target.tokenizer)
-        let vocab = lm.model.config.vocabSize
-        for r in records where r.targetId >= vocab || r.contextIds.contains(where: { $0 >= vocab }) {
-            throw RPTError("position \(r.docId)@\(r.index) has token ids outside \(target.label)'s vocabulary: was the data prepared with another tokenizer?", file: options.data)
-        }
+        try evalSet.checkVocabulary(lm.model.config.vocabSize, of: target.label, file: options.data)
         let progress = ProgressLine(total: itemCount, label: "eval \(target.label)", plainEvery: ProgressLine.plainInterval)
-        var scores: [ItemScore]
-        var tally: AnswerOutcomeTally? = nil
-        switch options.mode {
-        case .ntp:
+        defer { progress.finish() }
+        switch options.answering {
+        case .argmax:
             let positions = lm.model.rope.positions
             if ntpPlan?.maxContext != positions { ntpPlan = NextTokenAccuracyPlan(records: records, maxContext: positions) }
             let correct = try ntpPlan!.evaluate(model: lm.model, targets: records.map(\.targetId), batchTokens: options.batchTokens) {
                 progress.update($0, unit: "positions")
             }
-            scores = correct.map { ItemScore(greedy: $0) }
-        case .mcq where options.mcqMethod == .loglikelihood:
+            let scores = correct.map { ItemScore(greedy: $0) }
+            return ModelEvaluation(target: target, groups: groups(scores), answers: nil, seconds: Date().timeIntervalSince(start), scores: scores)
+        case .likelihood:
             let optionScores = try MultipleChoiceLikelihood.score(model: lm.model, tokenizer: lm.tokenizer, questions: questions,
                                                                   batchTokens: options.batchTokens) { progress.update($0, unit: "questions") }
-            progress.finish()
-            let correct = { (n: OptionNormalization) in
-                zip(self.questions, optionScores).map { q, o in MultipleChoiceQuestion.letters[MultipleChoiceLikelihood.choice(o, n)] == q.answer }
+            let scores = { (n: OptionNormalization) in
+                zip(self.questions, optionScores).map { q, o in ItemScore(greedy: MultipleChoiceQuestion.letters[MultipleChoiceLikelihood.choice(o, n)] == q.answer) }
             }
             var byNormalization: [String: JSON] = [:]
             for n in OptionNormalization.allCases {
                 var g: [String: JSON] = [:]
-                for (name, a) in groups(correct(n).map { ItemScore(greedy: $0) }) { g[name] = .number(a.primary.accuracy) }
+                for (name, a) in groups(scores(n)) { g[name] = .number(a.primary.accuracy) }
                 byNormalization[n.rawValue] = .object(g)
             }
             if let dump { try write(optionScores, of: target, to: dump) }
-            return ModelEvaluation(target: target, groups: groups(correct(options.optionNormalization).map { ItemScore(greedy: $0) }), answers: nil,
-                                   seconds: Date().timeIntervalSince(start), scores: correct(options.optionNormalization).map { ItemScore(greedy: $0) },
+            let chosen = scores(options.optionNormalization)
+            return ModelEvaluation(target: target, groups: groups(chosen), answers: nil, seconds: Date().timeIntervalSince(start), scores: chosen,
                                    likelihood: .object(["normalization": .string(options.optionNormalization.rawValue),
                                                         "accuracy": .object(byNormalization)]))
-        case .reasoning, .mcq:
+        case .generation:
             let items = try reasoningItems(tokenizer: lm.tokenizer, positions: lm.model.rope.positions, tokenizerSource: target.tokenizer ?? target.path)
             let outcomes = try ReasoningRollouts.run(model: lm.model, tokenizer: lm.tokenizer, items: items, options: options.sampling,
                                                      stopTokens: ReasoningFormat.stopTokens(tokenizer: lm.tokenizer, config: lm.model.config)) {
                 progress.update($0, unit: "items")
             }
-            let (t, s) = Evaluator.summarize(outcomes)
-            tally = t
-            scores = s
+            let (tally, scores) = Evaluator.summarize(outcomes)
             if let dump { try write(outcomes, of: target, to: dump) }
+            return ModelEvaluation(target: target, groups: groups(scores), answers: tally, seconds: Date().timeIntervalSince(start), scores: scores)
         }
-        progress.finish()
-        return ModelEvaluation(target: target, groups: groups(scores), answers: tally, seconds: Date().timeIntervalSince(start), scores: scores)
     }
 
     /// Accuracy per group ("all", then the splits or categories) of per-item scores.
@@ -181,7 +144,7 @@ public final class Evaluator {
     /// source's config.json (when there) gives the positions that bound the prompt budget and the end-of-sequence
     /// ids, as for the local model.
     func evaluate(_ target: EvalTarget, server: ServerOptions, dump: StreamingAtomicFile?) throws -> ModelEvaluation {
-        guard options.mode != .mcq || options.mcqMethod == .reasoning else {
+        guard options.answering != .likelihood else {
             throw RPTError("a served model answers multiple choice by generating (--mcq in reasoning mode), not by the options' log-likelihood", file: server.url)
         }
         let start = Date()
@@ -191,11 +154,9 @@ public final class Evaluator {
         _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDir)
         let configPath = (isDir.boolValue ? source : (source as NSString).deletingLastPathComponent) + "/config.json"
         let config = FileManager.default.fileExists(atPath: configPath) ? try ModelConfig.load(path: configPath) : nil
-        for r in records where r.targetId >= tokenizer.vocabSize || r.contextIds.contains(where: { $0 >= tokenizer.vocabSize }) {
-            throw RPTError("position \(r.docId)@\(r.index) has token ids outside \(source)'s vocabulary: was the data prepared with another tokenizer?", file: options.data)
-        }
+        try evalSet.checkVocabulary(tokenizer.vocabSize, of: source, file: options.data)
         let client = try CompletionsClient(options: server)
-        if options.mode == .ntp {
+        if options.answering == .argmax {
             let (scores, info) = try nextTokenThroughServer(client: client, tokenizer: tokenizer, positions: config?.maxPositions, label: target.label)
             return ModelEvaluation(target: target, groups: groups(scores), answers: nil, seconds: Date().timeIntervalSince(start), scores: scores,
                                    server: .object(["url": .string(server.url), "served_model": .string(server.model), "tokenizer": .string(source)]
@@ -206,7 +167,7 @@ public final class Evaluator {
         log("\(server.url) serves \(server.model): \(caps.summary)" + caps.notes.map { "\n  note: " + $0 }.joined())
         var stops = Set(tokenizer.eosTokenIds).union(config?.eosTokenIds ?? [])
         if let im = tokenizer.tokenId("<|im_end|>") { stops.insert(im) }
-        let keys = options.mode == .mcq ? questions.map(\.id) : records.map { "\($0.docId)@\($0.index)" }
+        let keys = evalSet.keys
         let jobs = ServerRollouts.jobs(items: items.count, options: options.sampling, capabilities: caps).count
         let progress = ProgressLine(total: jobs, label: "eval \(target.label) via \(server.url)", plainEvery: ProgressLine.plainInterval)
         let (outcomes, report) = try ServerRollouts.run(client: client, capabilities: caps, tokenizer: tokenizer, items: items, keys: keys,
@@ -268,44 +229,10 @@ public final class Evaluator {
         let budget = min(options.maxPromptTokens, (positions ?? Int.max / 2) - options.sampling.maxResponseTokens)
         if let p = preparedItems, p.key == key, p.budget == budget { return p.items }
         let format = try ReasoningFormat(template: options.template, chat: options.chat, tokenizerPath: tokenizerSource)
-        let extractor = format.extractor
         guard budget >= 8 else {
             throw RPTError("max response tokens \(options.sampling.maxResponseTokens) leave no room for a prompt in \(positions ?? 0) positions", file: tokenizerSource)
         }
-        var items: [ReasoningItem] = []
-        switch options.mode {
-        case .reasoning:
-            for r in records {
-                let p = try format.prompt.promptTokens(contextIds: r.contextIds, tokenizer: tokenizer, maxPromptTokens: budget)
-                let external = self.externalReward
-                items.append(ReasoningItem(promptIds: p.ids, promptText: p.text) { response, truncated in
-                    let a = extractor.extract(response, truncated: truncated)
-                    var ok = a.prediction.map { PrefixMatchReward.matches(Array($0.utf8), continuation: r.continuation, boundaries: r.boundaries) } ?? false
-                    if let external {
-                        // A reward program decides instead: a response is correct when it earns the full reward (≥ 1).
-                        let input = RewardInput(answer: a, continuationBytes: r.continuation, boundaries: r.boundaries, nextTokenId: r.targetId,
-                                                tokenizer: tokenizer, response: response)
-                        ok = try external.rewards([input], record: r)[0] >= 1
-                    }
-                    return ScoredResponse(prediction: a.prediction, failure: a.failure, correct: ok)
-                })
-            }
-        case .mcq:
-            for q in questions {
-                let text = format.prompt.chat.render(messages: [.user(q.prompt)], addGenerationPrompt: true)
-                var ids = tokenizer.encode(text)
-                if let bos = tokenizer.bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
-                guard ids.count <= budget else {
-                    throw RPTError("question \(q.id) is \(ids.count) prompt tokens, over the budget of \(budget) (--max-prompt-tokens, and the model's positions minus the response)", file: options.data)
-                }
-                items.append(ReasoningItem(promptIds: ids, promptText: text) { response, truncated in
-                    let a = extractor.extract(response, truncated: truncated)
-                    let letter = a.prediction.flatMap { MultipleChoiceQuestion.letter(in: $0, optionCount: q.options.count) }
-                    return ScoredResponse(prediction: a.prediction, failure: a.failure, correct: letter == q.answer)
-                })
-            }
-        case .ntp: break
-        }
+        let items = try evalSet.reasoningItems(format: format, tokenizer: tokenizer, budget: budget, externalReward: externalReward, file: options.data)
         preparedItems = (key, budget, items)
         return items
     }
@@ -321,11 +248,10 @@ public final class Evaluator {
     /// mcq log-likelihood: one line per question with every option's log-likelihood, token and byte counts, and the
     /// option chosen under each normalization.
     func write(_ scores: [[MultipleChoiceLikelihood.OptionScore]], of target: EvalTarget, to dump: StreamingAtomicFile) throws {
-        for (q, o) in zip(questions, scores) {
-            var line: [String: JSON] = ["model": .string(target.path), "label": .string(target.label), "kind": .string("loglikelihood"),
-                                        "question_id": .string(q.id), "category": .string(q.category), "target": .string(q.answer),
+        for (i, (q, o)) in zip(questions, scores).enumerated() {
+            var line: [String: JSON] = evalSet.dumpFields(i).merging(["model": .string(target.path), "label": .string(target.label), "kind": .string("loglikelihood"),
                                         "loglikelihoods": .array(o.map { .number($0.logLikelihood) }),
-                                        "tokens": .array(o.map { .number(Double($0.tokens)) }), "bytes": .array(o.map { .number(Double($0.bytes)) })]
+                                        "tokens": .array(o.map { .number(Double($0.tokens)) }), "bytes": .array(o.map { .number(Double($0.bytes)) })]) { a, _ in a }
             var choices: [String: JSON] = [:]
             for n in OptionNormalization.allCases {
                 choices[n.rawValue] = .string(MultipleChoiceQuestion.letters[MultipleChoiceLikelihood.choice(o, n)])
@@ -338,15 +264,8 @@ public final class Evaluator {
 
     func write(_ outcomes: [ReasoningOutcome], of target: EvalTarget, to dump: StreamingAtomicFile) throws {
         for (i, o) in outcomes.enumerated() {
-            var base: [String: JSON] = ["model": .string(target.path), "label": .string(target.label)]
-            if options.mode == .mcq {
-                let q = questions[i]
-                base["question_id"] = .string(q.id); base["category"] = .string(q.category); base["target"] = .string(q.answer)
-            } else {
-                let r = records[i]
-                base["doc_id"] = .string(r.docId); base["index"] = .number(Double(r.index)); base["target"] = .string(r.target)
-                base["splits"] = .array((r.splits ?? []).map { .string($0.rawValue) })
-            }
+            var base = evalSet.dumpFields(i)
+            base["model"] = .string(target.path); base["label"] = .string(target.label)
             let responses = (o.greedy.map { [("greedy", 0, $0)] } ?? []) + o.samples.enumerated().map { ("sample", $0.offset, $0.element) }
             for (kind, k, r) in responses {
                 var line = base
