@@ -10,7 +10,7 @@ import Testing
     /// answer counts: every optional part of a result filled.
     func results() throws -> EvalResults {
         var o = EvalOptions()
-        o.mode = .reasoning; o.data = "val.jsonl"; o.sampling.samples = 2; o.sampling.maxResponseTokens = 40
+        o.mode = .reasoning; o.data = "val.jsonl"; o.samples = 2; o.maxResponseTokens = 40
         let items = [EvalItem(docId: "d1", index: 4, splits: ["easy", "hard"]), EvalItem(docId: "d1", index: 6, splits: ["easy"]),
                      EvalItem(docId: "d2", index: 1, splits: ["easy", "hard", EvalItem.calculationGroup])]
         func model(_ label: String, step: Int?, flops: Double?, greedy: [Bool], samples: [[Bool]]) -> ModelEvaluation {

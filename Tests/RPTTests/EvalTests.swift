@@ -128,10 +128,10 @@ import Testing
         var o = EvalOptions()
         o.mode = .reasoning
         o.data = try writeValidation(dir)
-        o.sampling.samples = 3
-        o.sampling.maxResponseTokens = 12
-        o.sampling.temperature = 1
-        o.sampling.itemsPerBatch = 3
+        o.samples = 3
+        o.maxResponseTokens = 12
+        o.temperature = 1
+        o.itemsPerBatch = 3
         o.maxPromptTokens = 240
         o.dump = dir + "/dump.jsonl"
         let model = EvalTarget(path: Repo.fixtureModel("qwen2_f32"))
@@ -173,7 +173,7 @@ import Testing
         // Correct when the response's first character is a letter: a checker with known, varied outcomes.
         let items = (0..<5).map { i in ReasoningItem(promptIds: [1, 2 + i, 7]) { text, _ in
             ScoredResponse(prediction: text, failure: nil, correct: text.first?.isLetter ?? false) } }
-        var o = ReasoningSamplingOptions()
+        var o = EvalOptions()
         o.samples = 4; o.maxResponseTokens = 3; o.itemsPerBatch = 2; o.temperature = 1
         let out = try ReasoningRollouts.run(model: model, tokenizer: tok, items: items, options: o, stopTokens: [])
         #expect(out.count == 5 && out.allSatisfy { $0.greedy != nil && $0.samples.count == 4 })
@@ -225,7 +225,7 @@ import Testing
         let lines = (0..<6).map { i in "{\"question\":\"What is \(i)+1?\",\"options\":[\"\(i)\",\"\(i + 1)\",\"\(i + 2)\"],\"answer_index\":1,\"category\":\"\(i % 2 == 0 ? "math" : "other")\"}" }
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         var o = EvalOptions()
-        o.mode = .mcq; o.data = path; o.sampling.samples = 2; o.sampling.maxResponseTokens = 6; o.dump = dir + "/d.jsonl"
+        o.mode = .mcq; o.data = path; o.samples = 2; o.maxResponseTokens = 6; o.dump = dir + "/d.jsonl"
         let ev = try Evaluator(options: o)
         let m = try ev.evaluate([EvalTarget(path: Repo.fixtureModel("qwen2_f32"))])[0]
         #expect(m.groups.map(\.name) == ["all", "math", "other"])

@@ -243,7 +243,7 @@ func syntheticPairs(docs: Int, maxItems: Int, seed: UInt64) -> (a: [ScoredItem],
 
     @Test func evalJSONCarriesPositionsOutcomesAndPairedDifferences() throws {
         var o = EvalOptions()
-        o.mode = .reasoning; o.data = "val.jsonl"; o.sampling.samples = 2
+        o.mode = .reasoning; o.data = "val.jsonl"; o.samples = 2
         let items = [EvalItem(docId: "d1", index: 4, splits: ["easy"]), EvalItem(docId: "d1", index: 6, splits: ["easy", "medium"]),
                      EvalItem(docId: "d2", index: 1, splits: [])]
         let base = evaluation("base", greedy: [false, false, true], samples: [[false, false], [true, false], [true, true]])

@@ -230,7 +230,7 @@ import Testing
         o.template = Repo.path("Assets/reproduce/prompt.txt")
         o.chat = "raw"
         o.maxPromptTokens = 200
-        o.sampling.maxResponseTokens = 40
+        o.maxResponseTokens = 40
         o.maxItems = 10
         return o
     }
@@ -314,7 +314,7 @@ import Testing
         o.mode = .mcq
         o.data = data
         o.chat = "raw"
-        o.sampling.maxResponseTokens = 30
+        o.maxResponseTokens = 30
         o.dump = dir + "/dump.jsonl"
         let served = EvalTarget.served(ServerOptions(url: server.url, model: "served", timeout: 30, retries: 1), tokenizer: coldStart)
         let results = try Evaluator(options: o).evaluate([EvalTarget(path: coldStart, label: "local"), served])
@@ -340,9 +340,9 @@ import Testing
                 let server = try MockCompletionsServer { backend.handle($0) }
                 var o = evalOptions(data)
                 o.maxItems = 4
-                o.sampling.samples = 3
-                o.sampling.greedy = false
-                o.sampling.temperature = 1
+                o.samples = 3
+                o.greedy = false
+                o.temperature = 1
                 o.seed = 7
                 let served = EvalTarget.served(ServerOptions(url: server.url, model: "served", concurrency: concurrency, timeout: 30, retries: 1),
                                                tokenizer: coldStart)

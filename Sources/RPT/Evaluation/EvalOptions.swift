@@ -13,7 +13,7 @@ public struct EvalOptions: StageOptions {
     public var mode: EvalMode = .ntp
     /// Validation positions from `rpt prepare` (val.jsonl), or multiple-choice questions (mcq).
     public var data = ""
-    // Reasoning: the sampling of responses (ReasoningSamplingOptions, `sampling`).
+    // Reasoning: the sampling of responses (ReasoningRollouts, ServerRollouts).
     /// The greedy response per item.
     public var greedy = true
     /// Responses sampled per item at `temperature` (0: none).
@@ -54,20 +54,6 @@ public struct EvalOptions: StageOptions {
     ]
 
     public init() {}
-
-    /// The sampling options of reasoning rollouts.
-    public var sampling: ReasoningSamplingOptions {
-        get {
-            var s = ReasoningSamplingOptions()
-            s.greedy = greedy; s.samples = samples; s.temperature = temperature; s.topP = topP
-            s.maxResponseTokens = maxResponseTokens; s.itemsPerBatch = itemsPerBatch; s.seed = seed
-            return s
-        }
-        set {
-            greedy = newValue.greedy; samples = newValue.samples; temperature = newValue.temperature; topP = newValue.topP
-            maxResponseTokens = newValue.maxResponseTokens; itemsPerBatch = newValue.itemsPerBatch; seed = newValue.seed
-        }
-    }
 
     /// How a model answers an item: the argmax next token (standard mode), the options' log-likelihood (multiple
     /// choice as lm-eval), or a generated response judged by its \boxed{} answer (reasoning mode, reasoning mcq).

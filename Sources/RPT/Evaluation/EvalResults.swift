@@ -22,7 +22,7 @@ public struct EvalResults: Sendable {
 
     /// The per-item score paired comparisons use: greedy when it was run, else the sampled mean.
     public var defaultPairedScore: PairedScore {
-        !options.isGenerative || options.sampling.greedy ? .greedy : .mean
+        !options.isGenerative || options.greedy ? .greedy : .mean
     }
 
     /// Every model against `baseline` (a label; default the first model), A = the model, B = the reference.
@@ -62,11 +62,11 @@ public struct EvalResults: Sendable {
         f.data = o.data
         f.mode = o.mode.rawValue
         f.items = itemCount
-        f.samples = reasoning ? o.sampling.samples : 0
-        f.greedy = !reasoning || o.sampling.greedy
+        f.samples = reasoning ? o.samples : 0
+        f.greedy = !reasoning || o.greedy
         if reasoning {
-            f.temperature = Double(o.sampling.temperature)
-            f.maxResponseTokens = o.sampling.maxResponseTokens
+            f.temperature = Double(o.temperature)
+            f.maxResponseTokens = o.maxResponseTokens
             f.template = o.mode == .mcq ? "mcq" : o.template
         }
         if o.mode == .mcq {
@@ -121,11 +121,11 @@ public struct EvalResults: Sendable {
     /// The table of one model: a row per group with n and each measured accuracy with its 95% CI, in percent.
     public func table(_ m: ModelEvaluation) -> String {
         let o = options
-        let k = o.sampling.samples
+        let k = o.samples
         var columns: [String]
         if !o.isGenerative { columns = [o.mode == .mcq ? "accuracy (\(o.optionNormalization.rawValue))" : "accuracy"] } else {
-            columns = o.sampling.greedy ? ["greedy"] : []
-            if k > 0 { columns += ["mean@\(k) (T=\(o.sampling.temperature))", "pass@\(k)"] }
+            columns = o.greedy ? ["greedy"] : []
+            if k > 0 { columns += ["mean@\(k) (T=\(o.temperature))", "pass@\(k)"] }
         }
         let nameWidth = max(8, m.groups.map(\.name.count).max() ?? 0)
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
@@ -137,11 +137,11 @@ public struct EvalResults: Sendable {
         if let s = m.target.step { header += "  step \(s)" }
         if let f = m.target.flops { header += String(format: "  %.3g FLOPs", f) }
         header += "  (\(o.mode.rawValue)" + (o.mode == .mcq ? " by \(o.mcqMethod.rawValue)" : "")
-            + (o.isGenerative ? ", \(o.sampling.maxResponseTokens) response tokens" : "") + String(format: ", %.1f s)", m.seconds)
+            + (o.isGenerative ? ", \(o.maxResponseTokens) response tokens" : "") + String(format: ", %.1f s)", m.seconds)
         var lines = [header, pad(o.mode == .mcq ? "category" : "split", nameWidth) + "  " + pad("n", 6) + columns.map { pad($0, 24) }.joined()]
         for g in m.groups {
             var cells: [String] = []
-            if !o.isGenerative || o.sampling.greedy { cells.append(cell(g.accuracy.greedy)) }
+            if !o.isGenerative || o.greedy { cells.append(cell(g.accuracy.greedy)) }
             if o.isGenerative && k > 0 { cells += [cell(g.accuracy.sampledMean), cell(g.accuracy.passAtK)] }
             lines.append(pad(g.name, nameWidth) + "  " + pad("\(g.accuracy.n)", 6) + cells.map { pad($0, 24) }.joined())
         }

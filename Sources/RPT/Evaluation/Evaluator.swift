@@ -111,7 +111,7 @@ public final class Evaluator {
                                                         "accuracy": .object(byNormalization)]))
         case .generation:
             let items = try reasoningItems(tokenizer: lm.tokenizer, positions: lm.model.rope.positions, tokenizerSource: target.tokenizer ?? target.path)
-            let outcomes = try ReasoningRollouts.run(model: lm.model, tokenizer: lm.tokenizer, items: items, options: options.sampling,
+            let outcomes = try ReasoningRollouts.run(model: lm.model, tokenizer: lm.tokenizer, items: items, options: options,
                                                      stopTokens: ReasoningFormat.stopTokens(tokenizer: lm.tokenizer, config: lm.model.config)) {
                 progress.update($0, unit: "items")
             }
@@ -163,15 +163,15 @@ public final class Evaluator {
                                                    .merging(info) { a, _ in a }))
         }
         let items = try reasoningItems(tokenizer: tokenizer, positions: config?.maxPositions, tokenizerSource: source)
-        let caps = try ServerCapabilities.probe(client, tokenizer: tokenizer, samples: options.sampling.samples > 1)
+        let caps = try ServerCapabilities.probe(client, tokenizer: tokenizer, samples: options.samples > 1)
         log("\(server.url) serves \(server.model): \(caps.summary)" + caps.notes.map { "\n  note: " + $0 }.joined())
         var stops = Set(tokenizer.eosTokenIds).union(config?.eosTokenIds ?? [])
         if let im = tokenizer.tokenId("<|im_end|>") { stops.insert(im) }
         let keys = evalSet.keys
-        let jobs = ServerRollouts.jobs(items: items.count, options: options.sampling, capabilities: caps).count
+        let jobs = ServerRollouts.jobs(items: items.count, options: options, capabilities: caps).count
         let progress = ProgressLine(total: jobs, label: "eval \(target.label) via \(server.url)", plainEvery: ProgressLine.plainInterval)
         let (outcomes, report) = try ServerRollouts.run(client: client, capabilities: caps, tokenizer: tokenizer, items: items, keys: keys,
-                                                        options: options.sampling, stopTokens: stops) { done, _ in
+                                                        options: options, stopTokens: stops) { done, _ in
             progress.update(done, unit: "requests")
         }
         progress.finish()
@@ -226,11 +226,11 @@ public final class Evaluator {
     func reasoningItems(tokenizer: any Tokenizer, positions: Int?, tokenizerSource: String) throws -> [ReasoningItem] {
         let key = Evaluator.tokenizerKey(tokenizerSource)
         // Prompts leave room for the response within the model's positions.
-        let budget = min(options.maxPromptTokens, (positions ?? Int.max / 2) - options.sampling.maxResponseTokens)
+        let budget = min(options.maxPromptTokens, (positions ?? Int.max / 2) - options.maxResponseTokens)
         if let p = preparedItems, p.key == key, p.budget == budget { return p.items }
         let format = try ReasoningFormat(template: options.template, chat: options.chat, tokenizerPath: tokenizerSource)
         guard budget >= 8 else {
-            throw RPTError("max response tokens \(options.sampling.maxResponseTokens) leave no room for a prompt in \(positions ?? 0) positions", file: tokenizerSource)
+            throw RPTError("max response tokens \(options.maxResponseTokens) leave no room for a prompt in \(positions ?? 0) positions", file: tokenizerSource)
         }
         let items = try evalSet.reasoningItems(format: format, tokenizer: tokenizer, budget: budget, externalReward: externalReward, file: options.data)
         preparedItems = (key, budget, items)

@@ -38,23 +38,10 @@ public struct ReasoningOutcome: Sendable {
     public var samples: [ScoredResponse] = []
 }
 
-public struct ReasoningSamplingOptions: Sendable, Equatable {
-    public var greedy = true
-    /// Responses sampled per item at `temperature` (0: none).
-    public var samples = 0
-    public var temperature: Float = 0.8
-    public var topP: Float = 1
-    public var maxResponseTokens = 512
-    /// Items per generation call (their prefills are packed, their decodes batched).
-    public var itemsPerBatch = 8
-    public var seed: UInt64 = 0
-    public init() {}
-}
-
 public enum ReasoningRollouts {
     /// Answers every item; batch b's sampled responses are seeded by (seed, b), so results do not depend on
     /// the model being evaluated beyond its weights.
-    public static func run(model: Model, tokenizer: any Tokenizer, items: [ReasoningItem], options o: ReasoningSamplingOptions,
+    public static func run(model: Model, tokenizer: any Tokenizer, items: [ReasoningItem], options o: EvalOptions,
                            stopTokens: Set<Int>, progress: ((Int) -> Void)? = nil) throws -> [ReasoningOutcome] {
         guard o.greedy || o.samples > 0 else { throw RPTError("nothing to evaluate: neither greedy decoding nor samples", file: "rpt eval") }
         guard o.itemsPerBatch >= 1, o.maxResponseTokens >= 1 else { throw RPTError("items per batch and max response tokens must be ≥ 1", file: "rpt eval") }

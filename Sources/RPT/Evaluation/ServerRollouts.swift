@@ -55,7 +55,7 @@ public enum ServerRollouts {
     }
 
     /// The request bodies of one evaluation, in order (exposed for tests of determinism).
-    static func jobs(items: Int, options o: ReasoningSamplingOptions, capabilities: ServerCapabilities) -> [Job] {
+    static func jobs(items: Int, options o: EvalOptions, capabilities: ServerCapabilities) -> [Job] {
         var jobs: [Job] = []
         for i in 0..<items {
             if o.greedy { jobs.append(Job(item: i, greedy: true, first: 0, count: 1)) }
@@ -67,7 +67,7 @@ public enum ServerRollouts {
         return jobs
     }
 
-    static func body(_ job: Job, item: ReasoningItem, key: String, options o: ReasoningSamplingOptions, model: String,
+    static func body(_ job: Job, item: ReasoningItem, key: String, options o: EvalOptions, model: String,
                      capabilities caps: ServerCapabilities, stopTokens: Set<Int>) -> JSON {
         var b = caps.samplingFields
         b["model"] = .string(model)
@@ -87,7 +87,7 @@ public enum ServerRollouts {
     /// Answers every item through the server. `keys`: each item's identity (seeds). Scoring runs on the calling
     /// thread, in item order, after the requests (item checkers need not be thread-safe).
     public static func run(client: CompletionsClient, capabilities caps: ServerCapabilities, tokenizer: any Tokenizer,
-                           items: [ReasoningItem], keys: [String], options o: ReasoningSamplingOptions, stopTokens: Set<Int>,
+                           items: [ReasoningItem], keys: [String], options o: EvalOptions, stopTokens: Set<Int>,
                            progress: ((Int, Int) -> Void)? = nil) throws -> (outcomes: [ReasoningOutcome], report: Report) {
         guard o.greedy || o.samples > 0 else { throw RPTError("nothing to evaluate: neither greedy decoding nor samples", file: "rpt eval") }
         guard o.maxResponseTokens >= 1 else { throw RPTError("max response tokens must be ≥ 1", file: "rpt eval") }
