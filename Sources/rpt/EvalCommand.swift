@@ -51,6 +51,7 @@ struct EvalCommand: ParsableCommand {
         With several models, each is compared with the first (or --baseline) on the same items: A − B per split with a 95% bootstrap interval that resamples documents. `rpt compare` pairs results of different files.
         """)
 
+    @OptionGroup var configFlags: ConfigFlags
     @OptionGroup var options: EvalFlags
     @Option(help: "Model: HF directory or llama2.c .bin (with --tokenizer); repeat to evaluate several.") var model: [String] = []
     @Option(help: "A label for each --model, in order (default: the directory's name).") var label: [String] = []
@@ -70,8 +71,6 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("server-tokenizer"), help: "With --server: rpt's tokenizer for the served model (its HF directory, for config.json and the chat template too, or a tokenizer file).") var serverTokenizer: String?
     @Option(name: .customLong("server-label"), help: "With --server: its label in tables and JSON (default: the served model's name).") var serverLabel: String?
     @OptionGroup var serverFlags: ServerFlags
-    @Option(help: "JSON config with any evaluation option (docs/config.md); flags override it.") var config: String?
-    @Flag(name: .customLong("print-options"), help: "Print the evaluation options (defaults, the --run's format, --config, flags) as JSON and exit.") var printOptions = false
 
     /// --flops-per-step: a number, or an export.json's `flops_per_step_estimate`.
     static func flopsPerStep(_ value: String) throws -> Double {
@@ -91,7 +90,7 @@ struct EvalCommand: ParsableCommand {
         let format: [String: JSON] = trained.map { ["template": .string($0.template), "chat": .string($0.chat),
                                                     "maxPromptTokens": .number(Double($0.maxPromptTokens)),
                                                     "maxResponseTokens": .number(Double($0.maxResponseTokens))] } ?? [:]
-        var o = try EvalOptions.layered(base: format, config: config, flags: given)
+        var o = try EvalOptions.layered(base: format, config: configFlags.config, flags: given)
         if mcq || mode != nil {
             guard let m = EvalMode(rawValue: mode ?? (mcq ? "reasoning" : "ntp")), m != .mcq else {
                 throw ValidationError("--mode must be ntp or reasoning (for multiple choice pass --mcq)")
@@ -106,7 +105,7 @@ struct EvalCommand: ParsableCommand {
             if includeInitial { throw ValidationError("--include-initial goes with --run DIR") }
             if flopsPerStep != nil { throw ValidationError("--flops-per-step goes with --run DIR (a verl run)") }
         }
-        if printOptions {
+        if configFlags.printOptions {
             print(try o.prettyPrinted())
             return
         }

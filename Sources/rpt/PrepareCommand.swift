@@ -72,14 +72,13 @@ struct PrepareCommand: ParsableCommand {
 
     @Option(help: "Print the summary of a finished output directory and exit.")
     var stats: String?
+    @OptionGroup var configFlags: ConfigFlags
     @OptionGroup var options: PrepareFlags
     @Option(name: .customLong("proxy-server"), help: "Score proxy entropy through this OpenAI-compatible server (http://HOST:PORT) instead of loading --proxy.")
     var proxyServer: String?
     @Option(name: .customLong("proxy-served-model"), help: "With --proxy-server: the served proxy model's name (one of its /v1/models).")
     var proxyServedModel: String?
     @OptionGroup var serverFlags: ServerFlags
-    @Option(help: "JSON config with any option (docs/config.md); flags override it.") var config: String?
-    @Flag(name: .customLong("print-options"), help: "Print the options the run would use (defaults, --config, flags) as JSON and exit.") var printOptions = false
     @Option(help: "Threads for the compute kernels (default: all cores).")
     var threads: Int?
 
@@ -88,14 +87,14 @@ struct PrepareCommand: ParsableCommand {
             print(try PrepareSummary.render(directory: dir), terminator: "")
             return
         }
-        var o = try PrepareOptions.layered(config: config, flags: try options.given())
+        var o = try PrepareOptions.layered(config: configFlags.config, flags: try options.given())
         if let url = proxyServer {
             guard let name = proxyServedModel else { throw ValidationError("--proxy-server needs --proxy-served-model NAME (one of the server's /v1/models)") }
             o.proxyServer = try serverFlags.options(url: url, model: name)
         } else if proxyServedModel != nil {
             throw ValidationError("--proxy-served-model goes with --proxy-server URL")
         }
-        if printOptions {
+        if configFlags.printOptions {
             print(try o.prettyPrinted())
             return
         }

@@ -54,18 +54,17 @@ struct PretrainCommand: ParsableCommand {
         abstract: "Next-token training or SFT of a model on text/JSONL, with checkpoints and --resume.",
         discussion: "Every option has its default in PretrainOptions; --config sets any of them (option, flag, snake-case, nanoGPT or HF Trainer names; docs/config.md), and flags override the config.")
 
+    @OptionGroup var configFlags: ConfigFlags
     @OptionGroup var options: PretrainFlags
-    @Option(help: "JSON config with any option (docs/config.md); flags override it.") var config: String?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step, as an interruption would; --resume continues.")
     var stopAfter: Int?
-    @Flag(name: .customLong("print-options"), help: "Print the options the run would use (defaults, --config, flags) as JSON and exit.") var printOptions = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
-        let o = try PretrainOptions.layered(config: config, flags: try options.given())
-        if printOptions {
+        let o = try PretrainOptions.layered(config: configFlags.config, flags: try options.given())
+        if configFlags.printOptions {
             print(try o.prettyPrinted())
             return
         }

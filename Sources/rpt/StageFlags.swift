@@ -10,6 +10,14 @@ import RPT
 
 protocol StageFlags: ParsableArguments {}
 
+/// The flags every stage takes besides its options: a config file under the flags, and printing the result.
+struct ConfigFlags: ParsableArguments {
+    @Option(help: "JSON config with any option: its own, flag, snake-case or other tools' names (docs/config.md); flags override it.")
+    var config: String?
+    @Flag(name: .customLong("print-options"), help: "Print the options the run would use (defaults, --config, flags) as JSON and exit.")
+    var printOptions = false
+}
+
 extension StageFlags {
     /// The flags given: option name → the value's JSON text.
     func given() throws -> [String: String] {

@@ -54,24 +54,23 @@ struct TrainCommand: ParsableCommand {
         abstract: "Reinforcement Pre-Training: next-token reasoning rollouts, prefix-matching reward, GRPO.",
         discussion: "Every option has its default in RPTTrainOptions; --config sets any of them (docs/config.md), and flags override the config.")
 
+    @OptionGroup var configFlags: ConfigFlags
     @OptionGroup var options: TrainFlags
-    @Option(help: "JSON config with any option: flag, snake-case or TRL/verl names (docs/config.md); flags override it.") var config: String?
     @Option(name: .customLong("stop-after"), help: "Stop (with a checkpoint) after this step; --resume continues.") var stopAfter: Int?
     @Flag(help: "Continue from the latest checkpoint in --out.") var resume = false
-    @Flag(name: .customLong("print-options"), help: "Print the options the run would use (defaults, --config, flags) as JSON and exit.") var printOptions = false
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
         if let t = threads { Parallel.setThreads(t) }
         var flags = try options.given()
-        var o = try RPTTrainOptions.layered(config: config, flags: flags)
+        var o = try RPTTrainOptions.layered(config: configFlags.config, flags: flags)
         if resume, flags["steps"] == nil, let stored = try RPTTrainOptions.stored(in: o.out),
-           try config.map({ try RPTTrainOptions.configKeys.canonical(JSON.load(path: $0).object ?? [:], file: $0)["steps"] == nil }) ?? true {
+           try configFlags.config.map({ try RPTTrainOptions.configKeys.canonical(JSON.load(path: $0).object ?? [:], file: $0)["steps"] == nil }) ?? true {
             // Resuming without --steps (or a config's steps): the run's own length.
             flags["steps"] = String(stored.steps)
-            o = try RPTTrainOptions.layered(config: config, flags: flags)
+            o = try RPTTrainOptions.layered(config: configFlags.config, flags: flags)
         }
-        if printOptions {
+        if configFlags.printOptions {
             print(try o.prettyPrinted())
             return
         }
