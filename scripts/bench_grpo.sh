@@ -2,7 +2,9 @@
 # One full GRPO step of `rpt train` side by side with TRL's GRPOTrainer (transformers generate), on the bench
 # model, CPU, fp32, the same thread count on both sides. Same tokenizer (scripts/make_bench_tokenizer.py),
 # same prompts (token-identical, in the same order: TRL replays the contexts rpt drew), same G, same
-# completion length, temperature 0.8, exactly on-policy (1 epoch, 1 mini-batch), no KL/reference model.
+# completion length, temperature 0.8, exactly on-policy (1 epoch, 1 mini-batch), no KL/reference model, and the
+# same reward (scripts/bench_grpo_reward.py: rpt's --reward-command, TRL's reward function), non-constant, so both
+# updates do the same work (non-zero advantages: every completion row goes through the LM-head backward).
 # Needs the reference Python packages plus TRL (pip install -r scripts/requirements-reference.txt);
 # PYTHON selects the interpreter. Writes runs/bench-grpo/ and prints the table for BENCHMARKS.md.
 #   bash scripts/bench_grpo.sh
@@ -20,8 +22,8 @@ ATTN=${ATTN:-sdpa}          # TRL side attention implementation (transformers' d
 OUT=runs/bench-grpo
 export OMP_NUM_THREADS=$THREADS
 mkdir -p $OUT
-bash scripts/setup.sh
-RPT=.build/release/rpt
+# RPT=path/to/rpt: a build of your own; otherwise setup.sh builds .build/release/rpt.
+if [ -z "${RPT:-}" ]; then bash scripts/setup.sh; RPT=.build/release/rpt; fi
 
 # The bench model (random Qwen2, 56M) with a 32768-id byte-level BPE tokenizer next to it.
 [ -f runs/bench-model-f32/model.safetensors ] || $PY scripts/make_bench_model.py --out runs/bench-model-f32
@@ -45,7 +47,7 @@ rm -rf $OUT/rpt
 $RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt --config $OUT/rpt-config.json \
     --steps $STEPS --batch-size $B --group-size $G --max-response-tokens $T --max-prompt-tokens 1024 \
     --temperature 0.8 --template v0 --chat raw --kl 0 --epochs 1 --mini-batches 1 --threads $THREADS --seed 0 \
-    --save-every 1000000 | tee $OUT/rpt.log
+    --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 | tee $OUT/rpt.log
 rm -rf $OUT/rpt/step-*   # the final checkpoint is not part of the benchmark
 
 # TRL side: the same contexts in the same order; checks prompt ids against `rpt tokenize`.

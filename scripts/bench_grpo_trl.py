@@ -169,8 +169,12 @@ def main():
     model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32, attn_implementation=args.attn)
     dataset = Dataset.from_list([{"prompt": p} for p in prompts])
 
-    def reward_len(completions, **kwargs):  # cheap, non-constant
-        return [len(c) / 1000.0 for c in completions]
+    # The reward rpt computes through --reward-command (scripts/bench_grpo_reward.py): same definition, both sides.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_grpo_reward import reward
+
+    def shared_reward(completions, **kwargs):
+        return [reward(c) for c in completions]
 
     out_dir = tempfile.mkdtemp(prefix="trl-grpo-bench-")
     config = GRPOConfig(
@@ -184,7 +188,7 @@ def main():
         bf16=False, fp16=False, gradient_checkpointing=False, dataloader_num_workers=0, disable_tqdm=True,
         log_completions=False,
     )
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_len, args=config, train_dataset=dataset,
+    trainer = GRPOTrainer(model=model, reward_funcs=shared_reward, args=config, train_dataset=dataset,
                           processing_class=tok)
 
     cur = {}

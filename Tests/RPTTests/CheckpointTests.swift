@@ -179,6 +179,8 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let good = fm.contents(atPath: first + "/model.safetensors")!
         fm.createFile(atPath: tmp + "/model.safetensors", contents: good.prefix(good.count / 2))
         fm.createFile(atPath: out + "/.latest.tmp-99999", contents: Data("step-0000".utf8))
+        // A resume killed while it cut metrics.jsonl back (AtomicFile) leaves its temporary too.
+        fm.createFile(atPath: out + "/.metrics.jsonl.tmp-99998", contents: Data("{\"step\":1}\n".utf8))
         // A step directory someone left without its state file is not a checkpoint.
         try fm.createDirectory(atPath: out + "/step-000009", withIntermediateDirectories: false)
         fm.createFile(atPath: out + "/step-000009/model.safetensors", contents: Data([1, 2, 3]))

@@ -335,11 +335,11 @@ public struct Checkpoint {
 
     // MARK: Housekeeping
 
-    /// Removes leftovers of interrupted saves: .step-*.tmp-*, .step-*.old-* and AtomicFile's .latest.tmp-*.
+    /// Removes leftovers of interrupted writes: .step-*.tmp-* and .step-*.old-* of a save, and AtomicFile's
+    /// .NAME.tmp-* (latest, and metrics.jsonl / completions.jsonl cut back on a resume that was itself killed).
     static func removeStaleEntries(in outDir: String) throws {
         for n in (try? FileManager.default.contentsOfDirectory(atPath: outDir)) ?? [] {
-            let stale = (n.hasPrefix(".step-") && (n.contains(".tmp-") || n.contains(".old-")))
-                || n.hasPrefix(".\(latestFile).tmp-")
+            let stale = n.hasPrefix(".") && (n.contains(".tmp-") || (n.hasPrefix(".step-") && n.contains(".old-")))
             if stale { try remove(join(outDir, n)) }
         }
     }
