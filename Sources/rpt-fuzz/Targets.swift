@@ -169,7 +169,7 @@ enum Targets {
                                  metrics: ["loss": 2.5, "reward": .nan, "grad_norm": .infinity, "lr": 1e-4],
                                  payload: .object(["note": .string("fuzz seed")]))
         return try ["checksummed", "unchecksummed"].map { name in
-            let dir = try Checkpoint.save(model: model, optimizer: optimizer, state: state, in: try caseDir(scratch, name))
+            let dir = try Checkpoint.save(model: model, optimizer: optimizer.state, state: state, in: try caseDir(scratch, name))
             let path = dir + "/trainer_state.json"
             if name == "unchecksummed" {   // as written before checksums existed
                 var loaded = try TrainerState.load(path: path)
@@ -227,9 +227,10 @@ enum Targets {
     static func useModel(_ model: Model) throws {
         let v = model.config.vocabSize
         let tokens = [0, min(1, v - 1), v - 1]
-        let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
-        _ = try model.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: tokens.count)]), cache: cache,
-                              logits: .lastOfEachSegment)
+        let backend = try model.backend()
+        let cache = try backend.makeCache(slots: 1, capacity: tokens.count)
+        _ = try backend.scores(backend.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: tokens.count)]),
+                                               cache: cache, rows: .lastOfEachSegment), targets: [-1], topK: 16)
     }
 
     static let sampleText = "Hello world! It's 2024: naïve café, 東京 😀\n\n\t<|endoftext|><s></s> <unk> <0x41>  12345 end "

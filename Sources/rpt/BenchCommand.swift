@@ -75,7 +75,7 @@ struct BenchCommand: ParsableCommand {
         guard !logitModes.isEmpty, logitModes.allSatisfy({ $0 == "all" || $0 == "last" }) else {
             throw ValidationError("--prefill-logits: all, last or all,last")
         }
-        let ws = ForwardWorkspace()
+        let backend = try m.backend()
         print("model: \(model) (\(c.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads), "
               + "inference weights: \(inferenceDType.rawValue)")
         let weightBytes = Double(inferenceDType == .bf16 ? 2 : 4)
@@ -89,17 +89,18 @@ struct BenchCommand: ParsableCommand {
             _ = PeakRSS.reset()
             var times: [Double] = []
             for r in 0...repeats {
-                let cache = KVCache(config: c, slots: b, capacity: prompt + newTokens + 1)
+                let cache = try backend.makeCache(slots: b, capacity: prompt + newTokens + 1)
                 var tokens = randomTokens(b * prompt)
-                _ = try m.forward(ForwardBatch(tokens: tokens, segments: (0..<b).map { .init(slot: $0, count: prompt) }),
-                                  cache: cache, logits: .lastOfEachSegment, workspace: ws)
+                _ = try backend.forward(ForwardBatch(tokens: tokens, segments: (0..<b).map { .init(slot: $0, count: prompt) }),
+                                        cache: cache, rows: .none)
                 let profile = MatmulProfile()
                 if r == repeats { Matmul.profile = profile }
                 let t = try time {
                     for _ in 0..<newTokens {
-                        let logits = try m.forward(ForwardBatch(decode: Array(tokens.prefix(b)), slots: Array(0..<b)), cache: cache,
-                                                   logits: .lastOfEachSegment, workspace: ws)
-                        tokens = (0..<b).map { i in logits.withUnsafeBufferPointer { Distribution.topK($0.baseAddress! + i * c.vocabSize, vocab: c.vocabSize, k: 1)[0] } }
+                        // Greedy decoding: the LM head's argmax per sequence.
+                        let rows = try backend.forward(ForwardBatch(decode: Array(tokens.prefix(b)), slots: Array(0..<b)), cache: cache,
+                                                       rows: .lastOfEachSegment)
+                        tokens = try backend.scores(rows, targets: Array(repeating: -1, count: b), topK: 0).map(\.argmax)
                     }
                 }
                 Matmul.profile = nil
@@ -129,10 +130,11 @@ struct BenchCommand: ParsableCommand {
                 _ = PeakRSS.reset()
                 var times: [Double] = []
                 for r in 0...repeats {
-                    let cache = KVCache(config: c, slots: 1, capacity: len)
+                    let cache = try backend.makeCache(slots: 1, capacity: len)
                     let t = try time {
-                        _ = try m.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: len)]), cache: cache,
-                                          logits: mode == "all" ? .all : .lastOfEachSegment, workspace: ws)
+                        let rows = try backend.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: len)]), cache: cache,
+                                                       rows: mode == "all" ? .all : .lastOfEachSegment)
+                        _ = try backend.logits(rows)
                     }
                     if r > 0 { times.append(t) }
                 }
@@ -180,8 +182,7 @@ struct BenchCommand: ParsableCommand {
     /// fraction of fp32 peak reached inside the large matmuls, and the peak resident memory.
     func benchTraining(_ m: Model, randomTokens: (Int) -> [Int], median: ([Double]) -> Double,
                        time: (() throws -> Void) throws -> Double) throws {
-        let grads = ParameterBuffer(specs: m.layout.specs)
-        let opt = try AdamW(params: m.params, grads: grads, lr: 1e-4, beta1: 0.9, beta2: 0.95, weightDecay: 0.1)
+        let backend = try m.backend(optimizer: AdamWSettings(beta1: 0.9, beta2: 0.95, weightDecay: 0.1))
         let sequences = (0..<batchSize).map { _ in randomTokens(seqLen + 1) }
         let batch = TrainingBatch(sequences: sequences)
         let weights = batch.packed(sequences.map { [Float](repeating: 1, count: $0.count - 1) }).map { -$0 / Float(batchSize * seqLen) }
@@ -192,11 +193,11 @@ struct BenchCommand: ParsableCommand {
         for r in 0...repeats {
             if r == repeats { Matmul.profile = profile }
             let t = try time {
-                grads.zero()
-                let tape = try m.trainForward(batch)
-                try m.backward(tape, gradLogProbs: weights, into: grads)
-                _ = GradientClipping.clip(grads, maxNorm: 1)
-                opt.step()
+                try backend.zeroGradients()
+                let tape = try backend.trainForward(batch)
+                try backend.backward(tape, gradLogProbs: weights)
+                _ = try backend.clipGradients(maxNorm: 1)
+                try backend.optimizerStep(lr: 1e-4)
             }
             Matmul.profile = nil
             if r > 0 { times.append(t) }

@@ -52,7 +52,7 @@ struct DemosCommand: ParsableCommand {
         var drafts: [Int]? = nil
         if kind.needsModel {
             let plan = NextTokenAccuracyPlan(records: records, maxContext: lm.model.rope.positions)
-            drafts = try plan.predictions(model: lm.model, sampling: kind == .sample ? SamplingParameters(temperature: 1) : .greedy, seed: seed)
+            drafts = try plan.predictions(backend: lm.model.backend(), sampling: kind == .sample ? SamplingParameters(temperature: 1) : .greedy, seed: seed)
         }
         let set = try Demonstrations.build(records: records, format: format, tokenizer: lm.tokenizer, drafts: drafts, options: o)
         try AtomicFile.write(Data(set.lines.map { $0 + "\n" }.joined().utf8), to: out)

@@ -49,7 +49,7 @@ struct GenerateCommand: ParsableCommand {
         let options = GenerationOptions(maxTokens: maxTokens,
                                         sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP),
                                         seed: seed, stopTokens: lm.stopTokens, stopStrings: stop)
-        let generator = Generator(model: lm.model, tokenizer: lm.tokenizer)
+        let generator = try Generator(model: lm.model, tokenizer: lm.tokenizer)
         var generated: [Int] = []
         var printed = 0 // characters of the continuation already written
         var writeError: Error? = nil   // a failed write (full disk, closed pipe) is reported after the step it happened in

@@ -154,7 +154,7 @@ import Testing
         let format = try ReasoningFormat(template: template, chat: "raw", tokenizerPath: Repo.stories260KHF)
         // argmax answers, checked against a separate forward pass over each context alone.
         let plan = NextTokenAccuracyPlan(records: records, maxContext: lm.model.rope.positions)
-        let drafts = try plan.predictions(model: lm.model)
+        let drafts = try plan.predictions(backend: lm.model.backend())
         var o = DemonstrationOptions()
         o.answer = .argmax
         o.documents = 0.5
@@ -218,7 +218,7 @@ import Testing
         let records = try Self.preparedLedger(dir)
         let lm = try LanguageModel.load(model: Repo.stories260KHF, tokenizer: nil)
         let format = NextTokenPrompt(template: .custom("{context}<think>"), chat: .raw)
-        let drafts = try NextTokenAccuracyPlan(records: records, maxContext: 512).predictions(model: lm.model)
+        let drafts = try NextTokenAccuracyPlan(records: records, maxContext: 512).predictions(backend: lm.model.backend())
         func followShare(_ q: Double) throws -> (Double, Int) {
             var o = DemonstrationOptions()
             o.answer = .argmax
@@ -252,10 +252,10 @@ import Testing
         let records = try Self.preparedLedger(dir, documents: 6)
         let lm = try LanguageModel.load(model: Repo.stories260KHF, tokenizer: nil)
         let plan = NextTokenAccuracyPlan(records: records, maxContext: lm.model.rope.positions)
-        let a = try plan.predictions(model: lm.model, sampling: SamplingParameters(temperature: 1), seed: 9)
-        let b = try plan.predictions(model: lm.model, sampling: SamplingParameters(temperature: 1), seed: 9, batchTokens: 64)
-        let c = try plan.predictions(model: lm.model, sampling: SamplingParameters(temperature: 1), seed: 10)
-        let greedy = try plan.predictions(model: lm.model)
+        let a = try plan.predictions(backend: lm.model.backend(), sampling: SamplingParameters(temperature: 1), seed: 9)
+        let b = try plan.predictions(backend: lm.model.backend(), sampling: SamplingParameters(temperature: 1), seed: 9, batchTokens: 64)
+        let c = try plan.predictions(backend: lm.model.backend(), sampling: SamplingParameters(temperature: 1), seed: 10)
+        let greedy = try plan.predictions(backend: lm.model.backend())
         #expect(a == b)          // independent of how positions are batched
         #expect(a != c)
         #expect(a != greedy)     // sampling, not argmax (stories260K is unsure on most of these positions)

@@ -44,7 +44,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let out = temporaryDirectory("ckpt-roundtrip")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let state = sampleState(step: 3)
-        let dir = try Checkpoint.save(model: model, optimizer: opt, state: state, in: out)
+        let dir = try Checkpoint.save(model: model, optimizer: opt.state, state: state, in: out)
         #expect(dir == out + "/step-000003")
 
         let loaded = try Checkpoint.load(dir: dir)
@@ -80,7 +80,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let opt = try AdamW(params: model.params, grads: ParameterBuffer(specs: model.layout.specs))
         let out = temporaryDirectory("ckpt-logits")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let dir = try Checkpoint.save(model: model, optimizer: opt, state: TrainerState(step: 0), in: out,
+        let dir = try Checkpoint.save(model: model, optimizer: opt.state, state: TrainerState(step: 0), in: out,
                                       options: CheckpointOptions(modelDType: dtype))
         let reloaded = try Model.load(path: dir)
         #expect(try allLogits(reloaded, probeTokens).map(\.bitPattern) == allLogits(model, probeTokens).map(\.bitPattern))
@@ -94,7 +94,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let opt = try AdamW(params: model.params, grads: ParameterBuffer(specs: model.layout.specs))
         let out = temporaryDirectory("ckpt-hf")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let dir = try Checkpoint.save(model: model, optimizer: opt, state: TrainerState(step: 12), in: out,
+        let dir = try Checkpoint.save(model: model, optimizer: opt.state, state: TrainerState(step: 12), in: out,
                                       options: CheckpointOptions(modelDType: .bfloat16, tokenizerSources: [fixture]))
         let weights = try SafeTensorsFile(path: dir + "/model.safetensors")
         #expect(Set(weights.tensors.keys) == Set(model.layout.specs.map(\.name)))
@@ -117,7 +117,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
 
         // The untied model writes its head; a transformers-5 config ("dtype", no "torch_dtype") gets "dtype" updated.
         let untied = try Model.load(path: Repo.fixtureModel("llama_f32"))
-        let dir2 = try Checkpoint.save(model: untied, optimizer: try AdamW(params: untied.params, grads: ParameterBuffer(specs: untied.layout.specs)),
+        let dir2 = try Checkpoint.save(model: untied, optimizer: try AdamW(params: untied.params, grads: ParameterBuffer(specs: untied.layout.specs)).state,
                                        state: TrainerState(step: 13), in: out, options: CheckpointOptions(modelDType: .bfloat16))
         #expect(try SafeTensorsFile(path: dir2 + "/model.safetensors").tensors["lm_head.weight"]?.dtype == .bf16)
         let config2 = try JSON.load(path: dir2 + "/config.json")
@@ -131,7 +131,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let opt = try AdamW(params: model.params, grads: ParameterBuffer(specs: model.layout.specs))
         let out = temporaryDirectory("ckpt-llama2c")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let dir = try Checkpoint.save(model: model, optimizer: opt, state: TrainerState(step: 1), in: out,
+        let dir = try Checkpoint.save(model: model, optimizer: opt.state, state: TrainerState(step: 1), in: out,
                                       options: CheckpointOptions(tokenizerSources: [Repo.stories260KTokenizer]))
         #expect(FileManager.default.contents(atPath: dir + "/tok512.bin") == FileManager.default.contents(atPath: Repo.stories260KTokenizer))
         let reloaded = try Checkpoint.load(dir: dir).model
@@ -155,7 +155,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         for s in model.layout.specs { for i in 0..<s.count { model.params.base[s.offset + i] = Float(rng.nextUnit() - 0.5) } }
         let out = temporaryDirectory("ckpt-synth")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let dir = try Checkpoint.save(model: model, optimizer: try AdamW(params: model.params, grads: ParameterBuffer(specs: model.layout.specs)),
+        let dir = try Checkpoint.save(model: model, optimizer: try AdamW(params: model.params, grads: ParameterBuffer(specs: model.layout.specs)).state,
                                       state: TrainerState(step: 0), in: out)
         let reloaded = try Model.load(path: dir)
         var expected = config
@@ -171,7 +171,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let (model, _, opt) = try trainedFixture("qwen2_bf16_tied", steps: 1)
         let out = temporaryDirectory("ckpt-crash")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let first = try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: 1), in: out)
+        let first = try Checkpoint.save(model: model, optimizer: opt.state, state: sampleState(step: 1), in: out)
         let fm = FileManager.default
 
         let tmp = out + "/.step-000002.tmp-99999"
@@ -195,7 +195,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         #expect(Checkpoint.latest(in: out) == first)
 
         opt.step()
-        let second = try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: 2), in: out)
+        let second = try Checkpoint.save(model: model, optimizer: opt.state, state: sampleState(step: 2), in: out)
         #expect(Checkpoint.latest(in: out) == second)
         #expect(try String(contentsOfFile: out + "/latest", encoding: .utf8) == "step-000002\n")
         let names = Set(try fm.contentsOfDirectory(atPath: out))
@@ -208,7 +208,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let out = temporaryDirectory("ckpt-prune")
         defer { try? FileManager.default.removeItem(atPath: out) }
         for step in [10, 20, 30, 40] {
-            try Checkpoint.save(model: model, optimizer: opt, state: TrainerState(step: step), in: out,
+            try Checkpoint.save(model: model, optimizer: opt.state, state: TrainerState(step: step), in: out,
                                 options: CheckpointOptions(keepLast: 2))
         }
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) == ["latest", "step-000030", "step-000040"])
@@ -216,7 +216,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         #expect(Checkpoint.completeCheckpoints(in: out).map(\.step) == [30, 40])
         // keepLast 0 keeps everything; re-saving an existing step replaces it.
         opt.step()
-        try Checkpoint.save(model: model, optimizer: opt, state: TrainerState(step: 30), in: out)
+        try Checkpoint.save(model: model, optimizer: opt.state, state: TrainerState(step: 30), in: out)
         #expect(try Checkpoint.load(dir: out + "/step-000030").state.adamwStep == opt.t)
         #expect(Checkpoint.latest(in: out) == out + "/step-000030")
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) == ["latest", "step-000030", "step-000040"])
@@ -231,7 +231,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
             do { _ = try Checkpoint.load(dir: dir); return nil } catch let e as RPTError { return e } catch { return nil }
         }
         func fresh(_ step: Int) throws -> String {
-            try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: step), in: out)
+            try Checkpoint.save(model: model, optimizer: opt.state, state: sampleState(step: step), in: out)
         }
 
         var dir = try fresh(1)
@@ -268,7 +268,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         // A failed save names the bad input and leaves no temporary directory behind.
         let missing = out + "/no-such-tokenizer.json"
         #expect(throws: RPTError("tokenizer source not found", file: missing)) {
-            try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: 8), in: out,
+            try Checkpoint.save(model: model, optimizer: opt.state, state: sampleState(step: 8), in: out,
                                 options: CheckpointOptions(tokenizerSources: [missing]))
         }
         #expect(try fm.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }.isEmpty)
@@ -291,7 +291,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
                 let model = try Model.load(path: Repo.fixtureModel(fixture))
                 let opt = try AdamW(params: model.params, grads: ParameterBuffer(specs: model.layout.specs))
                 let out = root + "/\(fixture)-\(dtype.rawValue)"
-                let dir = try Checkpoint.save(model: model, optimizer: opt, state: TrainerState(step: 0), in: out,
+                let dir = try Checkpoint.save(model: model, optimizer: opt.state, state: TrainerState(step: 0), in: out,
                                               options: CheckpointOptions(modelDType: dtype, tokenizerSources: [Repo.fixtureModel(fixture)]))
                 let reloaded = try Model.load(path: dir)
                 let probe = out + "/logits.safetensors"
@@ -308,7 +308,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         // A llama2.c import (wq/wk rows permuted into the HF convention on load) for the script to check too.
         let stories = try Model.load(path: Repo.stories260KBin)
         let out = root + "/stories260K-float32"
-        let dir = try Checkpoint.save(model: stories, optimizer: try AdamW(params: stories.params, grads: ParameterBuffer(specs: stories.layout.specs)),
+        let dir = try Checkpoint.save(model: stories, optimizer: try AdamW(params: stories.params, grads: ParameterBuffer(specs: stories.layout.specs)).state,
                                       state: TrainerState(step: 0), in: out,
                                       options: CheckpointOptions(tokenizerSources: [Repo.stories260KTokenizer]))
         let tokens = [1, 403, 407, 261, 378, 5, 66, 300]
@@ -360,7 +360,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
         let out = temporaryDirectory("ckpt-checksum")
         defer { try? FileManager.default.removeItem(atPath: out) }
         for file in [Checkpoint.modelFile, Checkpoint.optimizerFile] {
-            let dir = try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: 3), in: out)
+            let dir = try Checkpoint.save(model: model, optimizer: opt.state, state: sampleState(step: 3), in: out)
             var bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file))
             bytes[bytes.count - 3] ^= 0x01   // a low mantissa bit of the last tensor: still a finite, loadable float
             try bytes.write(to: URL(fileURLWithPath: dir + "/" + file))
@@ -368,7 +368,7 @@ private let probeTokens = [1, 17, 300, 42, 7, 255, 381, 3]
             #expect(e?.message.contains("checksum") == true)
         }
         model.params.base[5] = .infinity
-        let e = expectRPTError(naming: out) { _ = try Checkpoint.save(model: model, optimizer: opt, state: sampleState(step: 4), in: out) }
+        let e = expectRPTError(naming: out) { _ = try Checkpoint.save(model: model, optimizer: opt.state, state: sampleState(step: 4), in: out) }
         #expect(e?.message.contains("non-finite") == true)
         #expect(!FileManager.default.fileExists(atPath: out + "/step-000004"))
     }

@@ -81,7 +81,7 @@ import Testing
         #expect(plan.chains.count == 2, "each document is one forward pass")
         #expect(plan.forwardTokens == records.filter { $0.docId == "doc0" }.map(\.contextIds.count).max()!
                 + records.filter { $0.docId == "doc1" }.map(\.contextIds.count).max()!)
-        let got = try plan.evaluate(model: r.model, targets: records.map(\.targetId), batchTokens: 7)
+        let got = try plan.evaluate(backend: r.model.backend(), targets: records.map(\.targetId), batchTokens: 7)
         #expect(got == expected)
     }
 
@@ -90,7 +90,7 @@ import Testing
         let (records, _) = try referencePositions(r, truncate: 6)
         for maxContext in [256, 4] {
             let plan = NextTokenAccuracyPlan(records: records, maxContext: maxContext)
-            let got = try plan.evaluate(model: r.model, targets: records.map(\.targetId))
+            let got = try plan.evaluate(backend: r.model.backend(), targets: records.map(\.targetId))
             let oneByOne = try records.map { rec -> Bool in
                 let ctx = Array(rec.contextIds.suffix(maxContext))
                 let l = try allLogits(r.model, ctx)
@@ -175,7 +175,7 @@ import Testing
             ScoredResponse(prediction: text, failure: nil, correct: text.first?.isLetter ?? false) } }
         var o = EvalOptions()
         o.samples = 4; o.maxResponseTokens = 3; o.itemsPerBatch = 2; o.temperature = 1
-        let out = try ReasoningRollouts.run(model: model, tokenizer: tok, items: items, options: o, stopTokens: [])
+        let out = try ReasoningRollouts.run(backend: model.backend(), tokenizer: tok, items: items, options: o, stopTokens: [])
         #expect(out.count == 5 && out.allSatisfy { $0.greedy != nil && $0.samples.count == 4 })
         for x in out { for r in [x.greedy!] + x.samples { #expect(r.correct == (r.text.first?.isLetter ?? false) && r.tokens == 3) } }
         // The greedy response is the model's greedy continuation.
@@ -246,7 +246,7 @@ import Testing
         for (step, flops) in [(2, 1e9), (4, 2e9)] {
             let state = TrainerState(step: step, options: .object(["model": .string(Repo.fixtureModel("qwen2_f32"))]),
                                      payload: .object(["flops": .number(flops)]))
-            _ = try Checkpoint.save(model: model, optimizer: opt, state: state, in: dir)
+            _ = try Checkpoint.save(model: model, optimizer: opt.state, state: state, in: dir)
         }
         let t = try EvalTarget.run(dir, includeInitial: true)
         #expect(t.map(\.label) == ["initial", "step-000002", "step-000004"])

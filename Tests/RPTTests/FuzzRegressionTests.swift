@@ -186,7 +186,7 @@ private func modelCopy(_ name: String) throws -> String {
     @Test func trainerStateWithHostileFields() throws {
         let model = try Model.load(path: Repo.fixtureModel("llama_f32"))
         let optimizer = try AdamW(params: model.params, grads: ParameterBuffer(specs: model.layout.specs))
-        let dir = try Checkpoint.save(model: model, optimizer: optimizer, state: TrainerState(step: 1), in: temporaryDirectory("fuzz-ckpt"))
+        let dir = try Checkpoint.save(model: model, optimizer: optimizer.state, state: TrainerState(step: 1), in: temporaryDirectory("fuzz-ckpt"))
         let path = dir + "/trainer_state.json"
         let original = try String(contentsOfFile: path, encoding: .utf8)
         let json = try JSON.load(path: path).object!

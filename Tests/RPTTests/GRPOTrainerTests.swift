@@ -10,12 +10,11 @@ import Testing
 @Suite(.serialized) struct GRPOTrainerTests {
     func trainer(epochs: Int = 1, miniBatches: Int = 1, dynamic: Bool = false) throws -> GRPOTrainer {
         let model = try Model.load(path: Repo.fixtureModel("qwen2_f32"))
-        let grads = ParameterBuffer(specs: model.layout.specs)
-        let opt = try AdamW(params: model.params, grads: grads, lr: 3e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0)
         var o = GRPOOptions()
         o.groupSize = 8; o.temperature = 1; o.maxResponseTokens = 3; o.epochs = epochs; o.miniBatches = miniBatches
         o.dynamicSampling = dynamic
-        return try GRPOTrainer(policy: model, optimizer: opt, options: o, stopTokens: [])
+        return try GRPOTrainer(policy: model.backend(optimizer: AdamWSettings(beta1: 0.9, beta2: 0.99, weightDecay: 0)), lr: 3e-3,
+                               options: o, stopTokens: [])
     }
 
     /// Reward 1 when the first response token is `target`.
@@ -28,8 +27,8 @@ import Testing
     }
 
     func firstTokenProbability(_ t: GRPOTrainer, _ target: Int) throws -> Float {
-        let logits = try allLogits(t.policy, [11, 20, 30])
-        let v = t.policy.config.vocabSize
+        let logits = try allLogits(t.policy.model, [11, 20, 30])
+        let v = t.policy.model.config.vocabSize
         return logits.withUnsafeBufferPointer { exp(Distribution.logProb($0.baseAddress! + 2 * v, vocab: v, token: target)) }
     }
 
@@ -37,8 +36,8 @@ import Testing
     func rewardRises(_ epochs: Int, _ miniBatches: Int) throws {
         let t = try trainer(epochs: epochs, miniBatches: miniBatches)
         // The target: the third most likely first token, so rollouts find it sometimes but rarely.
-        let logits = try allLogits(t.policy, [11, 20, 30])
-        let v = t.policy.config.vocabSize
+        let logits = try allLogits(t.policy.model, [11, 20, 30])
+        let v = t.policy.model.config.vocabSize
         let target = logits.withUnsafeBufferPointer { Distribution.topK($0.baseAddress! + 2 * v, vocab: v, k: 3)[2] }
         let before = try firstTokenProbability(t, target)
         var rewards: [Float] = []
@@ -52,7 +51,7 @@ import Testing
             clip = max(clip, m.clipFraction)
             // 2N·(prompt + generated) + 6N·trained tokens (+2N·tokens for the old log-probs pass)
             // The rollout prefills each prompt once; training sees G copies of it (one per sample).
-            let n = Double(t.policy.parameterCount)
+            let n = Double(t.policy.model.parameterCount)
             let trained = Double(t.options.groupSize * m.promptTokens + m.rolloutTokens)
             let extra = epochs * miniBatches > 1 ? 2 * n * trained : 0
             let expected = 2 * n * Double(m.promptTokens + m.rolloutTokens) + 6 * n * Double(epochs) * trained + extra

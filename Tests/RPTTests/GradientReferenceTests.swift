@@ -1,7 +1,8 @@
 // The backward pass against PyTorch autograd (Tests/Fixtures/models/*/reference.safetensors, made by
 // scripts/make_model_fixtures.py): the masked mean cross-entropy and the gradient of every parameter
 // (relative error ≤ 1e-3), for all seven tiny models; a central finite difference on a few parameters
-// as a second, independent check; and the training forward against the inference forward.
+// as a second, independent check; and the training forward against the inference forward. The PyTorch
+// comparisons and the forward check run through the compute seam, once per backend (`ComputeBackendKind`).
 
 import Foundation
 import Testing
@@ -33,15 +34,17 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 @Suite struct GradientReferenceTests {
-    @Test(arguments: referenceModels)
-    func lossAndGradientsMatchPyTorch(_ name: String) throws {
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func lossAndGradientsMatchPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {
         let g = try GradientCase(name)
-        let tape = try g.model.trainForward(g.batch)
+        let backend = try kind.make(model: g.model)
+        try backend.zeroGradients()
+        let tape = try backend.trainForward(g.batch)
         let loss = zip(tape.logProbs, g.weights).reduce(Float(0)) { $0 + $1.0 * $1.1 }
         let refLoss = try g.ref.floats("loss")[0]
         #expect(abs(loss - refLoss) / abs(refLoss) <= 1e-4, "\(name): loss \(loss) vs \(refLoss)")
-        let grads = ParameterBuffer(specs: g.model.layout.specs)
-        try g.model.backward(tape, gradLogProbs: g.weights, into: grads)
+        try backend.backward(tape, gradLogProbs: g.weights)
+        let grads = try backend.downloadGradients()
         var worst: (Float, String) = (0, "")
         for spec in g.model.layout.specs {
             let ours = grads.values(spec.name), theirs = try g.ref.floats("grad." + spec.name)
@@ -83,15 +86,18 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
         }
     }
 
-    @Test(arguments: [("qwen3_f32", Float(1)), ("llama_rope_llama3", 1), ("qwen2_bf16_tied", 1), ("qwen3_f32", 0.8)])
-    func trainingForwardEqualsInferenceForward(_ name: String, _ temperature: Float) throws {
+    @Test(arguments: [("qwen3_f32", Float(1)), ("llama_rope_llama3", 1), ("qwen2_bf16_tied", 1), ("qwen3_f32", 0.8)],
+          ComputeBackendKind.allCases)
+    func trainingForwardEqualsInferenceForward(_ c: (name: String, temperature: Float), _ kind: ComputeBackendKind) throws {
+        let (name, temperature) = c
         let g = try GradientCase(name)
-        let tape = try g.model.trainForward(g.batch, temperature: temperature, entropies: true)
+        let backend = try kind.make(model: g.model)
+        let tape = try backend.trainForward(g.batch, temperature: temperature, entropies: true)
         let entropies = try #require(tape.entropies)
         let V = g.model.config.vocabSize
         for (s, start) in g.batch.starts.enumerated() {
             let seq = Array(g.batch.tokens[start..<(start + g.batch.lengths[s])])
-            let logits = try allLogits(g.model, seq).map { $0 / temperature }
+            let logits = try backend.sequenceLogits(seq).map { $0 / temperature }
             for j in 0..<(seq.count - 1) {
                 let lp = logits.withUnsafeBufferPointer { Distribution.logProb($0.baseAddress! + j * V, vocab: V, token: seq[j + 1]) }
                 #expect(abs(lp - tape.logProbs[start + j]) < 1e-4)

@@ -1,7 +1,9 @@
 // The forward pass against PyTorch + transformers (Tests/Fixtures/models, made by
 // scripts/make_model_fixtures.py): full logits (fp32 max abs error ≤ 1e-4), per-position log-probs,
 // top-16 entropies, and greedy continuations, for tiny random Llama, Qwen2 and Qwen3 models in F32,
-// BF16, F16 and sharded files, tied and untied, with and without llama3 RoPE scaling.
+// BF16, F16 and sharded files, tied and untied, with and without llama3 RoPE scaling. Each runs through the
+// compute seam, once per backend (`ComputeBackendKind`): logits, the LM-head reductions (log p(target), top-16
+// entropy, argmax) and sampling are what a backend must get right.
 
 import Foundation
 import Testing
@@ -28,16 +30,17 @@ struct ModelReference {
 }
 
 @Suite struct ModelReferenceTests {
-    @Test(arguments: referenceModels)
-    func logitsMatchPyTorch(_ name: String) throws {
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func logitsMatchPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {
         let r = try ModelReference(name)
+        let backend = try kind.make(model: r.model)
         let all = try r.ref.floats("logits")
         let t = try r.ref.ints("input_ids").count / 2
         var worst: Float = 0
         defer { print("\(name): max abs logit error vs PyTorch \(worst)") }
         for b in 0..<2 {
             let seq = try r.sequence(b)
-            let ours = try allLogits(r.model, seq)
+            let ours = try backend.sequenceLogits(seq)
             let theirs = Array(all[(b * t * r.vocab)..<((b * t + seq.count) * r.vocab)])
             let err = maxAbsDiff(ours, theirs)
             worst = max(worst, err)
@@ -46,47 +49,52 @@ struct ModelReference {
     }
 
     /// Both sequences in one packed batch (different lengths, separate cache slots) give the same logits.
-    @Test(arguments: referenceModels)
-    func packedBatchMatchesPyTorch(_ name: String) throws {
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func packedBatchMatchesPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {
         let r = try ModelReference(name)
+        let backend = try kind.make(model: r.model)
         let s0 = try r.sequence(0), s1 = try r.sequence(1)
-        let cache = KVCache(config: r.model.config, slots: 2, capacity: 16)
+        let cache = try backend.makeCache(slots: 2, capacity: 16)
         let batch = ForwardBatch(tokens: s0 + s1, segments: [.init(slot: 0, count: s0.count), .init(slot: 1, count: s1.count)])
-        let ours = try r.model.forward(batch, cache: cache, logits: .all)
+        let ours = try backend.logits(backend.forward(batch, cache: cache, rows: .all))
         let all = try r.ref.floats("logits")
         let t = try r.ref.ints("input_ids").count / 2
         let theirs = Array(all[0..<(s0.count * r.vocab)]) + Array(all[(t * r.vocab)..<((t + s1.count) * r.vocab)])
         #expect(maxAbsDiff(ours, theirs) <= 1e-4)
     }
 
-    @Test(arguments: referenceModels)
-    func logProbsAndEntropyMatchPyTorch(_ name: String) throws {
+    /// The LM-head reductions a backend returns instead of logits: log p(next token), top-16 entropy, argmax.
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func logProbsAndEntropyMatchPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {
         let r = try ModelReference(name)
-        let lp = try r.ref.floats("token_logprobs"), ent = try r.ref.floats("entropy_top16")
+        let backend = try kind.make(model: r.model)
+        let lp = try r.ref.floats("token_logprobs"), ent = try r.ref.floats("entropy_top16"), all = try r.ref.floats("logits")
         let t = try r.ref.ints("input_ids").count / 2
         for b in 0..<2 {
             let seq = try r.sequence(b)
-            let logits = try allLogits(r.model, seq)
-            try logits.withUnsafeBufferPointer { p in
-                for i in 0..<seq.count {
-                    let row = p.baseAddress! + i * r.vocab
-                    let h = Distribution.topKEntropy(row, vocab: r.vocab, k: 16)
-                    #expect(abs(h - ent[b * t + i]) <= 1e-4, "\(name) entropy b\(b) t\(i): \(h) vs \(ent[b * t + i])")
-                    if i + 1 < seq.count {
-                        let ours = Distribution.logProb(row, vocab: r.vocab, token: seq[i + 1])
-                        #expect(abs(ours - lp[b * (t - 1) + i]) <= 1e-4, "\(name) logprob b\(b) t\(i)")
-                    }
+            let cache = try backend.makeCache(slots: 1, capacity: seq.count)
+            let rows = try backend.forward(ForwardBatch(tokens: seq, segments: [.init(slot: 0, count: seq.count)]), cache: cache, rows: .all)
+            let scores = try backend.scores(rows, targets: Array(seq.dropFirst()) + [-1], topK: 16)
+            for i in 0..<seq.count {
+                #expect(abs(scores[i].entropy - ent[b * t + i]) <= 1e-4, "\(name) entropy b\(b) t\(i): \(scores[i].entropy) vs \(ent[b * t + i])")
+                if i + 1 < seq.count {
+                    #expect(abs(scores[i].logProb - lp[b * (t - 1) + i]) <= 1e-4, "\(name) logprob b\(b) t\(i)")
+                } else {
+                    #expect(scores[i].logProb == 0)
                 }
-                _ = try #require(p.baseAddress)
+                let row = all[((b * t + i) * r.vocab)..<((b * t + i + 1) * r.vocab)]
+                let best = row.max()!
+                // PyTorch's top logit, or one within fp32 noise of it.
+                #expect(row[row.startIndex + scores[i].argmax] >= best - 1e-4, "\(name) argmax b\(b) t\(i)")
             }
         }
     }
 
-    @Test(arguments: referenceModels)
-    func greedyContinuationMatchesPyTorch(_ name: String) throws {
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func greedyContinuationMatchesPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {
         let r = try ModelReference(name)
         let prompt = try r.ref.ints("greedy_prompt"), expected = try r.ref.ints("greedy_ids")
-        let out = try Generator(model: r.model).generate(prompts: [prompt], options: GenerationOptions(maxTokens: expected.count))
+        let out = try Generator(backend: kind.make(model: r.model)).generate(prompts: [prompt], options: GenerationOptions(maxTokens: expected.count))
         #expect(out[0].tokens == expected)
     }
 

@@ -27,7 +27,7 @@ import Testing
         let lm = try LanguageModel.load(model: f.model, tokenizer: nil)
         let all = try MultipleChoiceQuestion.read(path: Self.questionsPath)
         let questions = Array(all.prefix(f.questions.count))
-        let scores = try MultipleChoiceLikelihood.score(model: lm.model, tokenizer: lm.tokenizer, questions: questions, batchTokens: 300)
+        let scores = try MultipleChoiceLikelihood.score(backend: lm.model.backend(), tokenizer: lm.tokenizer, questions: questions, batchTokens: 300)
         var decided = 0
         for (i, q) in questions.enumerated() {
             let ref = f.questions[i]

@@ -51,7 +51,7 @@ import Testing
 
     @Test func stopTokensStopStringsAndMaxTokens() throws {
         let lm = try LanguageModel.load(model: Repo.stories260KBin, tokenizer: Repo.stories260KTokenizer)
-        let gen = Generator(model: lm.model, tokenizer: lm.tokenizer)
+        let gen = try Generator(model: lm.model, tokenizer: lm.tokenizer)
         let bos = [1]
         let free = try gen.generate(prompts: [bos], options: GenerationOptions(maxTokens: 30))[0]
         #expect(free.tokens.count == 30 && free.finishReason == .length)

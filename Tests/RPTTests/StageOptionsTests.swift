@@ -115,6 +115,11 @@ import Testing
         expectRPTError(naming: "command line") { _ = try PrepareOptions.layered(config: nil, flags: ["stepz": "1"]) }
         let bad = try runRPT(["prepare", "--print-options", "--config", config])
         #expect(bad.status != 0 && bad.stderr.contains("unknown option 'steps'") && bad.stderr.contains(config), "\(bad.stderr)")
+        // eval --run layers the run's trained format: a run that is not there is an error, not the defaults.
+        for run in [dir + "/no-such-run", dir] {
+            let r = try runRPT(["eval", "--run", run, "--print-options"])
+            #expect(r.status != 0 && r.stderr.contains(run) && r.stdout.isEmpty, "\(r.stderr)")
+        }
     }
 
     @Test func namesAreTheStoredProperties() throws {

@@ -19,7 +19,7 @@ import Testing
 
     @Test func greedyFromBOSMatchesLlama2cSample() throws {
         let model = try Model.load(path: Repo.stories260KBin)
-        let gen = Generator(model: model)
+        let gen = try Generator(model: model)
         let out = try gen.generate(prompts: [[1]], options: GenerationOptions(maxTokens: 40))
         print("stories260K greedy ids:", out[0].tokens)
         #expect(out[0].tokens.count == 40)

@@ -3,27 +3,29 @@
 // for all seven tiny models (relative error ≤ 1e-3; the gradient norm 3e-3: by step 10 the batch is
 // memorised, the loss is ~1e-3 and the gradients are small differences of nearly equal numbers).
 // AdamW lr 1e-2, betas (0.9, 0.95), eps 1e-8, weight decay 0.1 on matrices only, norm clipped to 1.0.
+// Run through the compute seam, once per backend (`ComputeBackendKind`).
 
 import Foundation
 import Testing
 @testable import RPT
 
 @Suite struct TrainingReferenceTests {
-    @Test(arguments: referenceModels)
-    func tenAdamWStepsMatchPyTorch(_ name: String) throws {
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func tenAdamWStepsMatchPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {
         let g = try GradientCase(name)
-        let grads = ParameterBuffer(specs: g.model.layout.specs)
-        let opt = try AdamW(params: g.model.params, grads: grads, lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
+        let backend = try kind.make(model: g.model, optimizer: AdamWSettings(beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1))
         var losses: [Float] = [], norms: [Float] = []
         for _ in 0..<10 {
-            grads.zero()
-            let tape = try g.model.trainForward(g.batch)
+            try backend.zeroGradients()
+            let tape = try backend.trainForward(g.batch)
             losses.append(zip(tape.logProbs, g.weights).reduce(Float(0)) { $0 + $1.0 * $1.1 })
-            try g.model.backward(tape, gradLogProbs: g.weights, into: grads)
-            #expect(GradientClipping.firstNonFinite(grads) == nil)
-            norms.append(GradientClipping.clip(grads, maxNorm: 1.0))
-            opt.step()
+            try backend.backward(tape, gradLogProbs: g.weights)
+            #expect(try backend.firstNonFiniteGradient() == nil)
+            norms.append(try backend.clipGradients(maxNorm: 1.0))
+            try backend.optimizerStep(lr: 1e-2)
         }
+        try backend.downloadParameters()
+        #expect(try backend.optimizerState().step == 10)
         let refLosses = try g.ref.floats("adamw_losses"), refNorms = try g.ref.floats("adamw_grad_norms")
         for i in 0..<10 {
             #expect(abs(losses[i] - refLosses[i]) <= 1e-3 * abs(refLosses[i]) + 1e-5, "\(name) step \(i): loss \(losses[i]) vs \(refLosses[i])")

@@ -70,7 +70,8 @@ public struct EvalTarget: Sendable, Equatable {
     }
 
     /// The reasoning format an `rpt train` run was trained with (its first complete checkpoint's options); nil for
-    /// a run that records none (a verl run, a pretraining run).
+    /// a run that records none (a verl run, a pretraining run). A directory that is missing or holds no checkpoint
+    /// is an error here, before any option is shown or used.
     public struct TrainedFormat: Sendable {
         public var template: String
         public var chat: String
@@ -80,7 +81,16 @@ public struct EvalTarget: Sendable, Equatable {
     }
 
     public static func trainedFormat(of dir: String) throws -> TrainedFormat? {
-        guard let first = Checkpoint.completeCheckpoints(in: dir).first else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RPTError("no such run directory", file: dir)
+        }
+        guard let first = Checkpoint.completeCheckpoints(in: dir).first else {
+            guard !verlSteps(in: dir).isEmpty else {
+                throw RPTError("no complete step-* (rpt) or global_step_N (verl) checkpoints in this run directory", file: dir)
+            }
+            return nil
+        }
         let path = first.path + "/" + Checkpoint.stateFile
         let o = try TrainerState.load(path: path).options
         guard let template = o["template"]?.string, let chat = o["chat"]?.string,

@@ -81,19 +81,20 @@ public final class Evaluator {
         let start = Date()
         let lm = try LanguageModel.load(model: target.path, tokenizer: target.tokenizer)
         try evalSet.checkVocabulary(lm.model.config.vocabSize, of: target.label, file: options.data)
+        let backend = try lm.model.backend()
         let progress = ProgressLine(total: itemCount, label: "eval \(target.label)", plainEvery: ProgressLine.plainInterval)
         defer { progress.finish() }
         switch options.answering {
         case .argmax:
             let positions = lm.model.rope.positions
             if ntpPlan?.maxContext != positions { ntpPlan = NextTokenAccuracyPlan(records: records, maxContext: positions) }
-            let correct = try ntpPlan!.evaluate(model: lm.model, targets: records.map(\.targetId), batchTokens: options.batchTokens) {
+            let correct = try ntpPlan!.evaluate(backend: backend, targets: records.map(\.targetId), batchTokens: options.batchTokens) {
                 progress.update($0, unit: "positions")
             }
             let scores = correct.map { ItemScore(greedy: $0) }
             return ModelEvaluation(target: target, groups: groups(scores), answers: nil, seconds: Date().timeIntervalSince(start), scores: scores)
         case .likelihood:
-            let optionScores = try MultipleChoiceLikelihood.score(model: lm.model, tokenizer: lm.tokenizer, questions: questions,
+            let optionScores = try MultipleChoiceLikelihood.score(backend: backend, tokenizer: lm.tokenizer, questions: questions,
                                                                   batchTokens: options.batchTokens) { progress.update($0, unit: "questions") }
             let scores = { (n: OptionNormalization) in
                 zip(self.questions, optionScores).map { q, o in ItemScore(greedy: MultipleChoiceQuestion.letters[MultipleChoiceLikelihood.choice(o, n)] == q.answer) }
@@ -111,7 +112,7 @@ public final class Evaluator {
                                                         "accuracy": .object(byNormalization)]))
         case .generation:
             let items = try reasoningItems(tokenizer: lm.tokenizer, positions: lm.model.rope.positions, tokenizerSource: target.tokenizer ?? target.path)
-            let outcomes = try ReasoningRollouts.run(model: lm.model, tokenizer: lm.tokenizer, items: items, options: options,
+            let outcomes = try ReasoningRollouts.run(backend: backend, tokenizer: lm.tokenizer, items: items, options: options,
                                                      stopTokens: ReasoningFormat.stopTokens(tokenizer: lm.tokenizer, config: lm.model.config)) {
                 progress.update($0, unit: "items")
             }

@@ -68,9 +68,9 @@ public enum MultipleChoiceLikelihood {
 
     /// Every question's option scores. Sequences (context + one option) are packed into forward calls of about
     /// `batchTokens` tokens; `progress` gets the number of questions done.
-    public static func score(model: Model, tokenizer: any Tokenizer, questions: [MultipleChoiceQuestion], batchTokens: Int = 1024,
-                             progress: ((Int) -> Void)? = nil) throws -> [[OptionScore]] {
-        let vocab = model.config.vocabSize, positions = model.rope.positions
+    public static func score(backend: any ComputeBackend, tokenizer: any Tokenizer, questions: [MultipleChoiceQuestion],
+                             batchTokens: Int = 1024, progress: ((Int) -> Void)? = nil) throws -> [[OptionScore]] {
+        let vocab = backend.model.config.vocabSize, positions = backend.model.rope.positions
         // Input rows first..<ids.count predict the continuation's tokens in order.
         struct Sequence { var question: Int; var option: Int; var ids: [Int]; var first: Int; var continuation: [Int] }
         var sequences: [Sequence] = []
@@ -97,15 +97,20 @@ public enum MultipleChoiceLikelihood {
             }
         }
         var remaining = questions.map(\.options.count), done = 0
-        try model.forEachSequenceLogits(sequences.map(\.ids), batchTokens: batchTokens, afterBatch: { _ in progress?(done) }) { i, logits in
-            let s = sequences[i]
-            var sum = 0.0
-            for (j, target) in s.continuation.enumerated() {
-                sum += Double(Distribution.logProb(logits + (s.first + j) * vocab, vocab: vocab, token: target))
+        // Only the rows that predict a continuation token go through the LM head.
+        try backend.forEachPacked(sequences.map(\.ids), rows: { Array(sequences[$0].first..<sequences[$0].ids.count) },
+                                  batchTokens: batchTokens, afterBatch: { _ in progress?(done) }) { members, head in
+            let scores = try backend.scores(head, targets: members.flatMap { sequences[$0].continuation }, topK: 0)
+            var row = 0
+            for i in members {
+                let s = sequences[i]
+                var sum = 0.0
+                for j in s.continuation.indices { sum += Double(scores[row + j].logProb) }
+                row += s.continuation.count
+                out[s.question][s.option].logLikelihood = sum
+                remaining[s.question] -= 1
+                if remaining[s.question] == 0 { done += 1 }
             }
-            out[s.question][s.option].logLikelihood = sum
-            remaining[s.question] -= 1
-            if remaining[s.question] == 0 { done += 1 }
         }
         return out
     }

@@ -50,40 +50,32 @@ public struct NextTokenAccuracyPlan: Sendable {
     public var forwardTokens: Int { chains.reduce(0) { $0 + $1.ids.count } }
 
     /// For every record, whether the model's argmax after its context is its target id.
-    public func evaluate(model: Model, targets: [Int], batchTokens: Int = 1024,
+    public func evaluate(backend: any ComputeBackend, targets: [Int], batchTokens: Int = 1024,
                          progress: ((Int) -> Void)? = nil) throws -> [Bool] {
         precondition(targets.count == recordCount)
-        return zip(try predictions(model: model, batchTokens: batchTokens, progress: progress), targets).map { $0 == $1 }
+        return zip(try predictions(backend: backend, batchTokens: batchTokens, progress: progress), targets).map { $0 == $1 }
     }
 
     /// For every record, the model's next token after its context: the argmax (greedy, the default), or a
     /// sample drawn with `sampling` from the stream (seed, record index), so each record's draw is fixed.
-    public func predictions(model: Model, sampling: SamplingParameters = .greedy, seed: UInt64 = 0, batchTokens: Int = 1024,
-                            progress: ((Int) -> Void)? = nil) throws -> [Int] {
-        let v = model.config.vocabSize
+    public func predictions(backend: any ComputeBackend, sampling: SamplingParameters = .greedy, seed: UInt64 = 0,
+                            batchTokens: Int = 1024, progress: ((Int) -> Void)? = nil) throws -> [Int] {
         var predicted = Array(repeating: 0, count: recordCount)
         var done = 0
-        // Whole chains packed into forward calls, each in its own cache slot.
-        try model.forEachSequenceLogits(chains.map(\.ids), batchTokens: batchTokens, afterBatch: { _ in progress?(done) }) { c, logits in
-            for (record, row) in chains[c].reads {
-                let row = logits + row * v
-                if sampling.temperature == 0 {
-                    predicted[record] = NextTokenAccuracyPlan.argmax(row, count: v)
-                } else {
-                    var rng = RandomGenerator(seed: seed, stream: UInt64(record))
-                    predicted[record] = Sampler.sample(row, vocab: v, params: sampling, rng: &rng)
-                }
+        // Whole chains packed into forward calls, each in its own cache slot; only the rows read are kept.
+        try backend.forEachPacked(chains.map(\.ids), rows: { chains[$0].reads.map(\.row) }, batchTokens: batchTokens,
+                                  afterBatch: { _ in progress?(done) }) { members, head in
+            let records = members.flatMap { chains[$0].reads.map(\.record) }
+            if sampling.temperature == 0 {
+                let scores = try backend.scores(head, targets: Array(repeating: -1, count: records.count), topK: 0)
+                for (record, s) in zip(records, scores) { predicted[record] = s.argmax }
+            } else {
+                var rngs = records.map { RandomGenerator(seed: seed, stream: UInt64($0)) }
+                let tokens = try backend.sample(head, sampling, rngs: &rngs)
+                for (record, t) in zip(records, tokens) { predicted[record] = t.token }
             }
-            done += chains[c].reads.count
+            done += records.count
         }
         return predicted
-    }
-
-    /// Index of the first largest value (torch.argmax's convention).
-    static func argmax(_ p: UnsafePointer<Float>, count: Int) -> Int {
-        var best = 0
-        var value = p[0]
-        for i in 1..<count where p[i] > value { value = p[i]; best = i }
-        return best
     }
 }

@@ -41,11 +41,11 @@ public struct ReasoningOutcome: Sendable {
 public enum ReasoningRollouts {
     /// Answers every item; batch b's sampled responses are seeded by (seed, b), so results do not depend on
     /// the model being evaluated beyond its weights.
-    public static func run(model: Model, tokenizer: any Tokenizer, items: [ReasoningItem], options o: EvalOptions,
+    public static func run(backend: any ComputeBackend, tokenizer: any Tokenizer, items: [ReasoningItem], options o: EvalOptions,
                            stopTokens: Set<Int>, progress: ((Int) -> Void)? = nil) throws -> [ReasoningOutcome] {
         guard o.greedy || o.samples > 0 else { throw RPTError("nothing to evaluate: neither greedy decoding nor samples", file: "rpt eval") }
         guard o.itemsPerBatch >= 1, o.maxResponseTokens >= 1 else { throw RPTError("items per batch and max response tokens must be ≥ 1", file: "rpt eval") }
-        let gen = Generator(model: model)
+        let gen = Generator(backend: backend)
         var out: [ReasoningOutcome] = []
         out.reserveCapacity(items.count)
         var start = 0, batchIndex: UInt64 = 0

@@ -11,6 +11,14 @@ public enum Distribution {
         logits[token] - Vector.logSumExp(logits, count: vocab)
     }
 
+    /// Index of the first largest value (torch.argmax's convention).
+    public static func argmax(_ p: UnsafePointer<Float>, count: Int) -> Int {
+        var best = 0
+        var value = p[0]
+        for i in 1..<max(count, 1) where p[i] > value { value = p[i]; best = i }
+        return best
+    }
+
     /// Indices of the k largest logits, largest first (ties: lower index first).
     public static func topK(_ logits: UnsafePointer<Float>, vocab: Int, k: Int) -> [Int] {
         let k = min(k, vocab)

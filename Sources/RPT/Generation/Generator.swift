@@ -43,14 +43,18 @@ public struct GeneratedSequence: Sendable {
 }
 
 public final class Generator: @unchecked Sendable {
-    public let model: Model
+    public let backend: any ComputeBackend
     /// Needed only for stop strings (token bytes).
     public let tokenizer: (any Tokenizer)?
-    let workspace = ForwardWorkspace()
 
-    public init(model: Model, tokenizer: (any Tokenizer)? = nil) {
-        self.model = model
+    public init(backend: any ComputeBackend, tokenizer: (any Tokenizer)? = nil) {
+        self.backend = backend
         self.tokenizer = tokenizer
+    }
+
+    /// A generator on `model`'s default backend.
+    public convenience init(model: Model, tokenizer: (any Tokenizer)? = nil) throws {
+        self.init(backend: try model.backend(), tokenizer: tokenizer)
     }
 
     /// Generates `samplesPerPrompt` continuations of every prompt. Results are ordered by prompt, then sample.
@@ -65,13 +69,13 @@ public final class Generator: @unchecked Sendable {
             throw RPTError("prompt \(i) is empty: start from at least one token (e.g. BOS)")
         }
         if !o.stopStrings.isEmpty && tokenizer == nil { throw RPTError("stop strings need a tokenizer") }
-        let vocab = model.config.vocabSize
+        let model = backend.model
         let longest = prompts.map(\.count).max()!
         let capacity = longest + o.maxTokens
         guard capacity <= model.rope.positions else {
             throw RPTError("prompt (\(longest) tokens) + max tokens (\(o.maxTokens)) exceeds max_position_embeddings (\(model.rope.positions))")
         }
-        let cache = KVCache(config: model.config, slots: prompts.count * g, capacity: capacity)
+        let cache = try backend.makeCache(slots: prompts.count * g, capacity: capacity)
         var seqs = (0..<(prompts.count * g)).map {
             GeneratedSequence(promptIndex: $0 / g, sampleIndex: $0 % g, tokens: [], logProbs: [], finishReason: .length)
         }
@@ -81,11 +85,18 @@ public final class Generator: @unchecked Sendable {
         var generatedBytes = Array(repeating: [UInt8](), count: seqs.count)
         var active: [Int] = []
 
+        // Draws the next token of each listed sequence from head row `rowOf[i]` with the sequence's own stream.
+        func draw(_ rows: any HeadRows, rowOf: [Int], for members: [Int]) throws -> [SampledToken] {
+            var streams = members.map { rngs[$0] }
+            let drawn = try backend.sample(rows, draws: rowOf, o.sampling, rngs: &streams)
+            for (s, r) in zip(members, streams) { rngs[s] = r }
+            return drawn
+        }
         // Accept one sampled token for sequence s; returns false when the sequence is finished.
-        func accept(_ s: Int, logits: UnsafePointer<Float>) -> Bool {
-            let t = Sampler.sample(logits, vocab: vocab, params: o.sampling, rng: &rngs[s])
+        func accept(_ s: Int, _ drawn: SampledToken) -> Bool {
+            let t = drawn.token
             seqs[s].tokens.append(t)
-            seqs[s].logProbs.append(Distribution.logProb(logits, vocab: vocab, token: t))
+            seqs[s].logProbs.append(drawn.logProb)
             onToken?(s, t)
             if o.stopTokens.contains(t) { seqs[s].finishReason = .stopToken; return false }
             if !stopBytes.isEmpty, let tok = tokenizer {
@@ -110,27 +121,24 @@ public final class Generator: @unchecked Sendable {
                 members.append(p)
                 p += 1
             }
-            let logits = try model.forward(batch, cache: cache, logits: .lastOfEachSegment, workspace: workspace)
-            try logits.withUnsafeBufferPointer { lp in
-                for (i, q) in members.enumerated() {
-                    for j in 0..<g {
-                        let s = q * g + j
-                        cache.copySlot(from: q * g, to: s)
-                        if accept(s, logits: lp.baseAddress! + i * vocab) { active.append(s) }
-                    }
+            // The G samples of a prompt start as copies of its slot and draw their first tokens from its last row.
+            let rows = try backend.forward(batch, cache: cache, rows: .lastOfEachSegment)
+            var drawers: [Int] = [], rowOf: [Int] = []
+            for (i, q) in members.enumerated() {
+                for j in 0..<g {
+                    cache.copySlot(from: q * g, to: q * g + j)
+                    drawers.append(q * g + j); rowOf.append(i)
                 }
-                if lp.contains(where: { $0.isNaN }) { throw RPTError("the model produced NaN logits during prefill") }
             }
+            for (s, t) in zip(drawers, try draw(rows, rowOf: rowOf, for: drawers)) where accept(s, t) { active.append(s) }
         }
 
         // Decode all active samples together.
         while !active.isEmpty {
             let batch = ForwardBatch(decode: active.map { seqs[$0].tokens.last! }, slots: active)
-            let logits = try model.forward(batch, cache: cache, logits: .lastOfEachSegment, workspace: workspace)
+            let rows = try backend.forward(batch, cache: cache, rows: .lastOfEachSegment)
             var still: [Int] = []
-            logits.withUnsafeBufferPointer { lp in
-                for (i, s) in active.enumerated() where accept(s, logits: lp.baseAddress! + i * vocab) { still.append(s) }
-            }
+            for (s, t) in zip(active, try draw(rows, rowOf: Array(active.indices), for: active)) where accept(s, t) { still.append(s) }
             active = still
         }
         return seqs

@@ -11,24 +11,21 @@ public struct TokenScore: Sendable, Equatable {
     public var entropy: Float
 }
 
-public struct TokenScorer: Sendable {
-    public let model: Model
-    public init(model: Model) { self.model = model }
+public struct TokenScorer {
+    public let backend: any ComputeBackend
+    public init(backend: any ComputeBackend) { self.backend = backend }
+    /// A scorer on `model`'s default backend.
+    public init(model: Model) throws { self.init(backend: try model.backend()) }
 
     /// Scores every position after the first of `tokens` (which must fit the model's context).
     public func score(_ tokens: [Int], topK: Int = 16) throws -> [TokenScore] {
         guard tokens.count >= 2 else { return [] }
-        let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
+        let cache = try backend.makeCache(slots: 1, capacity: tokens.count)
         let batch = ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: tokens.count)])
-        let logits = try model.forward(batch, cache: cache, logits: .all)
-        let v = model.config.vocabSize
-        return logits.withUnsafeBufferPointer { p in
-            (1..<tokens.count).map { t in
-                let row = p.baseAddress! + (t - 1) * v
-                return TokenScore(index: t, token: tokens[t],
-                                  logProb: Distribution.logProb(row, vocab: v, token: tokens[t]),
-                                  entropy: Distribution.topKEntropy(row, vocab: v, k: topK))
-            }
+        let rows = try backend.forward(batch, cache: cache, rows: .selected(Array(0..<(tokens.count - 1))))
+        let scores = try backend.scores(rows, targets: Array(tokens.dropFirst()), topK: topK)
+        return scores.enumerated().map { i, s in
+            TokenScore(index: i + 1, token: tokens[i + 1], logProb: s.logProb, entropy: s.entropy)
         }
     }
 }

@@ -9,7 +9,6 @@
 // start of the sequence). A window covering the whole sequence scores it exactly as one forward pass would.
 
 import Foundation
-import RPTKernels
 
 /// Entropy and log-probability of every position of one sequence (index 0, which nothing predicts, is NaN).
 public struct SequenceScores: Sendable, Equatable {
@@ -21,24 +20,28 @@ public struct SequenceScores: Sendable, Equatable {
 }
 
 public struct EntropyScorer {
-    public let model: Model
+    public let backend: any ComputeBackend
     public let topK: Int
     public let window: Int
     public let minContext: Int
     public let batchTokens: Int
-    private let workspace = ForwardWorkspace()
 
     /// `window` is clamped to the model's maximum positions; it must exceed `minContext`.
-    public init(model: Model, topK: Int = 16, window: Int, minContext: Int, batchTokens: Int) throws {
-        self.model = model
+    public init(backend: any ComputeBackend, topK: Int = 16, window: Int, minContext: Int, batchTokens: Int) throws {
+        self.backend = backend
         self.topK = topK
-        self.window = min(window, model.config.maxPositions)
+        self.window = min(window, backend.model.config.maxPositions)
         self.minContext = minContext
         self.batchTokens = max(1, batchTokens)
         guard topK >= 1 else { throw RPTError("top-k must be ≥ 1, got \(topK)", file: "--top-k") }
         guard self.window > minContext, self.window >= 2 else {
             throw RPTError("window (\(self.window) tokens) must exceed the minimum context (\(minContext))", file: "--window")
         }
+    }
+
+    /// A scorer on `model`'s default backend.
+    public init(model: Model, topK: Int = 16, window: Int, minContext: Int, batchTokens: Int) throws {
+        try self.init(backend: model.backend(), topK: topK, window: window, minContext: minContext, batchTokens: batchTokens)
     }
 
     /// One window: tokens [start, start + count) of sequence `sequence`, scoring positions from `firstScored`.
@@ -98,12 +101,7 @@ public struct EntropyScorer {
             tokens += sequences[w.sequence][w.start..<(w.start + w.count)]
             segments.append(.init(slot: slot, count: w.count))
         }
-        let capacity = batch.map(\.count).max() ?? 1
-        let cache = KVCache(config: model.config, slots: batch.count, capacity: capacity)
-        let logits = try model.forward(ForwardBatch(tokens: tokens, segments: segments), cache: cache,
-                                       logits: .all, workspace: workspace)
-        let vocab = model.config.vocabSize
-        // (row of the logits predicting the token, sequence, position) for every scored position.
+        // (row of the batch predicting the token, sequence, position) for every scored position.
         var jobs: [(row: Int, sequence: Int, position: Int)] = []
         var rowBase = 0
         for w in batch {
@@ -112,23 +110,10 @@ public struct EntropyScorer {
             }
             rowBase += w.count
         }
-        var entropy = [Float](repeating: 0, count: jobs.count)
-        var logProb = [Float](repeating: 0, count: jobs.count)
-        let k = topK
-        logits.withUnsafeBufferPointer { lp in
-            entropy.withUnsafeMutableBufferPointer { ep in
-                logProb.withUnsafeMutableBufferPointer { gp in
-                    let base = lp.baseAddress!, eOut = ep.baseAddress!, gOut = gp.baseAddress!
-                    Parallel.forRange(jobs.count, minChunk: 16) { lo, hi in
-                        for i in lo..<hi {
-                            let row = base + jobs[i].row * vocab
-                            eOut[i] = Distribution.topKEntropy(row, vocab: vocab, k: k)
-                            gOut[i] = Distribution.logProb(row, vocab: vocab, token: sequences[jobs[i].sequence][jobs[i].position])
-                        }
-                    }
-                }
-            }
-        }
+        let cache = try backend.makeCache(slots: batch.count, capacity: batch.map(\.count).max() ?? 1)
+        let rows = try backend.forward(ForwardBatch(tokens: tokens, segments: segments), cache: cache, rows: .selected(jobs.map(\.row)))
+        let scores = try backend.scores(rows, targets: jobs.map { sequences[$0.sequence][$0.position] }, topK: topK)
+        let entropy = scores.map(\.entropy), logProb = scores.map(\.logProb)
         for (i, j) in jobs.enumerated() {
             results[j.sequence].entropy[j.position] = entropy[i]
             results[j.sequence].logProb[j.position] = logProb[i]

@@ -5,7 +5,6 @@
 // epoch and one mini-batch the update is exactly on-policy (ρ ≡ 1), the paper's setting.
 
 import Foundation
-import RPTKernels
 
 public struct GRPOOptions: Codable, Sendable, Equatable {
     public var groupSize = 8
@@ -65,21 +64,22 @@ public struct GRPOStepMetrics: Sendable {
 }
 
 public final class GRPOTrainer {
-    public let policy: Model
-    public let reference: Model?
-    public let optimizer: AdamW
-    public let grads: ParameterBuffer
+    /// The policy's backend: rollouts, the update's forward/backward, and AdamW's state.
+    public let policy: any ComputeBackend
+    public let reference: (any ComputeBackend)?
     public var options: GRPOOptions
     public var stopTokens: Set<Int>
+    /// Learning rate of the next optimizer step (set per step from the schedule).
+    public var lr: Float
 
-    public init(policy: Model, reference: Model? = nil, optimizer: AdamW, options: GRPOOptions, stopTokens: Set<Int>) throws {
+    public init(policy: any ComputeBackend, reference: (any ComputeBackend)? = nil, lr: Float, options: GRPOOptions,
+                stopTokens: Set<Int>) throws {
         guard options.loss.klCoefficient == 0 || reference != nil else {
             throw RPTError("a KL coefficient > 0 needs a reference model")
         }
         self.policy = policy
         self.reference = reference
-        self.optimizer = optimizer
-        self.grads = optimizer.grads
+        self.lr = lr
         self.options = options
         self.stopTokens = stopTokens
     }
@@ -87,7 +87,7 @@ public final class GRPOTrainer {
     /// Samples and scores G responses for each context.
     public func rollout(_ contexts: [RolloutContext], seed: UInt64) throws -> [RolloutGroup] {
         let o = options
-        let gen = Generator(model: policy)
+        let gen = Generator(backend: policy)
         let samples = try gen.generate(prompts: contexts.map(\.promptIds), samplesPerPrompt: o.groupSize,
                                        options: GenerationOptions(maxTokens: o.maxResponseTokens,
                                                                   sampling: SamplingParameters(temperature: o.temperature, topK: o.topK, topP: o.topP),
@@ -130,7 +130,7 @@ public final class GRPOTrainer {
         m.groupsKept = kept.count
         m.groups = all
         // Rollout compute is spent whether or not any group survives dynamic sampling.
-        m.flops += 2 * Double(policy.parameterCount) * Double(m.promptTokens + m.rolloutTokens)
+        m.flops += 2 * Double(policy.model.parameterCount) * Double(m.promptTokens + m.rolloutTokens)
         let t1 = Date()
         if !kept.isEmpty { try update(kept, metrics: &m) }
         m.updateSeconds = Date().timeIntervalSince(t1)
@@ -162,7 +162,7 @@ public final class GRPOTrainer {
             for c in chunks { oldLogProbs.append(try policy.trainForward(TrainingBatch(sequences: Array(sequences[c])), temperature: o.temperature).logProbs) }
         }
         var clipSum: Float = 0, klSum: Float = 0, lossSum: Float = 0, steps: Float = 0, entropySum: Double = 0, entropyCount = 0
-        let n = Double(policy.parameterCount)
+        let n = Double(policy.model.parameterCount)
         let allTokens = Double(sequences.reduce(0) { $0 + $1.count })
         if !onPolicy { m.flops += 2 * n * allTokens }
         if o.loss.klCoefficient > 0 { m.flops += 2 * n * allTokens * Double(o.epochs) }
@@ -180,13 +180,13 @@ public final class GRPOTrainer {
                 }
                 let r = GRPOLoss.compute(logProbs: current, oldLogProbs: onPolicy ? current : oldLogProbs[k], refLogProbs: refLP,
                                          mask: mask, sequenceOf: sequenceOf, advantages: Array(seqAdv[c]), options: o.loss)
-                grads.zero()
-                try policy.backward(tape, gradLogProbs: r.gradLogProbs, into: grads)
-                if let bad = GradientClipping.firstNonFinite(grads) {
+                try policy.zeroGradients()
+                try policy.backward(tape, gradLogProbs: r.gradLogProbs)
+                if let bad = try policy.firstNonFiniteGradient() {
                     throw RPTError("GRPO update: non-finite gradient in tensor '\(bad)'; weights left unchanged")
                 }
-                m.gradNorm = o.gradClip > 0 ? GradientClipping.clip(grads, maxNorm: o.gradClip) : GradientClipping.globalNorm(grads)
-                optimizer.step()
+                m.gradNorm = try policy.clipGradients(maxNorm: o.gradClip)
+                try policy.optimizerStep(lr: lr)
                 clipSum += r.clipFraction; klSum += r.meanKL; lossSum += r.loss; steps += 1
                 m.trainedTokens += Int(mask.reduce(0, +))
                 m.flops += 6 * n * Double(batch.count)

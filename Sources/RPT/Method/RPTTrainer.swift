@@ -97,21 +97,19 @@ public final class RPTTrainer {
         // Optimizer, reference, GRPO.
         try o.inferenceDType.requireSupported()
         policy.inferenceDType = o.inferenceDType
-        let grads = ParameterBuffer(specs: policy.layout.specs)
-        let optimizer = try AdamW(params: policy.params, grads: grads, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
-                                  weightDecay: o.weightDecay)
+        let backend = try policy.backend(optimizer: AdamWSettings(beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay))
         var g = GRPOOptions()
         g.groupSize = o.groupSize; g.temperature = o.temperature; g.topP = o.topP; g.topK = o.topK
         g.maxResponseTokens = o.maxResponseTokens; g.epochs = o.epochs; g.miniBatches = o.miniBatches
         g.normalizeByStd = o.normalizeByStd; g.loss = o.lossOptions; g.gradClip = o.gradClip
         g.maxRefillRounds = o.maxRefillRounds
-        let reference = o.klCoefficient > 0 ? try Model.load(path: o.reference ?? o.model) : nil
-        grpo = try GRPOTrainer(policy: policy, reference: reference, optimizer: optimizer, options: g,
+        let reference = o.klCoefficient > 0 ? try Model.load(path: o.reference ?? o.model).backend() : nil
+        grpo = try GRPOTrainer(policy: backend, reference: reference, lr: o.lr, options: g,
                                stopTokens: ReasoningFormat.stopTokens(tokenizer: tokenizer, config: policy.config))
         schedule = try LearningRateSchedule(parsing: o.lrSchedule, totalSteps: o.steps)
         monitor = LearningSignalMonitor(totalSteps: o.steps)
         if let ck = checkpoint {
-            try optimizer.restore(m: ck.m, v: ck.v, t: ck.state.adamwStep)
+            try backend.restoreOptimizer(OptimizerState(m: ck.m, v: ck.v, step: ck.state.adamwStep))
             step = ck.state.step
             try order.restore(try JSONDecoder().decode(DataCursor.self, from: Data(ck.state.dataCursor.serialized().utf8)), source: o.data)
             totalFlops = ck.state.payload["flops"]?.double ?? 0
@@ -151,7 +149,7 @@ public final class RPTTrainer {
             var tally = AnswerOutcomeTally()
             var used: [PositionRecord] = []
             grpo.options.dynamicSampling = o.dynamicSampling && step >= o.dynamicSamplingStart
-            grpo.optimizer.lr = schedule.lr(step: step, peak: o.lr)
+            grpo.lr = schedule.lr(step: step, peak: o.lr)
             let m = try grpo.step(batchSize: o.batchSize, seed: o.seed &+ UInt64(step) &* 1_000_003) {
                 let rec = self.records[self.order.next()]
                 used.append(rec)
@@ -165,7 +163,7 @@ public final class RPTTrainer {
                 step: step, rewardMean: Double(m.rewardMean), accuracy: Double(accuracy),
                 groupsDroppedFraction: Double(m.groupsDropped) / Double(max(m.groups.count, 1)), responseLength: Double(m.responseLengthMean),
                 clipFraction: Double(m.clipFraction), kl: Double(m.kl), entropy: Double(m.entropy), gradNorm: Double(m.gradNorm),
-                loss: Double(m.loss), lr: Double(grpo.optimizer.lr), flops: totalFlops,
+                loss: Double(m.loss), lr: Double(grpo.lr), flops: totalFlops,
                 rolloutTokensPerSecond: Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9), rolloutSeconds: m.rolloutSeconds,
                 updateSeconds: m.updateSeconds, formatFailures: tally.failed)
             line.answers = tally.metrics
@@ -188,7 +186,7 @@ public final class RPTTrainer {
             }
             log(String(format: "step %d | reward_mean %.4f | accuracy %.3f | format failures %d/%d | dropped %d | length %.1f | grad_norm %.3f | lr %.3g | %.0f rollout tok/s",
                        step, m.rewardMean, accuracy, tally.failed, tally.total, m.groupsDropped, m.responseLengthMean, m.gradNorm,
-                       grpo.optimizer.lr, Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)))
+                       grpo.lr, Double(m.rolloutTokens) / max(m.rolloutSeconds, 1e-9)))
             if let w = warning { log("warning: " + w.message) }
             progress.update(step, unit: "steps", detail: String(format: "reward %.3f", m.rewardMean))
             let signal = Interruption.pending
@@ -218,8 +216,10 @@ public final class RPTTrainer {
     /// P(· | x_<t) of the policy on the raw context (for the dense rewards, App. A).
     func nextTokenProbabilities(_ contextIds: [Int]) throws -> (Int) -> Float {
         let ids = contextIds.isEmpty ? [tokenizer.bosTokenId ?? 0] : contextIds
-        let cache = KVCache(config: policy.config, slots: 1, capacity: ids.count)
-        let logits = try policy.forward(ForwardBatch(tokens: ids, segments: [.init(slot: 0, count: ids.count)]), cache: cache, logits: .lastOfEachSegment)
+        let backend = grpo.policy
+        let cache = try backend.makeCache(slots: 1, capacity: ids.count)
+        let logits = try backend.logits(backend.forward(ForwardBatch(tokens: ids, segments: [.init(slot: 0, count: ids.count)]),
+                                                        cache: cache, rows: .lastOfEachSegment))
         let v = policy.config.vocabSize
         return { id in id >= 0 && id < v ? logits.withUnsafeBufferPointer { exp(Distribution.logProb($0.baseAddress!, vocab: v, token: id)) } : 0 }
     }
@@ -227,7 +227,8 @@ public final class RPTTrainer {
     func save() throws {
         let cursor = try JSON.parse(JSONEncoder().encode(order.cursor), file: "cursor")
         let state = TrainerState(step: step, dataCursor: cursor, options: try options.json, payload: .object(["flops": .number(totalFlops), "learning_signal": try JSON.parse(JSONEncoder().encode(monitor), file: "learning_signal")]))
-        let dir = try Checkpoint.save(model: policy, optimizer: grpo.optimizer, state: state, in: options.out,
+        try grpo.policy.downloadParameters()
+        let dir = try Checkpoint.save(model: policy, optimizer: grpo.policy.optimizerState(), state: state, in: options.out,
                                       options: CheckpointOptions(keepLast: options.keepLast, tokenizerSources: [tokenizerDir]))
         log("saved checkpoint \(dir)")
     }

@@ -35,6 +35,8 @@ public struct ForwardBatch: Sendable {
 /// Which rows of the batch get logits.
 public enum LogitRows: Sendable {
     case none, lastOfEachSegment, all
+    /// These rows of the packed batch, in this order.
+    case selected([Int])
 }
 
 /// Reusable activation buffers for `Model.forward`, grown on demand.
@@ -77,25 +79,31 @@ extension Model {
     /// logits [rows, vocab] for the requested rows (row order = batch order).
     public func forward(_ batch: ForwardBatch, cache: KVCache, logits which: LogitRows,
                         workspace ws: ForwardWorkspace = ForwardWorkspace()) throws -> [Float] {
-        let c = config
-        let n = batch.tokens.count
-        guard n > 0 else { return [] }
-        guard batch.segments.reduce(0, { $0 + $1.count }) == n else {
-            throw RPTError("forward: segment lengths do not add up to the token count")
+        let hidden = try forwardHidden(batch, cache: cache, rows: which, workspace: ws)
+        let rows = hidden.count / config.hiddenSize
+        var logits = [Float](repeating: 0, count: rows * config.vocabSize)
+        hidden.withUnsafeBufferPointer { h in
+            logits.withUnsafeMutableBufferPointer { headLogits(h.baseAddress!, rows: rows, into: $0.baseAddress!, workspace: ws) }
         }
-        ws.reserve(tokens: n, config: c)
-        let x = ws.x!, xn = ws.xn!, q = ws.q!, k = ws.k!, v = ws.v!, att = ws.att!, gate = ws.gate!, up = ws.up!
-        let pos = ws.positions!
-        let p = params.base
-        let H = c.hiddenSize
-        // y (+)= x · Wᵀ for weights at `offset`s of the parameter buffer: bf16 copies for decode-sized products
-        // when `inferenceDType` is bf16, fp32 otherwise.
-        let pb = bf16Weights()
-        func linear(_ x: UnsafePointer<Float>, _ outputs: [(offset: Int, y: UnsafeMutablePointer<Float>, n: Int)],
-                    M: Int, K: Int, accumulate: Bool = false) {
+        return logits
+    }
+
+    /// The LM head over `rows` final-normed hidden rows: logits [rows, vocab] into `out`, through the bf16 weights
+    /// for decode-sized row counts when `inferenceDType` is bf16.
+    func headLogits(_ xn: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, workspace ws: ForwardWorkspace) {
+        guard rows > 0 else { return }
+        ws.reserve(tokens: rows, config: config)
+        linearProducts(ws)(xn, [(layout.lmHead, out, config.vocabSize)], rows, config.hiddenSize, false)
+    }
+
+    /// y (+)= x · Wᵀ for weights at `offset`s of the parameter buffer: bf16 copies for decode-sized products when
+    /// `inferenceDType` is bf16, fp32 otherwise.
+    private func linearProducts(_ ws: ForwardWorkspace) -> LinearProducts {
+        let p = params.base, pb = bf16Weights(), scratch = ws.xb!
+        return { x, outputs, M, K, accumulate in
             if let pb, M <= MatmulBF16.maxRows {
                 MatmulBF16.ntFused(x, outputs.map { (pb + $0.offset, $0.y, $0.n) }, M: M, K: K, accumulate: accumulate,
-                                   packed: true, scratch: ws.xb!)
+                                   packed: true, scratch: scratch)
             } else if outputs.count == 1 {
                 Matmul.nt(x, p + outputs[0].offset, outputs[0].y, M: M, N: outputs[0].n, K: K, accumulate: accumulate)
             } else {
@@ -103,6 +111,37 @@ extension Model {
                 Matmul.ntFused(x, outputs.map { (UnsafePointer(p + $0.offset), $0.y, $0.n) }, M: M, K: K)
             }
         }
+    }
+
+    /// The decoder over the batch (appending to the cache) and the final norm of the requested rows:
+    /// [rows, hidden], the input of the LM head.
+    func forwardHidden(_ batch: ForwardBatch, cache: KVCache, rows which: LogitRows,
+                       workspace ws: ForwardWorkspace) throws -> [Float] {
+        let c = config
+        let n = batch.tokens.count
+        guard n > 0 else { return [] }
+        guard batch.segments.reduce(0, { $0 + $1.count }) == n else {
+            throw RPTError("forward: segment lengths do not add up to the token count")
+        }
+        var rows: [Int] = []
+        switch which {
+        case .none: break
+        case .all: rows = Array(0..<n)
+        case .lastOfEachSegment:
+            var end = 0
+            for seg in batch.segments { end += seg.count; rows.append(end - 1) }
+        case .selected(let selected):
+            guard selected.allSatisfy({ $0 >= 0 && $0 < n }) else {
+                throw RPTError("forward: a selected row is outside the batch's \(n) rows")
+            }
+            rows = selected
+        }
+        ws.reserve(tokens: n, config: c)
+        let x = ws.x!, xn = ws.xn!, q = ws.q!, k = ws.k!, v = ws.v!, att = ws.att!, gate = ws.gate!, up = ws.up!
+        let pos = ws.positions!
+        let p = params.base
+        let H = c.hiddenSize
+        let linear = linearProducts(ws)
 
         // Positions, bounds, embeddings.
         var row = 0
@@ -127,7 +166,7 @@ extension Model {
         let buffers = LayerBuffers(xIn: x, xn1: xn, q: q, k: k, v: v, qRaw: nil, kRaw: nil, att: att,
                                    xMid: x, xn2: xn, gate: gate, up: up, h: gate, xOut: x)
         for l in layout.layers.indices {
-            decoderLayer(l, buffers, rows: n, positions: pos, linear: { linear($0, $1, M: $2, K: $3, accumulate: $4) }) { b in
+            decoderLayer(l, buffers, rows: n, positions: pos, linear: linear) { b in
                 // Append keys/values to the cache, then attend over each slot's cache.
                 var row = 0
                 for seg in batch.segments {
@@ -141,23 +180,14 @@ extension Model {
         }
         for seg in batch.segments { cache.lengths[seg.slot] += seg.count }
 
-        // Final norm and LM head for the requested rows.
-        var rows: [Int] = []
-        switch which {
-        case .none: return []
-        case .all: rows = Array(0..<n)
-        case .lastOfEachSegment:
-            var end = 0
-            for seg in batch.segments { end += seg.count; rows.append(end - 1) }
+        // Final norm of the requested rows.
+        var hidden = [Float](repeating: 0, count: rows.count * H)
+        hidden.withUnsafeMutableBufferPointer { out in
+            for (i, r) in rows.enumerated() {
+                Vector.rmsNorm(x + r * H, p + layout.finalNorm, out.baseAddress! + i * H, count: H, eps: c.rmsNormEps)
+            }
         }
-        for (i, r) in rows.enumerated() {
-            Vector.rmsNorm(x + r * H, p + layout.finalNorm, xn + i * H, count: H, eps: c.rmsNormEps)
-        }
-        var logits = [Float](repeating: 0, count: rows.count * c.vocabSize)
-        logits.withUnsafeMutableBufferPointer { out in
-            linear(xn, [(layout.lmHead, out.baseAddress!, c.vocabSize)], M: rows.count, K: H)
-        }
-        return logits
+        return hidden
     }
 
     /// Attention for every segment: long segments through the blocked sgemm path, the rest row by row.

@@ -2,7 +2,7 @@
 // each row kvHeads · headDim floats. A slot holds one sequence being generated; G samples of one prompt
 // take G slots that start as copies of the prompt's slot (the prompt is prefilled once).
 
-public final class KVCache: @unchecked Sendable {
+public final class KVCache: InferenceCache, @unchecked Sendable {
     public let layers: Int, slots: Int, capacity: Int, kvDim: Int
     /// Number of filled positions per slot.
     public var lengths: [Int]

@@ -64,6 +64,9 @@ public final class AdamW: @unchecked Sendable {
         self.decayRule = decayRule
     }
 
+    /// The moments and step count, for a checkpoint (the buffers, not copies).
+    public var state: OptimizerState { OptimizerState(m: m, v: v, step: t) }
+
     /// Restores the moments and step count (from a checkpoint); the buffers are copied.
     public func restore(m newM: ParameterBuffer, v newV: ParameterBuffer, t newT: Int) throws {
         guard newM.specs == params.specs, newV.specs == params.specs else {

@@ -91,10 +91,11 @@ public struct Checkpoint {
     // MARK: Saving
 
     /// Writes OUT/step-NNNNNN (NNNNNN = `state.step`) atomically, points `latest` at it, removes stale
-    /// temporary entries and prunes old checkpoints. `state.adamwStep` is taken from the optimizer.
+    /// temporary entries and prunes old checkpoints. `state.adamwStep` is taken from the optimizer. A backend's
+    /// parameters and optimizer state are downloaded to the host before this is called.
     /// Returns the checkpoint directory's path.
     @discardableResult
-    public static func save(model: Model, optimizer: AdamW, state: TrainerState, in outDir: String,
+    public static func save(model: Model, optimizer: OptimizerState, state: TrainerState, in outDir: String,
                             options: CheckpointOptions = CheckpointOptions()) throws -> String {
         guard state.step >= 0 else { throw RPTError("checkpoint step must be non-negative, got \(state.step)", file: outDir) }
         guard optimizer.m.specs == model.layout.specs else {
@@ -102,7 +103,7 @@ public struct Checkpoint {
         }
         guard options.keepLast >= 0 else { throw RPTError("keepLast must be ≥ 0, got \(options.keepLast)", file: outDir) }
         var state = state
-        state.adamwStep = optimizer.t
+        state.adamwStep = optimizer.step
         // A diverged update is not saved: resuming it could only fail again.
         if let i = firstNonFinite(model.params.base, count: model.params.count) {
             throw RPTError("step \(state.step): the update made weight \(i) non-finite (\(model.params.base[i])); not checkpointed. "
@@ -126,7 +127,7 @@ public struct Checkpoint {
             let moments = model.layout.specs.map { ("m." + $0.name, $0, optimizer.m) } + model.layout.specs.map { ("v." + $0.name, $0, optimizer.v) }
             try writeSafeTensors(path: join(tmp, optimizerFile),
                                  tensors: moments.map { StreamedTensor(name: $0.0, shape: $0.1.shape, data: $0.2.base + $0.1.offset) },
-                                 dtype: .float32, metadata: ["format": "pt", "adamw_step": String(optimizer.t)])
+                                 dtype: .float32, metadata: ["format": "pt", "adamw_step": String(optimizer.step)])
             // Checksums of the weight and optimizer files, verified by `load`.
             state.checksums = [modelFile: try FileChecksum.of(join(tmp, modelFile)), optimizerFile: try FileChecksum.of(join(tmp, optimizerFile))]
             try writeFileSynced(join(tmp, stateFile), try state.serialized())

@@ -11,9 +11,7 @@ public func writeLogitsProbe(model: Model, tokens: [Int], to path: String) throw
     if let bad = tokens.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
         throw RPTError("logits probe token \(bad) is outside the vocabulary (\(model.config.vocabSize))", file: path)
     }
-    let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
-    let logits = try model.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: tokens.count)]),
-                                   cache: cache, logits: .all)
+    let logits = try model.backend().sequenceLogits(tokens)
     var writer = SafeTensorsWriter()
     writer.add("input_ids", shape: [1, tokens.count], .i64(tokens))
     writer.add("logits", shape: [1, tokens.count, model.config.vocabSize], .f32(logits))

@@ -4,7 +4,6 @@
 // data cursor; the thread count must match, as BLAS summation order depends on it).
 
 import Foundation
-import RPTKernels
 
 /// The training examples of a run: a token stream (pretraining) or an SFT dataset.
 enum TrainingData {
@@ -38,8 +37,10 @@ public final class Pretrainer {
     public let options: PretrainOptions
     public let model: Model
     public let tokenizer: any Tokenizer
-    let optimizer: AdamW
-    let grads: ParameterBuffer
+    /// Where the model trains: forward/backward, gradients and AdamW's state.
+    let backend: any ComputeBackend
+    /// Learning rate of the last step.
+    private var lr: Float = 0
     let schedule: LearningRateSchedule
     var data: TrainingData
     var step = 0
@@ -125,12 +126,11 @@ public final class Pretrainer {
             }
             dataSummary = "data (SFT): train \(part(d.train)), validation \(part(d.validation))"
         }
-        grads = ParameterBuffer(specs: model.layout.specs)
-        optimizer = try AdamW(params: model.params, grads: grads, lr: options.lr, beta1: options.beta1, beta2: options.beta2,
-                              eps: options.eps, weightDecay: options.weightDecay)
+        backend = try model.backend(optimizer: AdamWSettings(beta1: options.beta1, beta2: options.beta2, eps: options.eps,
+                                                             weightDecay: options.weightDecay))
         schedule = try LearningRateSchedule(parsing: options.schedule, totalSteps: options.steps)
         if let ck = checkpoint {
-            try optimizer.restore(m: ck.m, v: ck.v, t: ck.state.adamwStep)
+            try backend.restoreOptimizer(OptimizerState(m: ck.m, v: ck.v, step: ck.state.adamwStep))
             step = ck.state.step
             totalFlops = ck.state.payload["flops"]?.double ?? 0
             let cursor = try JSONDecoder().decode(DataCursor.self, from: Data(ck.state.dataCursor.serialized().utf8))
@@ -165,7 +165,7 @@ public final class Pretrainer {
             totalFlops += 6 * Double(model.parameterCount) * Double(tokens)
             let budgetReached = o.flopsBudget.map { totalFlops >= $0 } ?? false
             let dt = Date().timeIntervalSince(t0)
-            var line = PretrainMetricsLine(step: step, loss: Double(loss), lr: Double(optimizer.lr), gradNorm: Double(lastGradNorm),
+            var line = PretrainMetricsLine(step: step, loss: Double(loss), lr: Double(lr), gradNorm: Double(lastGradNorm),
                                            tokens: tokens, tokensPerSecond: Double(tokens) / dt,
                                            elapsedSeconds: Date().timeIntervalSince(start), flops: totalFlops)
             if step % o.evalEvery == 0 || step == o.steps || budgetReached, let val = try validationLoss() {
@@ -175,7 +175,7 @@ public final class Pretrainer {
             try tensorboard?.add(step: step, metrics: record)
             if step % o.logEvery == 0 || step == o.steps || budgetReached {
                 var text = String(format: "step %d | loss %.4f | lr %.3g | grad_norm %.3f | %.0f tokens/s", step, loss,
-                                  optimizer.lr, lastGradNorm, Double(tokens) / dt)
+                                  lr, lastGradNorm, Double(tokens) / dt)
                 if let v = line.valLoss { text += String(format: " | val_loss %.4f", v) }
                 log(text)
             }
@@ -196,29 +196,29 @@ public final class Pretrainer {
         let micro = (0..<options.gradAccumulation).map { _ in data.next() }
         let predicted = micro.reduce(0) { $0 + $1.lossMasks.reduce(0) { $0 + Double($1.reduce(0, +)) } }
         guard predicted > 0 else { throw RPTError("step \(step + 1): the batch has no positions to predict") }
-        grads.zero()
+        try backend.zeroGradients()
         var loss: Double = 0
         var tokens = 0
         for b in micro {
             let batch = TrainingBatch(sequences: b.sequences)
             tokens += batch.count
             let weights = batch.packed(b.lossMasks).map { -$0 / Float(predicted) }
-            let tape: ForwardTape
-            do { tape = try model.trainForward(batch) } catch let e as RPTError {
+            let tape: any TrainingTape
+            do { tape = try backend.trainForward(batch) } catch let e as RPTError {
                 throw RPTError("step \(step + 1): \(e.message); weights left unchanged. Resume from the last checkpoint (--resume --lr with a lower rate).")
             }
             loss += zip(tape.logProbs, weights).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } // = −Σ mask·logp / P
-            try model.backward(tape, gradLogProbs: weights, into: grads)
+            try backend.backward(tape, gradLogProbs: weights)
         }
         guard loss.isFinite else {
             throw RPTError("step \(step + 1): loss is \(loss); weights left unchanged. Resume from the last checkpoint (--resume --lr with a lower rate).")
         }
-        if let bad = GradientClipping.firstNonFinite(grads) {
+        if let bad = try backend.firstNonFiniteGradient() {
             throw RPTError("step \(step + 1): non-finite gradient in tensor '\(bad)'; weights left unchanged. Resume from the last checkpoint (--resume).")
         }
-        lastGradNorm = options.gradClip > 0 ? GradientClipping.clip(grads, maxNorm: options.gradClip) : GradientClipping.globalNorm(grads)
-        optimizer.lr = schedule.lr(step: step, peak: options.lr)
-        optimizer.step()
+        lastGradNorm = try backend.clipGradients(maxNorm: options.gradClip)
+        lr = schedule.lr(step: step, peak: options.lr)
+        try backend.optimizerStep(lr: lr)
         return (Float(loss), tokens)
     }
 
@@ -229,7 +229,7 @@ public final class Pretrainer {
         var total: Double = 0, count: Double = 0
         for b in batches {
             let batch = TrainingBatch(sequences: b.sequences)
-            let tape = try model.trainForward(batch)
+            let tape = try backend.trainForward(batch)
             for (lp, w) in zip(tape.logProbs, batch.packed(b.lossMasks)) where w != 0 {
                 total -= Double(lp) * Double(w); count += Double(w)
             }
@@ -241,7 +241,8 @@ public final class Pretrainer {
         let cursor = try JSON.parse(JSONEncoder().encode(data.cursor), file: "cursor")
         let state = TrainerState(step: step, dataCursor: cursor, options: try options.json,
                                  metrics: ["grad_norm": Double(lastGradNorm)], payload: .object(["flops": .number(totalFlops)]))
-        let dir = try Checkpoint.save(model: model, optimizer: optimizer, state: state, in: options.out,
+        try backend.downloadParameters()
+        let dir = try Checkpoint.save(model: model, optimizer: backend.optimizerState(), state: state, in: options.out,
                                       options: CheckpointOptions(modelDType: options.saveBF16 ? .bfloat16 : .float32,
                                                                  keepLast: options.keepLast, tokenizerSources: tokenizerSources))
         log("saved checkpoint \(dir)")

@@ -7,7 +7,7 @@ import Foundation
 import RPTKernels
 
 /// The result of a training forward pass, consumed by `Model.backward`.
-public final class ForwardTape: @unchecked Sendable {
+public final class ForwardTape: TrainingTape, @unchecked Sendable {
     public let batch: TrainingBatch
     let acts: Activations
     let positions: [Int32]
