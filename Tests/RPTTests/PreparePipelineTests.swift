@@ -151,7 +151,10 @@ import Testing
         #expect(try PositionRecord(line: good.line, file: "f", line: 1) == good)
         var v = good
         v.context = "a\"b\\\n\u{1}é 数"; v.entropy = 1.25; v.splits = [.easy, .medium]
-        #expect(v.line == v.json.serialized())  // the fast writer is the generic JSON writer
+        v.calculation = "47+8=55"
+        // The fast writer writes the Codable encoding (sorted keys), and decoding it gives the record back.
+        #expect(v.line == (try JSON.encoding(v, file: "f")).serialized())
+        #expect(try JSONDecoder().decode(PositionRecord.self, from: Data(v.line.utf8)) == v)
         #expect(try PositionRecord(line: v.line, file: "f", line: 1) == v)
         let bad: [String] = [
             "{not json",
@@ -163,6 +166,9 @@ import Testing
             good.line.replacingOccurrences(of: "\"context_ids\":[1,5]", with: "\"context_ids\":[1,5,6]"),
             good.line.replacingOccurrences(of: "\"target_id\":7", with: "\"target_id\":-7"),
             good.line.replacingOccurrences(of: "\"context_ids\":[1,5]", with: "\"context_ids\":[-1,5]"),
+            good.line.replacingOccurrences(of: "\"target_id\":7}", with: "\"target_id\":7,\"splits\":[\"easy\"]}"),
+            good.line.replacingOccurrences(of: "\"target_id\":7}", with: "\"target_id\":7,\"calculation\":3}"),
+            good.line.replacingOccurrences(of: "\"context_ids\":[1,5]", with: "\"context_ids\":[1,5.5]"),
         ]
         for (i, line) in bad.enumerated() {
             let path = dir + "/bad\(i).jsonl"
@@ -172,6 +178,10 @@ import Testing
                 Issue.record("line accepted: \(line)")
             } catch let e as RPTError {
                 #expect(e.file == path && e.message.hasPrefix("line 2:"), "\(e)")
+                // Each names the field at fault (or the JSON itself).
+                let field = ["JSON", "format", "boundaries", "index", "continuation_b64", "splits", "context_ids", "target_id",
+                             "context_ids", "entropy", "calculation", "context_ids[1]"][i]
+                #expect(e.message.contains(field), "\(e.message) should name \(field)")
             }
         }
     }

@@ -77,27 +77,8 @@ public struct PositionRecord: Sendable, Equatable {
         self.entropy = entropy; self.splits = splits; self.calculation = calculation
     }
 
-    public var json: JSON {
-        var o: [String: JSON] = [
-            "format": .string(PositionRecord.format),
-            "doc_id": .string(docId),
-            "index": .number(Double(index)),
-            "context": .string(context),
-            "context_ids": .array(contextIds.map { .number(Double($0)) }),
-            "target_id": .number(Double(targetId)),
-            "target": .string(target),
-            "continuation_b64": .string(Data(continuation).base64EncodedString()),
-            "boundaries": .array(boundaries.map { .number(Double($0)) }),
-            "proxy_entropy": .number(roundedToMicros(proxyEntropy)),
-            "proxy_logprob": .number(roundedToMicros(proxyLogProb)),
-        ]
-        if let entropy { o["entropy"] = .number(roundedToMicros(entropy)) }
-        if let splits { o["splits"] = .array(splits.map { .string($0.rawValue) }) }
-        if let calculation { o["calculation"] = .string(calculation) }
-        return .object(o)
-    }
-
-    /// One line of the file (no newline): the same text as `json.serialized()` (sorted keys).
+    /// One line of the file (no newline): the Codable encoding below with sorted keys, as `JSON.encoding(self)`
+    /// serializes it (checked by the tests), written directly because contexts make these lines long.
     public var line: String { String(decoding: lineBytes, as: UTF8.self) }
 
     /// The UTF-8 bytes of `line`, written directly because contexts make these lines long.
@@ -121,80 +102,93 @@ public struct PositionRecord: Sendable, Equatable {
         return o.bytes
     }
 
-    /// Parses and validates one line; errors name `file` and `line`.
+    /// Parses and validates one line; errors name `file`, `line` and the field.
     public init(line text: String, file: String, line: Int) throws {
-        func bad(_ why: String) -> RPTError { RPTError("line \(line): \(why)", file: file) }
         let value: JSON
         do { value = try JSON.parse(Data(text.utf8), file: file) } catch let e as RPTError {
-            throw bad("malformed JSON (\(e.message))")
+            throw RPTError("line \(line): malformed JSON (\(e.message))", file: file)
         }
         try self.init(json: value, file: file, line: line)
     }
 
-    /// Validates one parsed line; errors name `file` and `line`.
+    /// Decodes and validates one parsed line; errors name `file`, `line` and the field.
     public init(json value: JSON, file: String, line: Int) throws {
-        func bad(_ why: String) -> RPTError { RPTError("line \(line): \(why)", file: file) }
-        guard value.object != nil else { throw bad("not a JSON object") }
-        guard value["format"]?.string == PositionRecord.format else {
-            throw bad("\"format\" must be \"\(PositionRecord.format)\"")
+        do { self = try PositionRecord(from: JSONValueDecoder(value: value, codingPath: [])) } catch let e as DecodingError {
+            throw RPTError("line \(line): \(e.fieldMessage)", file: file)
         }
-        func string(_ k: String) throws -> String {
-            guard let s = value[k]?.string else { throw bad("missing or non-string \"\(k)\"") }
-            return s
+    }
+}
+
+/// The line's fields (docs/dataset-format.md): what `lineBytes` writes and every reader decodes.
+extension PositionRecord: Codable {
+    enum CodingKeys: String, CodingKey {
+        case boundaries, calculation, context, contextIds = "context_ids", continuation = "continuation_b64", docId = "doc_id"
+        case entropy, format, index, proxyEntropy = "proxy_entropy", proxyLogProb = "proxy_logprob", splits, target
+        case targetId = "target_id"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func invalid(_ key: CodingKeys, _ why: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: why)
         }
-        func int(_ k: String) throws -> Int {
-            guard let i = value[k]?.int else { throw bad("missing or non-integer \"\(k)\"") }
-            return i
+        guard try c.decode(String.self, forKey: .format) == PositionRecord.format else {
+            throw invalid(.format, "must be \"\(PositionRecord.format)\"")
         }
-        func ints(_ k: String) throws -> [Int] {
-            guard let a = value[k]?.array else { throw bad("missing or non-array \"\(k)\"") }
-            return try a.map { guard let i = $0.int else { throw bad("\"\(k)\" holds a non-integer") }; return i }
-        }
-        func number(_ k: String) throws -> Float {
-            guard let d = value[k]?.double else { throw bad("missing or non-numeric \"\(k)\"") }
-            return Float(d)
-        }
-        docId = try string("doc_id")
-        index = try int("index")
-        guard index >= 1 else { throw bad("\"index\" must be ≥ 1, got \(index)") }
-        context = try string("context")
-        contextIds = try ints("context_ids")
+        docId = try c.decode(String.self, forKey: .docId)
+        index = try c.decode(Int.self, forKey: .index)
+        guard index >= 1 else { throw invalid(.index, "must be ≥ 1, got \(index)") }
+        context = try c.decode(String.self, forKey: .context)
+        contextIds = try c.decode([Int].self, forKey: .contextIds)
         guard !contextIds.isEmpty, contextIds.count <= index else {
-            throw bad("\"context_ids\" must hold 1 to index (\(index)) ids, got \(contextIds.count)")
+            throw invalid(.contextIds, "must hold 1 to index (\(index)) ids, got \(contextIds.count)")
         }
-        targetId = try int("target_id")
-        guard targetId >= 0, contextIds.allSatisfy({ $0 >= 0 }) else { throw bad("token ids must be ≥ 0 (\"target_id\", \"context_ids\")") }
-        target = try string("target")
-        guard let bytes = Data(base64Encoded: try string("continuation_b64")) else {
-            throw bad("\"continuation_b64\" is not valid base64")
+        guard contextIds.allSatisfy({ $0 >= 0 }) else { throw invalid(.contextIds, "token ids must be ≥ 0") }
+        targetId = try c.decode(Int.self, forKey: .targetId)
+        guard targetId >= 0 else { throw invalid(.targetId, "token ids must be ≥ 0") }
+        target = try c.decode(String.self, forKey: .target)
+        guard let bytes = Data(base64Encoded: try c.decode(String.self, forKey: .continuation)) else {
+            throw invalid(.continuation, "not valid base64")
         }
         continuation = [UInt8](bytes)
-        boundaries = try ints("boundaries")
+        boundaries = try c.decode([Int].self, forKey: .boundaries)
         guard let last = boundaries.last, boundaries.first! > 0, zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 < $1 }),
               last == continuation.count else {
-            throw bad("\"boundaries\" must be positive, strictly increasing and end at the continuation's \(continuation.count) bytes")
+            throw invalid(.boundaries, "must be positive, strictly increasing and end at the continuation's \(continuation.count) bytes")
         }
-        proxyEntropy = try number("proxy_entropy")
-        proxyLogProb = try number("proxy_logprob")
-        if value["entropy"] != nil || value["splits"] != nil {
-            entropy = try number("entropy")
-            guard let a = value["splits"]?.array else { throw bad("validation line without a \"splits\" array") }
-            splits = try a.map {
-                guard let s = $0.string, let d = DifficultySplit(rawValue: s) else {
-                    throw bad("unknown split \($0.serialized()) (easy, medium, hard)")
-                }
+        proxyEntropy = try c.decode(Float.self, forKey: .proxyEntropy)
+        proxyLogProb = try c.decode(Float.self, forKey: .proxyLogProb)
+        // Validation lines carry both the split model's entropy and the splits.
+        entropy = try c.decodeIfPresent(Float.self, forKey: .entropy)
+        if entropy != nil || c.contains(.splits) {
+            guard entropy != nil else { throw invalid(.entropy, "a validation line needs the split model's entropy") }
+            let names = try c.decode([String].self, forKey: .splits)
+            splits = try names.map {
+                guard let d = DifficultySplit(rawValue: $0) else { throw invalid(.splits, "unknown split \"\($0)\" (easy, medium, hard)") }
                 return d
             }
         } else {
-            entropy = nil
             splits = nil
         }
-        if let c = value["calculation"], c != .null {
-            guard let s = c.string else { throw bad("\"calculation\" must be a string") }
-            calculation = s
-        } else {
-            calculation = nil
-        }
+        calculation = try c.decodeIfPresent(String.self, forKey: .calculation)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(PositionRecord.format, forKey: .format)
+        try c.encode(docId, forKey: .docId)
+        try c.encode(index, forKey: .index)
+        try c.encode(context, forKey: .context)
+        try c.encode(contextIds, forKey: .contextIds)
+        try c.encode(targetId, forKey: .targetId)
+        try c.encode(target, forKey: .target)
+        try c.encode(Data(continuation).base64EncodedString(), forKey: .continuation)
+        try c.encode(boundaries, forKey: .boundaries)
+        try c.encode(roundedToMicros(proxyEntropy), forKey: .proxyEntropy)
+        try c.encode(roundedToMicros(proxyLogProb), forKey: .proxyLogProb)
+        try c.encodeIfPresent(entropy.map(roundedToMicros), forKey: .entropy)
+        try c.encodeIfPresent(splits, forKey: .splits)
+        try c.encodeIfPresent(calculation, forKey: .calculation)
     }
 }
 

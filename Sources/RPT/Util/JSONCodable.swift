@@ -83,9 +83,21 @@ struct JSONValueDecoder: Decoder {
 
     func singleValueContainer() throws -> SingleValueDecodingContainer { Single(decoder: self) }
 
-    /// One value: primitives here, anything else through its own init(from:).
+    /// One value: primitives and integer arrays (token ids: the long part of a positions line) here, anything
+    /// else through its own init(from:).
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         switch type {
+        case is [Int].Type:
+            guard case .array(let a) = value else { throw mismatch([Int].self) }
+            var out: [Int] = []
+            out.reserveCapacity(a.count)
+            for (i, element) in a.enumerated() {
+                guard case .number(let d) = element, d == d.rounded(), let n = Int(exactly: d) else {
+                    return try JSONValueDecoder(value: element, codingPath: codingPath + [Unkeyed.Index(i)]).decode(Int.self) as! T
+                }
+                out.append(n)
+            }
+            return out as! T
         case is Bool.Type:
             guard case .bool(let b) = value else { throw mismatch(Bool.self) }
             return b as! T
