@@ -49,10 +49,17 @@ $RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt --config $O
     --temperature 0.8 --template v0 --chat raw --kl 0 --epochs 1 --mini-batches 1 --threads $THREADS --seed 0 \
     --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 | tee $OUT/rpt.log
 rm -rf $OUT/rpt/step-*   # the final checkpoint is not part of the benchmark
+# The same run with each group's prompt computed once in the update (--share-prompts).
+rm -rf $OUT/rpt-shared
+$RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt-shared --config $OUT/rpt-config.json \
+    --steps $STEPS --batch-size $B --group-size $G --max-response-tokens $T --max-prompt-tokens 1024 \
+    --temperature 0.8 --template v0 --chat raw --kl 0 --epochs 1 --mini-batches 1 --threads $THREADS --seed 0 \
+    --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 --share-prompts | tee $OUT/rpt-shared.log
+rm -rf $OUT/rpt-shared/step-*
 
 # TRL side: the same contexts in the same order; checks prompt ids against `rpt tokenize`.
 $PY scripts/bench_grpo_trl.py --model $M --data $OUT/prep-$C/train.jsonl --order $OUT/rpt/completions.jsonl \
     --contexts $B --group-size $G --max-completion-length $T --temperature 0.8 --steps $STEPS --warmup 1 \
     --threads $THREADS --attn $ATTN --rpt $RPT --json $OUT/trl.json 2>&1 | grep -Ev "Loading weights|^\{"
 
-$PY scripts/bench_grpo_table.py --rpt $OUT/rpt --trl $OUT/trl.json --warmup 1
+$PY scripts/bench_grpo_table.py --rpt $OUT/rpt --trl $OUT/trl.json --warmup 1 --rpt-shared $OUT/rpt-shared

@@ -4,7 +4,8 @@
 Per side, the means over the steps after --warmup of: step time (rpt: rollout_s + update_s; TRL: on_step_begin to
 on_step_end), rollout time (generation + reward), update time (forward + backward + clip + AdamW), rollout
 throughput (generated tokens / rollout time) and update throughput (prompt + completion tokens of all B·G sequences /
-update time). Also checks parity: the prompt tokens of every step (rpt: recovered from its FLOP count,
+update time); with --rpt-shared, the same for the `rpt train --share-prompts` run (the update computes each
+prompt once). Also checks parity: the prompt tokens of every step (rpt: recovered from its FLOP count,
 2N·(prompts + generated) + 6N·(G·prompts + generated)) equal TRL's, and both sides' generated token counts.
 
     python scripts/bench_grpo_table.py --rpt runs/bench-grpo/rpt --trl runs/bench-grpo/trl.json [--warmup 1]
@@ -41,6 +42,7 @@ def main():
     ap.add_argument("--rpt", required=True, help="rpt train --out directory")
     ap.add_argument("--trl", required=True, help="bench_grpo_trl.py --json file")
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--rpt-shared", help="the same rpt train run with --share-prompts")
     ap.add_argument("--model", default="runs/bench-grpo/model")
     args = ap.parse_args()
 
@@ -108,6 +110,27 @@ def main():
           f"({', '.join(str(round(r['prompt_tokens'])) for r in theirs)} = G × the step's prompt lengths); "
           f"generated tokens per step rpt / TRL: {', '.join(f'{a}/{b}' for a, b in gen)} (max {B * G * T}); "
           f"rpt tokenize vs transformers prompt ids: {trl.get('rpt_tokenize_check')}.")
+    if args.rpt_shared:
+        shared = [json.loads(l) for l in open(os.path.join(args.rpt_shared, "metrics.jsonl")) if l.strip()]
+        rows = [{"step_s": m["rollout_s"] + m["update_s"], "rollout_s": m["rollout_s"], "update_s": m["update_s"]}
+                for m in shared]
+        s = {k: mean(rows, k) for k in ("step_s", "rollout_s", "update_s")}
+        steps = [r["step_s"] for r in rows[args.warmup:]]
+        print(f"
+With `rpt train --share-prompts` (each group's prompt computed once in the update; TRL has no such "
+              f"option, so its column is the run above):
+")
+        print("| measure | swift-rpt --share-prompts | TRL GRPOTrainer | speedup |")
+        print("|---|---:|---:|---:|")
+        print(f"| full GRPO step, s | {s['step_s']:.2f} | {t['step_s']:.2f} | **{t['step_s'] / s['step_s']:.2f}×** |")
+        print(f"| rollout, s | {s['rollout_s']:.2f} | {t['rollout_s']:.2f} | {t['rollout_s'] / s['rollout_s']:.2f}× |")
+        print(f"| update, s | {s['update_s']:.2f} | {t['update_s']:.2f} | {t['update_s'] / s['update_s']:.2f}× |")
+        print(f"| share of the step in rollout / update | {100 * s['rollout_s'] / s['step_s']:.0f} % / "
+              f"{100 * s['update_s'] / s['step_s']:.0f} % | | |")
+        print(f"| step time spread (min–max), s | {min(steps):.2f}–{max(steps):.2f} | | |")
+        same_gen = [round(m["response_length"] * B * G) for m in shared] == [o_["generated_tokens"] for o_ in ours]
+        print(f"
+Generated tokens per step, --share-prompts run vs the run above: {'identical' if same_gen else 'DIFFERENT'}.")
     if not prompt_ok:
         sys.exit("bench_grpo_table: prompt token counts differ between the sides")
 

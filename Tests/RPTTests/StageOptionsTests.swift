@@ -22,6 +22,7 @@ import Testing
             ("--dynamic-sampling-from", "30%", "dynamicSamplingFromStep", .string("30%")), ("--save-every", "4", "saveEvery", .number(4)),
             ("--save-steps", "1,2,8", "saveSteps", .array([.number(1), .number(2), .number(8)])), ("--report-to", "tensorboard", "reportTo", .string("tensorboard")),
             ("--inference-dtype", "bf16", "inferenceDType", .string("bf16")), ("--keep-last", "0", "keepLast", .number(0)),
+            ("--share-prompts", "", "sharePrompts", .bool(true)),
         ], ["--config", "--stop-after", "--resume", "--print-options", "--threads", "--help", "--version"]),
         ("pretrain", [
             ("--model", "m", "model", .string("m")), ("--tokenizer", "t", "tokenizer", .string("t")), ("--data", "d", "data", .string("d")),

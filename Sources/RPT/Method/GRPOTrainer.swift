@@ -20,6 +20,8 @@ public struct GRPOOptions: Codable, Sendable, Equatable {
     /// Drop groups whose rewards are all equal and refill from new contexts, up to this many extra rounds.
     public var dynamicSampling = false
     public var maxRefillRounds = 3
+    /// Compute each group's prompt once in the update, its responses continuing it (RPTTrainOptions.sharePrompts).
+    public var sharePrompts = false
     public init() {}
 }
 
@@ -142,35 +144,31 @@ public final class GRPOTrainer {
         let o = options
         let g = o.groupSize
         let advantages = GroupAdvantages.compute(rewards: groups.flatMap(\.rewards), groupSize: g, normalizeByStd: o.normalizeByStd)
-        // One training sequence per rollout: prompt + response; train on response positions only.
-        var sequences: [[Int]] = [], masks: [[Float]] = [], seqAdv: [Float] = []
+        // One trained rollout per non-empty response; train on response positions only.
+        var rollouts: [UpdateRollout] = []
         for (gi, group) in groups.enumerated() {
             for (si, s) in group.samples.enumerated() where !s.tokens.isEmpty {
-                let seq = group.promptIds + s.tokens
-                var mask = [Float](repeating: 0, count: seq.count - 1)
-                for j in (group.promptIds.count - 1)..<(seq.count - 1) { mask[j] = 1 }
-                sequences.append(seq); masks.append(mask); seqAdv.append(advantages[gi * g + si])
+                rollouts.append(UpdateRollout(prompt: group.promptIds, response: s.tokens, group: gi, advantage: advantages[gi * g + si]))
             }
         }
-        guard !sequences.isEmpty else { return }
+        guard !rollouts.isEmpty else { return }
         let onPolicy = o.epochs == 1 && o.miniBatches == 1
-        let chunks = (0..<o.miniBatches).map { k in (sequences.count * k / o.miniBatches)..<(sequences.count * (k + 1) / o.miniBatches) }
+        let chunks = (0..<o.miniBatches).map { k in (rollouts.count * k / o.miniBatches)..<(rollouts.count * (k + 1) / o.miniBatches) }
             .filter { !$0.isEmpty }
+        let batches = try chunks.map { try UpdateBatch(rollouts[$0], sharePrompts: o.sharePrompts) }
         // Rollout-time log-probs (at the sampling temperature), unless the single update is on-policy.
         var oldLogProbs: [[Float]] = []
         if !onPolicy {
-            for c in chunks { oldLogProbs.append(try policy.trainForward(TrainingBatch(sequences: Array(sequences[c])), temperature: o.temperature).logProbs) }
+            for u in batches { oldLogProbs.append(try policy.trainForward(u.batch, temperature: o.temperature).logProbs) }
         }
         var clipSum: Float = 0, klSum: Float = 0, lossSum: Float = 0, steps: Float = 0, entropySum: Double = 0, entropyCount = 0
         let n = Double(policy.model.parameterCount)
-        let allTokens = Double(sequences.reduce(0) { $0 + $1.count })
+        let allTokens = Double(batches.reduce(0) { $0 + $1.batch.count })
         if !onPolicy { m.flops += 2 * n * allTokens }
         if o.loss.klCoefficient > 0 { m.flops += 2 * n * allTokens * Double(o.epochs) }
         for _ in 0..<o.epochs {
             for (k, c) in chunks.enumerated() {
-                let batch = TrainingBatch(sequences: Array(sequences[c]))
-                let mask = batch.packed(Array(masks[c]))
-                let sequenceOf = c.enumerated().flatMap { i, s in Array(repeating: i, count: sequences[s].count) }
+                let (batch, mask, sequenceOf) = (batches[k].batch, batches[k].mask, batches[k].sequenceOf)
                 let tape = try policy.trainForward(batch, temperature: o.temperature, entropies: true)
                 let current = tape.logProbs
                 for (h, w) in zip(tape.entropies ?? [], mask) where w != 0 { entropySum += Double(h); entropyCount += 1 }
@@ -179,7 +177,7 @@ public final class GRPOTrainer {
                     refLP = try ref.trainForward(batch, temperature: o.temperature).logProbs
                 }
                 let r = GRPOLoss.compute(logProbs: current, oldLogProbs: onPolicy ? current : oldLogProbs[k], refLogProbs: refLP,
-                                         mask: mask, sequenceOf: sequenceOf, advantages: Array(seqAdv[c]), options: o.loss)
+                                         mask: mask, sequenceOf: sequenceOf, advantages: rollouts[c].map(\.advantage), options: o.loss)
                 try policy.zeroGradients()
                 try policy.backward(tape, gradLogProbs: r.gradLogProbs)
                 if let bad = try policy.firstNonFiniteGradient() {
@@ -196,5 +194,45 @@ public final class GRPOTrainer {
         m.clipFraction = clipSum / max(steps, 1)
         m.kl = klSum / max(steps, 1)
         m.loss = lossSum / max(steps, 1)
+    }
+}
+
+/// One rollout as the update trains it.
+struct UpdateRollout {
+    var prompt: [Int], response: [Int], group: Int, advantage: Float
+}
+
+/// The training batch of a mini-batch of rollouts, with its per-row mask (1 where a row predicts a response token)
+/// and the rollout (index within the mini-batch) of every row.
+struct UpdateBatch {
+    let batch: TrainingBatch
+    let mask: [Float]
+    let sequenceOf: [Int]
+
+    /// Each rollout as prompt + response; or, with `sharePrompts`, each group's prompt but its last token once, and
+    /// each response after that last token as a continuation of it (TrainingBatch.parents): the same rows predict
+    /// the same tokens from the same contexts. A one-token prompt has nothing to share and stays whole.
+    init(_ rollouts: ArraySlice<UpdateRollout>, sharePrompts: Bool) throws {
+        var sequences: [[Int]] = [], parents: [Int?] = [], masks: [[Float]] = [], owner: [Int] = []
+        var prefixOfGroup: [Int: Int] = [:]
+        for (i, r) in rollouts.enumerated() {
+            if sharePrompts, r.prompt.count >= 2 {
+                if prefixOfGroup[r.group] == nil {
+                    prefixOfGroup[r.group] = sequences.count
+                    sequences.append(Array(r.prompt.dropLast())); parents.append(nil)
+                    masks.append(Array(repeating: 0, count: r.prompt.count - 2)); owner.append(i)
+                }
+                sequences.append([r.prompt.last!] + r.response); parents.append(prefixOfGroup[r.group])
+                masks.append(Array(repeating: 1, count: r.response.count)); owner.append(i)
+            } else {
+                sequences.append(r.prompt + r.response); parents.append(nil)
+                masks.append(Array(repeating: 0, count: r.prompt.count - 1) + Array(repeating: 1, count: r.response.count)); owner.append(i)
+            }
+        }
+        var b = TrainingBatch(sequences: sequences)
+        b.parents = parents
+        batch = b
+        mask = b.packed(masks)
+        sequenceOf = zip(owner, sequences).flatMap { Array(repeating: $0.0, count: $0.1.count) }
     }
 }

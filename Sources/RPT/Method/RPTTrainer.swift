@@ -102,7 +102,7 @@ public final class RPTTrainer {
         g.groupSize = o.groupSize; g.temperature = o.temperature; g.topP = o.topP; g.topK = o.topK
         g.maxResponseTokens = o.maxResponseTokens; g.epochs = o.epochs; g.miniBatches = o.miniBatches
         g.normalizeByStd = o.normalizeByStd; g.loss = o.lossOptions; g.gradClip = o.gradClip
-        g.maxRefillRounds = o.maxRefillRounds
+        g.maxRefillRounds = o.maxRefillRounds; g.sharePrompts = o.sharePrompts
         let reference = o.klCoefficient > 0 ? try Model.load(path: o.reference ?? o.model).backend() : nil
         grpo = try GRPOTrainer(policy: backend, reference: reference, lr: o.lr, options: g,
                                stopTokens: ReasoningFormat.stopTokens(tokenizer: tokenizer, config: policy.config))

@@ -31,6 +31,7 @@ extension Model {
         BackwardKernels.rmsNorm(x: acts.xOut, w: p + layout.finalNorm, dy: dxn, dx: dx, dw: g + layout.finalNorm,
                                 rows: n, count: H, eps: c.rmsNormEps)
         let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+        let starts = batch.starts
         tape.positions.withUnsafeBufferPointer { pos in
             for l in stride(from: c.numLayers - 1, through: 0, by: -1) {
                 let o = layout.layers[l], a = acts.layers[l]
@@ -51,11 +52,17 @@ extension Model {
                 if let b = o.bo { columnSums(dx, rows: n, cols: H, into: g + b) }
                 dk.update(repeating: 0, count: n * c.kvDim)
                 dv.update(repeating: 0, count: n * c.kvDim)
-                for (s, r0) in batch.starts.enumerated() {
-                    Attention.backward(q: a.q + r0 * c.qDim, k: a.k + r0 * c.kvDim, v: a.v + r0 * c.kvDim,
-                                       out: a.att + r0 * c.qDim, dout: datt + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
-                                       dq: dq + r0 * c.qDim, dk: dk + r0 * c.kvDim, dv: dv + r0 * c.kvDim,
-                                       count: batch.lengths[s], shape: shape)
+                for (s, r0) in starts.enumerated() {
+                    if let p = batch.parents[s] {
+                        PrefixAttention.backward(q: a.q, k: a.k, v: a.v, out: a.att, dout: datt, lse: a.lse, dq: dq, dk: dk, dv: dv,
+                                                 prefix: PackedRows(row: starts[p], count: batch.lengths[p]),
+                                                 continuation: PackedRows(row: r0, count: batch.lengths[s]), shape: shape)
+                    } else {
+                        Attention.backward(q: a.q + r0 * c.qDim, k: a.k + r0 * c.kvDim, v: a.v + r0 * c.kvDim,
+                                           out: a.att + r0 * c.qDim, dout: datt + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
+                                           dq: dq + r0 * c.qDim, dk: dk + r0 * c.kvDim, dv: dv + r0 * c.kvDim,
+                                           count: batch.lengths[s], shape: shape)
+                    }
                 }
                 applyRope(dq, rows: n, heads: c.numHeads, positions: pos.baseAddress!, inverse: true)
                 applyRope(dk, rows: n, heads: c.numKVHeads, positions: pos.baseAddress!, inverse: true)

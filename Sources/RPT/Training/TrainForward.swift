@@ -1,5 +1,6 @@
 // The training forward pass: the same decoder layers as Forward.swift (DecoderLayer.swift; checked against it
-// in the tests), over packed sequences that each start at position 0, keeping activations for the backward pass and
+// in the tests), over packed sequences that each start at position 0 or continue a shared prefix
+// (TrainingBatch.parents, PrefixAttention.swift), keeping activations for the backward pass and
 // returning log p(target) at every position. The LM head runs in chunks of rows so the full
 // [tokens × vocab] logits never exist at once (Qwen's vocabulary is 151k).
 
@@ -36,14 +37,20 @@ extension Model {
         let c = config, n = batch.count, H = c.hiddenSize
         guard n > 0 else { throw RPTError("empty training batch") }
         guard temperature > 0, temperature.isFinite else { throw RPTError("temperature must be positive, got \(temperature)") }
-        for l in batch.lengths where l > rope.positions {
-            throw RPTError("training sequence of \(l) tokens exceeds max_position_embeddings (\(rope.positions))")
+        guard batch.parents.count == batch.lengths.count,
+              batch.parents.enumerated().allSatisfy({ s, p in p.map { $0 < s && batch.parents[$0] == nil } ?? true }) else {
+            throw RPTError("training batch: a sequence continues a later sequence or a continuation")
+        }
+        let first = batch.firstPositions
+        for (s, l) in batch.lengths.enumerated() where first[s] + l > rope.positions {
+            throw RPTError("training sequence of \(first[s] + l) tokens exceeds max_position_embeddings (\(rope.positions))")
         }
         let acts = Activations(config: c, tokens: n)
         var positions = [Int32](repeating: 0, count: n)
         for (s, start) in batch.starts.enumerated() {
-            for j in 0..<batch.lengths[s] { positions[start + j] = Int32(j) }
+            for j in 0..<batch.lengths[s] { positions[start + j] = Int32(first[s] + j) }
         }
+        let starts = batch.starts
         let p = params.base
         for (i, t) in batch.tokens.enumerated() {
             guard t >= 0, t < c.vocabSize else { throw RPTError("token id \(t) is outside the vocabulary (0..<\(c.vocabSize))") }
@@ -61,10 +68,16 @@ extension Model {
                                            xMid: a.xMid, xn2: a.xn2, gate: a.gate, up: a.up, h: a.h,
                                            xOut: l + 1 < c.numLayers ? acts.layers[l + 1].xIn : acts.xOut)
                 decoderLayer(l, buffers, rows: n, positions: pos.baseAddress!, linear: linear) { b in
-                    for (s, r0) in batch.starts.enumerated() {
-                        Attention.trainForward(q: b.q + r0 * c.qDim, k: b.k + r0 * c.kvDim, v: b.v + r0 * c.kvDim,
-                                               out: b.att + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
-                                               count: batch.lengths[s], shape: shape)
+                    for (s, r0) in starts.enumerated() {
+                        if let p = batch.parents[s] {
+                            PrefixAttention.forward(q: b.q, k: b.k, v: b.v, out: b.att, lse: a.lse,
+                                                    prefix: PackedRows(row: starts[p], count: batch.lengths[p]),
+                                                    continuation: PackedRows(row: r0, count: batch.lengths[s]), shape: shape)
+                        } else {
+                            Attention.trainForward(q: b.q + r0 * c.qDim, k: b.k + r0 * c.kvDim, v: b.v + r0 * c.kvDim,
+                                                   out: b.att + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
+                                                   count: batch.lengths[s], shape: shape)
+                        }
                     }
                 }
             }

@@ -3,6 +3,11 @@
 // nothing. The loss is any weighted sum of the predicted tokens' log-probabilities, given to the
 // backward pass as dLoss/dlogp per position — cross-entropy, SFT on completions only, and policy
 // gradients with per-token advantages all take this one path.
+//
+// Shared prefixes (the GRPO update: G responses to one prompt): a sequence may continue a `parent` sequence of
+// the batch. Its positions then start after the parent's, and its attention sees every row of the parent and its
+// own rows causally — exactly the attention of parent + sequence written out whole, with the parent's rows
+// computed once for all its continuations instead of once per continuation.
 
 public struct TrainingBatch: Sendable {
     /// All tokens, sequence after sequence.
@@ -11,10 +16,13 @@ public struct TrainingBatch: Sendable {
     public var lengths: [Int]
     /// For every position, the next token of its sequence, or -1 at a sequence's last position.
     public var targets: [Int]
+    /// For every sequence, the earlier sequence it continues (a shared prefix without a parent of its own), or nil.
+    public var parents: [Int?]
 
     public init(sequences: [[Int]]) {
         tokens = sequences.flatMap { $0 }
         lengths = sequences.map(\.count)
+        parents = Array(repeating: nil, count: sequences.count)
         targets = []
         targets.reserveCapacity(tokens.count)
         for s in sequences {
@@ -22,7 +30,28 @@ public struct TrainingBatch: Sendable {
         }
     }
 
+    /// Groups of sequences sharing a prefix: each group is its prefix (a sequence) followed by its continuations,
+    /// each continuing the prefix. A group's prefix must be non-empty; its last position predicts nothing (the
+    /// continuations differ), so a continuation usually starts with the prefix's would-be last token.
+    public init(sharedPrefixes groups: [(prefix: [Int], continuations: [[Int]])]) throws {
+        var sequences: [[Int]] = [], parents: [Int?] = []
+        for g in groups {
+            guard !g.prefix.isEmpty else { throw RPTError("a shared prefix must hold at least one token") }
+            let root = sequences.count
+            sequences.append(g.prefix); parents.append(nil)
+            for c in g.continuations {
+                guard !c.isEmpty else { throw RPTError("a continuation of a shared prefix must hold at least one token") }
+                sequences.append(c); parents.append(root)
+            }
+        }
+        self.init(sequences: sequences)
+        self.parents = parents
+    }
+
     public var count: Int { tokens.count }
+
+    /// Position (RoPE index) of the first row of each sequence: 0, or its parent's length.
+    public var firstPositions: [Int] { parents.map { $0.map { lengths[$0] } ?? 0 } }
 
     /// Start offset of every sequence in the packed arrays.
     public var starts: [Int] {
