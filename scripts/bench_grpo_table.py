@@ -116,10 +116,8 @@ def main():
                 for m in shared]
         s = {k: mean(rows, k) for k in ("step_s", "rollout_s", "update_s")}
         steps = [r["step_s"] for r in rows[args.warmup:]]
-        print(f"
-With `rpt train --share-prompts` (each group's prompt computed once in the update; TRL has no such "
-              f"option, so its column is the run above):
-")
+        print(f"\nWith `rpt train --share-prompts` (each group's prompt computed once in the update; TRL has no such "
+              f"option, so its column is the run above):\n")
         print("| measure | swift-rpt --share-prompts | TRL GRPOTrainer | speedup |")
         print("|---|---:|---:|---:|")
         print(f"| full GRPO step, s | {s['step_s']:.2f} | {t['step_s']:.2f} | **{t['step_s'] / s['step_s']:.2f}×** |")
@@ -129,8 +127,7 @@ With `rpt train --share-prompts` (each group's prompt computed once in the updat
               f"{100 * s['update_s'] / s['step_s']:.0f} % | | |")
         print(f"| step time spread (min–max), s | {min(steps):.2f}–{max(steps):.2f} | | |")
         same_gen = [round(m["response_length"] * B * G) for m in shared] == [o_["generated_tokens"] for o_ in ours]
-        print(f"
-Generated tokens per step, --share-prompts run vs the run above: {'identical' if same_gen else 'DIFFERENT'}.")
+        print(f"\nGenerated tokens per step, --share-prompts run vs the run above: {'identical' if same_gen else 'DIFFERENT'}.")
     if not prompt_ok:
         sys.exit("bench_grpo_table: prompt token counts differ between the sides")
 

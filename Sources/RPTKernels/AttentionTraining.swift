@@ -9,14 +9,15 @@ import Foundation
 
 extension Attention {
     /// One sequence of `count` rows at positions 0..<count. q/out [count, qDim]; k/v [count, kvDim] (row
-    /// stride kvDim); lse [heads, count].
+    /// stride kvDim); lse [heads, count]. Only query rows from `firstRow` are computed (a shared prefix's rows
+    /// are computed once by the prefix itself; PrefixAttention.swift).
     public static func trainForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                     out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
-                                    count: Int, shape: AttentionHeads, block: Int = 128) {
+                                    count: Int, shape: AttentionHeads, firstRow: Int = 0, block: Int = 128) {
         let d = shape.headDim
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(block, count) * count)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(min(block, count) * count, 1))
         defer { scores.deallocate() }
-        var r0 = 0
+        var r0 = firstRow
         while r0 < count {
             let rb = min(block, count - r0), keys = r0 + rb
             for h in 0..<shape.heads {
@@ -40,18 +41,19 @@ extension Attention {
         }
     }
 
-    /// Gradients of one sequence: writes dq, accumulates into dk and dv (which the caller zeroes).
+    /// Gradients of one sequence: writes dq, accumulates into dk and dv (which the caller zeroes). Query rows
+    /// before `firstRow` are taken to have a zero upstream gradient: they add nothing and their dq is not written.
     public static func backward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                 out: UnsafePointer<Float>, dout: UnsafePointer<Float>, lse: UnsafePointer<Float>,
                                 dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
-                                count: Int, shape: AttentionHeads, block: Int = 128) {
+                                count: Int, shape: AttentionHeads, firstRow: Int = 0, block: Int = 128) {
         let d = shape.headDim
-        let cap = min(block, count) * count
+        let cap = max(min(block, count) * count, 1)
         let p = UnsafeMutablePointer<Float>.allocate(capacity: cap)
         let dp = UnsafeMutablePointer<Float>.allocate(capacity: cap)
-        let rowDot = UnsafeMutablePointer<Float>.allocate(capacity: min(block, count))
+        let rowDot = UnsafeMutablePointer<Float>.allocate(capacity: max(min(block, count), 1))
         defer { p.deallocate(); dp.deallocate(); rowDot.deallocate() }
-        var r0 = 0
+        var r0 = firstRow
         while r0 < count {
             let rb = min(block, count - r0), keys = r0 + rb
             for h in 0..<shape.heads {

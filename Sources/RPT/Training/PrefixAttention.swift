@@ -1,9 +1,8 @@
 // Attention of a sequence that continues a shared prefix (TrainingBatch.parents): the prefix's rows and the
-// continuation's rows are gathered into one contiguous causal sequence, run through the same training attention
-// kernels as any sequence (RPTKernels/AttentionTraining.swift), and the continuation's share is scattered back.
-// The prefix's own rows of that gathered pass are what the prefix's own attention already computed, so the forward
-// keeps only the continuation's rows, and the backward feeds them a zero upstream gradient: the continuation adds
-// exactly its dependence on the prefix's keys and values, and nothing twice.
+// continuation's rows are gathered into one contiguous causal sequence and run through the same training attention
+// kernels as any sequence (RPTKernels/AttentionTraining.swift) with its query rows starting at the continuation
+// (`firstRow`): the prefix's own queries are the prefix's own attention, computed once. The backward thus adds
+// exactly the continuation's dependence on the prefix's keys and values, and nothing twice.
 
 import Foundation
 import RPTKernels
@@ -26,7 +25,8 @@ private struct GatheredSequence {
         let qd = shape.qDim, kd = shape.kvDim
         self.q = .allocate(capacity: n * qd); self.k = .allocate(capacity: n * kd); self.v = .allocate(capacity: n * kd)
         out = .allocate(capacity: n * qd); lse = .allocate(capacity: shape.heads * n)
-        Self.gather(q, qd, p, c, into: self.q)
+        // Queries: the continuation's rows only (neither kernel reads rows before `firstRow`); keys and values: all.
+        (self.q + p.count * qd).update(from: q + c.row * qd, count: c.count * qd)
         Self.gather(k, kd, p, c, into: self.k)
         Self.gather(v, kd, p, c, into: self.v)
     }
@@ -47,7 +47,7 @@ enum PrefixAttention {
                         lse: UnsafeMutablePointer<Float>, prefix p: PackedRows, continuation c: PackedRows, shape: AttentionHeads) {
         let g = GatheredSequence(prefix: p, continuation: c, q: q, k: k, v: v, shape: shape)
         defer { g.release() }
-        Attention.trainForward(q: g.q, k: g.k, v: g.v, out: g.out, lse: g.lse, count: g.n, shape: shape)
+        Attention.trainForward(q: g.q, k: g.k, v: g.v, out: g.out, lse: g.lse, count: g.n, shape: shape, firstRow: p.count)
         (out + c.row * shape.qDim).update(from: g.out + p.count * shape.qDim, count: c.count * shape.qDim)
         for h in 0..<shape.heads {
             (lse + c.row * shape.heads + h * c.count).update(from: g.lse + h * g.n + p.count, count: c.count)
@@ -64,16 +64,16 @@ enum PrefixAttention {
         let dOut = UnsafeMutablePointer<Float>.allocate(capacity: n * qd), dQ = UnsafeMutablePointer<Float>.allocate(capacity: n * qd)
         let dK = UnsafeMutablePointer<Float>.allocate(capacity: n * kd), dV = UnsafeMutablePointer<Float>.allocate(capacity: n * kd)
         defer { g.release(); for b in [dOut, dQ, dK, dV] { b.deallocate() } }
-        GatheredSequence.gather(out, qd, p, c, into: g.out)
+        // The kernel reads out, dout and lse of the query rows from `firstRow` only: the continuation's.
+        (g.out + p.count * qd).update(from: out + c.row * qd, count: c.count * qd)
         for h in 0..<shape.heads {
-            (g.lse + h * n).update(from: lse + p.row * shape.heads + h * p.count, count: p.count)
             (g.lse + h * n + p.count).update(from: lse + c.row * shape.heads + h * c.count, count: c.count)
         }
-        dOut.update(repeating: 0, count: p.count * qd)
         (dOut + p.count * qd).update(from: dout + c.row * qd, count: c.count * qd)
         dK.update(repeating: 0, count: n * kd)
         dV.update(repeating: 0, count: n * kd)
-        Attention.backward(q: g.q, k: g.k, v: g.v, out: g.out, dout: dOut, lse: g.lse, dq: dQ, dk: dK, dv: dV, count: n, shape: shape)
+        Attention.backward(q: g.q, k: g.k, v: g.v, out: g.out, dout: dOut, lse: g.lse, dq: dQ, dk: dK, dv: dV, count: n, shape: shape,
+                           firstRow: p.count)
         (dq + c.row * qd).update(from: dQ + p.count * qd, count: c.count * qd)
         Vector.add(dk + p.row * kd, dK, count: p.count * kd)
         Vector.add(dk + c.row * kd, dK + p.count * kd, count: c.count * kd)
