@@ -100,9 +100,11 @@ echo "== llama.cpp inference (F32, BF16 GGUF)"
 for t in f32 bf16; do
     $NICE "$LLAMACPP_PYTHON" scripts/bench_llamacpp.py --gguf "$OUT/bench-$t.gguf" "${SHAPES[@]}" --json "$OUT/llamacpp-$t.json"
 done
-echo "== training step: swift-rpt (fp32), PyTorch (fp32, bf16 autocast)"
+echo "== training step: swift-rpt (fp32, bf16), PyTorch (fp32, bf16 autocast)"
 $NICE $RPT bench --model runs/bench-model-f32 --train --seq-len "$TRAIN_SEQ_LEN" --threads "$THREADS" --repeats "$TRAIN_REPEATS" \
     --json "$OUT/rpt-train.json"
+$NICE $RPT bench --model runs/bench-model-f32 --train --train-dtype bf16 --seq-len "$TRAIN_SEQ_LEN" --threads "$THREADS" \
+    --repeats "$TRAIN_REPEATS" --json "$OUT/rpt-train-bf16.json"
 for a in none bf16; do
     d=$([[ $a == none ]] && echo fp32 || echo bf16)
     $NICE "$PYTHON" scripts/bench_pytorch_train.py --model runs/bench-model-f32 --autocast $a --seq-len "$TRAIN_SEQ_LEN" \

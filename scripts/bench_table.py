@@ -6,7 +6,7 @@
     python scripts/bench_table.py --record-env end DIR
 
 Reads DIR/rpt-{fp32,bf16}.json (`rpt bench`), torch-{fp32,bf16}.json (scripts/bench_pytorch.py),
-llamacpp-{f32,bf16}.json (scripts/bench_llamacpp.py), rpt-train.json, torch-train-{fp32,bf16}.json and env.json.
+llamacpp-{f32,bf16}.json (scripts/bench_llamacpp.py), rpt-train{,-bf16}.json, torch-train-{fp32,bf16}.json and env.json.
 Every cell is "median [min..max]" over the repeats; a ratio cell is the ratio of the medians with
 [min ours / max theirs .. max ours / min theirs]. A missing file leaves its column empty (—).
 Standard library only.
@@ -27,7 +27,7 @@ ENGINES = [  # column, file, label
     ("ll32", "llamacpp-f32.json", "llama.cpp F32"),
     ("ll16", "llamacpp-bf16.json", "llama.cpp BF16"),
 ]
-TRAIN = {"rpt32": "rpt-train.json", "pt32": "torch-train-fp32.json", "pt16": "torch-train-bf16.json"}
+TRAIN = {"rpt32": "rpt-train.json", "rpt16": "rpt-train-bf16.json", "pt32": "torch-train-fp32.json", "pt16": "torch-train-bf16.json"}
 
 
 def load(d, name):
@@ -159,15 +159,23 @@ def main():
         is_train = label.startswith("train")
         line = [fmt_rate(cells.get(k)) for k, _, _ in ENGINES]
         if is_train:
-            ratios = ["—", "—", fmt_ratio(cells.get("rpt32"), cells.get("pt16"), targets.get("train"))]
+            ours = "rpt16" if cells.get("rpt16") else "rpt32"
+            ratios = ["—", "—", fmt_ratio(cells.get(ours), cells.get("pt16"), targets.get("train"))]
         else:
             ratios = [fmt_ratio(cells.get("rpt16"), cells.get("ll16"), targets.get("bf16")),
                       fmt_ratio(cells.get("rpt32"), cells.get("ll32"), targets.get("fp32")),
                       fmt_ratio(cells.get("rpt16"), cells.get("pt16"))]
         print(f"| {label} | " + " | ".join(line + ratios) + " |")
     print()
-    print("Training runs in fp32 in swift-rpt (its row is in the fp32 column; the ratio is swift-rpt fp32 / PyTorch bf16 "
-          "autocast); the inference ratio against PyTorch is swift-rpt bf16 / PyTorch bf16 autocast.")
+    t16 = train.get("rpt16")
+    if t16:
+        print("The train step's bf16 column is `--train-dtype bf16` (bf16 operands and fp32 sums in the linear layers' and "
+              f"LM head's products{', on AMX tiles' if t16.get('amx') else ''}; fp32 master weights, AdamW, attention); its "
+              "ratio is swift-rpt bf16 / PyTorch bf16 autocast. The inference ratio against PyTorch is swift-rpt bf16 / "
+              "PyTorch bf16 autocast.")
+    else:
+        print("Training runs in fp32 in swift-rpt (its row is in the fp32 column; the ratio is swift-rpt fp32 / PyTorch bf16 "
+              "autocast); the inference ratio against PyTorch is swift-rpt bf16 / PyTorch bf16 autocast.")
 
     # Peak RSS of each measure (the peak mark reset before it), MiB.
     print()
@@ -202,10 +210,11 @@ def main():
             extra.append(f"- swift-rpt {r.get('inference_dtype', '?')} decode batch 1: {step:.2f} ms/token = "
                          f"{step / r['decode_bound_ms']:.2f}× the memory-bandwidth bound ({r['decode_bound_ms']:.2f} ms: "
                          f"weights streamed per step at the {r['bandwidth_gbs']:.1f} GB/s read bandwidth measured in the same run)")
-    t = train.get("rpt32")
-    if t and t.get("large_matmul_gflops"):
-        extra.append(f"- swift-rpt train step: large matmuls at {t['large_matmul_gflops']:.1f} GFLOP/s, matmuls "
-                     f"{100 * t.get('matmul_fraction_of_step', 0):.0f}% of the step")
+    for k in ("rpt32", "rpt16"):
+        t = train.get(k)
+        if t and t.get("large_matmul_gflops"):
+            extra.append(f"- swift-rpt {t.get('dtype', 'fp32')} train step: large matmuls at {t['large_matmul_gflops']:.1f} GFLOP/s, "
+                         f"matmuls {100 * t.get('matmul_fraction_of_step', 0):.0f}% of the step")
     if extra:
         print()
         print("\n".join(extra))

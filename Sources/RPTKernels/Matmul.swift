@@ -43,6 +43,7 @@ public enum Matmul {
                 ck_gemm_nt_small(x, w, y, Int32(M), Int32(K), Int32(N), Int32(n0), Int32(n1), accumulate ? 1 : 0)
             }
         } else {
+            _ = Parallel.threads   // OpenBLAS's kernels chosen (Parallel.openBLASCore) before its first product
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(N), Int32(K), 1, x, Int32(K), w, Int32(K),
                         accumulate ? 1 : 0, y, Int32(N))
         }
@@ -84,6 +85,7 @@ public enum Matmul {
         if M == 0 || N == 0 { return }
         let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
         defer { profile?.record(M, N, K, since: t0) }
+        _ = Parallel.threads
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

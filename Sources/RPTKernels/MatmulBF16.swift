@@ -1,7 +1,7 @@
 // Linear layers with bf16 weights, y = x · Wᵀ, for decode and rollouts (docs/kernels.md §4): the weights are
 // read as bf16 (half the bytes of fp32), x is rounded to bf16 once per call into a caller-provided scratch
 // buffer, and products accumulate in fp32 (VDPBF16PS; ck_gemm_nt_small_bf16). Only products with at most
-// `maxRows` rows come here; prefill and training keep fp32 sgemm on the fp32 weights.
+// `maxRows` rows come here; larger products in bf16 run GemmBF16 (docs/kernels.md §5).
 
 import CKernels
 import Dispatch

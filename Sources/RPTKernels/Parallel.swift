@@ -3,16 +3,28 @@
 
 import Dispatch
 import Foundation
+import CKernels
 import COpenBLAS
 
 public enum Parallel {
-    /// Threads used by our kernels and by OpenBLAS (default: active processors, or RPT_THREADS).
+    /// Threads used by our kernels and by OpenBLAS (default: active processors, or RPT_THREADS). Its first use also
+    /// gives OpenBLAS its AVX-512 kernels where it fell back to generic ones (`openBLASCore`).
     nonisolated(unsafe) public private(set) static var threads: Int = {
+        openBLASUpgraded = rpt_openblas_upgrade_generic_core(ck_has_avx512(), ck_has_avx512bf16()) != 0
         let env = ProcessInfo.processInfo.environment["RPT_THREADS"].flatMap(Int.init) ?? 0
         let n = env > 0 ? env : ProcessInfo.processInfo.activeProcessorCount
         openblas_set_num_threads(Int32(n))
         return n
     }()
+
+    nonisolated(unsafe) private static var openBLASUpgraded = false
+
+    /// The kernels OpenBLAS runs ("Cooperlake", "Zen", ...), and whether swift-rpt chose them because OpenBLAS did not
+    /// know this CPU and fell back to its generic SSE3 kernels.
+    public static var openBLASCore: (name: String, upgraded: Bool) {
+        _ = threads
+        return (openblas_get_corename().map { String(cString: $0) } ?? "unknown", openBLASUpgraded)
+    }
 
     public static func setThreads(_ n: Int) {
         threads = max(1, n)

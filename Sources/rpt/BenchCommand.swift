@@ -41,6 +41,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Measure training steps (forward + backward + AdamW) instead of inference.")
     var train = false
 
+    @Option(name: .customLong("train-dtype"), help: "Precision of the training products (--train): fp32 or bf16 (AVX-512 BF16 CPUs).")
+    var trainDType: TrainingDType = .fp32
+
     @Option(name: .customLong("seq-len"), help: "Training sequence length (--train).")
     var seqLen: Int = 512
 
@@ -182,11 +185,15 @@ struct BenchCommand: ParsableCommand {
     /// fraction of fp32 peak reached inside the large matmuls, and the peak resident memory.
     func benchTraining(_ m: Model, randomTokens: (Int) -> [Int], median: ([Double]) -> Double,
                        time: (() throws -> Void) throws -> Double) throws {
+        try trainDType.requireSupported()
+        m.trainingDType = trainDType
         let backend = try m.backend(optimizer: AdamWSettings(beta1: 0.9, beta2: 0.95, weightDecay: 0.1))
         let sequences = (0..<batchSize).map { _ in randomTokens(seqLen + 1) }
         let batch = TrainingBatch(sequences: sequences)
         let weights = batch.packed(sequences.map { [Float](repeating: 1, count: $0.count - 1) }).map { -$0 / Float(batchSize * seqLen) }
-        print("model: \(model) (\(m.config.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads)")
+        print("model: \(model) (\(m.config.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads), "
+              + "training products: \(trainDType.rawValue)\(trainDType == .bf16 && GemmBF16.usesAMX ? " (AMX)" : ""), "
+              + "OpenBLAS kernels: \(Parallel.openBLASCore.name)\(Parallel.openBLASCore.upgraded ? " (chosen by swift-rpt: OpenBLAS fell back to Prescott)" : "")")
         var times: [Double] = []
         let profile = MatmulProfile()
         let rssExact = PeakRSS.reset()
@@ -214,7 +221,7 @@ struct BenchCommand: ParsableCommand {
                      peakStep / 1073741824, 1000 * times.min()!, 1000 * times.max()!))
         if let path = json {
             let out: JSON = .object(["engine": .string("swift-rpt"), "version": .string(RPTCommand.configuration.version),
-                                     "dtype": .string("fp32"), "repeats": .number(Double(repeats)),
+                                     "dtype": .string(trainDType.rawValue), "amx": .bool(trainDType == .bf16 && GemmBF16.usesAMX), "repeats": .number(Double(repeats)),
                                      "train_tokens_per_s": .number(rate), "step_s": .array(times.map { .number($0) }),
                                      "train_runs": .array(times.map { .number(tokens / $0) }),
                                      "peak_rss_step_bytes": .number(peakStep), "peak_rss_per_measure_exact": .bool(rssExact),

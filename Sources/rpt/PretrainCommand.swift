@@ -35,6 +35,8 @@ struct PretrainFlags: StageFlags {
     @Option(name: .customLong("save-every"), help: "Checkpoint every N steps (default \(d.saveEvery)).") var saveEvery: Int?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept, 0 = all (default \(d.keepLast)).") var keepLast: Int?
     @Flag(name: .customLong("save-bf16"), help: "Write model weights as BF16.") var saveBF16 = false
+    @Option(name: .customLong("train-dtype"), help: "Precision of the matrix products: fp32 | bf16 (bf16 operands, fp32 sums and weights, as PyTorch's bf16 autocast; AVX-512 BF16 CPUs) (default \(d.trainDType.rawValue)).")
+    var trainDType: TrainingDType?
     @Option(name: .customLong("log-every"), help: "A metrics line every N steps (default \(d.logEvery)).") var logEvery: Int?
     @Option(name: .customLong("report-to"), help: "none | tensorboard: metrics also as TensorBoard events in OUT/tensorboard (default \(d.reportTo)).") var reportTo: String?
     @Option(name: .customLong("text-field"), help: "JSONL field holding the text (default \(d.textField)).") var textField: String?

@@ -58,7 +58,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for the compute kernels (default: all cores).")
     var threads: Int?
 
-    @Option(name: .customLong("inference-dtype"), help: "Weights decoding reads: fp32 | bf16 (AVX-512 BF16 CPUs; prefill stays fp32).")
+    @Option(name: .customLong("inference-dtype"), help: "Weights decoding reads: fp32 | bf16 (AVX-512 BF16 CPUs; prefill through the bf16 GEMM, on AMX where the CPU has it).")
     var inferenceDType: InferenceDType = .fp32
 
     func load() throws -> LanguageModel {
@@ -77,3 +77,4 @@ struct ModelOptions: ParsableArguments {
 
 /// `--inference-dtype fp32|bf16`.
 extension InferenceDType: ExpressibleByArgument {}
+extension TrainingDType: ExpressibleByArgument {}

@@ -46,6 +46,8 @@ struct TrainFlags: StageFlags {
     var reportTo: String?
     @Option(name: .customLong("inference-dtype"), help: "Weights rollouts read: fp32 | bf16 (AVX-512 BF16 CPUs; the loss stays fp32) (default \(d.inferenceDType.rawValue)).")
     var inferenceDType: InferenceDType?
+    @Option(name: .customLong("train-dtype"), help: "Precision of the update's matrix products: fp32 | bf16 (bf16 operands, fp32 sums and weights, as PyTorch's bf16 autocast; AVX-512 BF16 CPUs) (default \(d.trainDType.rawValue)).")
+    var trainDType: TrainingDType?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept, 0 = all (default \(d.keepLast)).") var keepLast: Int?
     @Flag(name: .customLong("share-prompts"), help: "Update: each group's prompt computed once, its responses continuing it (same loss, less compute).")
     var sharePrompts = false

@@ -1,6 +1,6 @@
 // bf16 inference weights (docs/kernels.md §4): the AVX-512 BF16 kernels against their portable reference loops,
 // the bf16 products against exact fp32 within bf16's error bound, decode in bf16 against PyTorch's fp32 logits
-// (Tests/Fixtures/models) within a bf16 tolerance, the dispatch rule (prefill stays fp32, bit for bit), and the
+// (Tests/Fixtures/models) within a bf16 tolerance, prefill through the bf16 GEMM (docs/kernels.md §5) within bf16 rounding of fp32, and the
 // copy following the parameters after an optimizer step.
 
 import Foundation
@@ -137,7 +137,9 @@ struct BF16InferenceTests {
         #expect(agree >= seq.count - 1, "\(name): greedy agreement \(agree)/\(seq.count)")
     }
 
-    @Test func prefillBeyondTheBF16RowLimitStaysFP32BitForBit() throws {
+    /// Prefill-sized products (more than MatmulBF16.maxRows rows) run the bf16 GEMM on packed weights (GemmBF16): the
+    /// logits are those of fp32 up to bf16 rounding, and their argmax mostly the same.
+    @Test func prefillBeyondTheBF16RowLimitRunsTheBF16GEMM() throws {
         let r = try ModelReference("qwen2_f32")
         var rng = RandomGenerator(seed: 3)
         let n = MatmulBF16.maxRows + 1
@@ -146,7 +148,13 @@ struct BF16InferenceTests {
         let fp32 = try allLogits(r.model, tokens)
         r.model.inferenceDType = .bf16
         let bf16 = try allLogits(r.model, tokens)
-        #expect(fp32 == bf16)
+        let err = relativeError(bf16, fp32)
+        #expect(err > 0 && err <= 0.02, "bf16 prefill against fp32: relative error \(err)")
+        let argmaxAgree = (0..<n).filter { i in
+            let a = Array(bf16[(i * r.vocab)..<((i + 1) * r.vocab)]), b = Array(fp32[(i * r.vocab)..<((i + 1) * r.vocab)])
+            return a.indices.max { a[$0] < a[$1] } == b.indices.max { b[$0] < b[$1] }
+        }.count
+        #expect(argmaxAgree >= n * 9 / 10, "argmax agrees at \(argmaxAgree) of \(n) positions")
         // A decode step in bf16 mode does differ (it reads the bf16 copy).
         r.model.inferenceDType = .fp32
         let d32 = try decodeLogits(r.model, Array(tokens.prefix(4)))

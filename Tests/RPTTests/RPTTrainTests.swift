@@ -121,12 +121,15 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
     }
 
     /// Rollouts from the bf16 copy of the weights: the copy follows every update (a resumed run, which builds it
-    /// from the loaded checkpoint, ends bit-identical to an uninterrupted one), and the option is stored.
-    @Test(.enabled(if: MatmulBF16.isSupported)) func bf16RolloutsFollowTheUpdatesAndResumeBitExact() throws {
+    /// from the loaded checkpoint, ends bit-identical to an uninterrupted one), and the option is stored; the same
+    /// with the update's products in bf16 too (`--train-dtype bf16`, whose packed weights also follow the updates).
+    @Test(.enabled(if: MatmulBF16.isSupported), arguments: TrainingDType.allCases)
+    func bf16RolloutsFollowTheUpdatesAndResumeBitExact(_ trainDType: TrainingDType) throws {
         let dir = temporaryDirectory("train-bf16")
         func options(_ out: String) throws -> RPTTrainOptions {
             var o = try trainOptions(dir, out: dir + out, steps: 4)
             o.inferenceDType = .bf16
+            o.trainDType = trainDType
             return o
         }
         let a = try trainer(options("/a"))
@@ -141,7 +144,7 @@ private func trainer(_ o: RPTTrainOptions, resume: Bool = false, log: LogLines? 
             #expect(x != nil && x == y, "\(f) differs after resume")
         }
         let stored = try RPTTrainOptions.stored(TrainerState.load(path: dir + "/a/step-000004/" + Checkpoint.stateFile).options)
-        #expect(stored.inferenceDType == .bf16)
+        #expect(stored.inferenceDType == .bf16 && stored.trainDType == trainDType)
     }
 
     @Test func learningRateScheduleIsAppliedOverTheRunAndKeptOnResume() throws {

@@ -41,6 +41,31 @@ void ck_gemm_nt_small_bf16_packed(const uint16_t *x, const uint16_t *w, float *y
 /// The portable reference version of ck_gemm_nt_small_bf16_packed.
 void ck_gemm_nt_small_bf16_packed_ref(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int N, int ldy, int n0, int n1, int accumulate);
 
+/// Register tile and cache blocks of ck_gemm_bf16 (rows × columns of C per tile; values of k per block; rows of A
+/// per block).
+#define CK_BF16_GEMM_MR 12
+#define CK_BF16_GEMM_NR 32
+#define CK_BF16_GEMM_KC 256
+#define CK_BF16_GEMM_MC 480
+/// 1 when ck_gemm_bf16 runs on AMX tiles (AMX-BF16 CPU, and Linux granted the process the tile state).
+int ck_bf16_gemm_uses_amx(void);
+/// Turns the AMX kernel off (1) or back on where available (0); tests compare the two kernels.
+void ck_bf16_gemm_disable_amx(int disable);
+/// Values (uint16) of a packed B [K, N] (ck_bf16_pack_b): panels of NR columns, ceil(K/2) pairs padded to 16 each.
+long ck_bf16_packed_b_count(int K, int N);
+/// Packs panels q0..<q1 of B [K, N] (element (k, j) at b[k·b_rs + j·b_cs]) as bf16 pairs along k for ck_gemm_bf16.
+void ck_bf16_pack_b(const float *b, long b_rs, long b_cs, int K, int N, int q0, int q1, uint16_t *dst);
+/// Values (uint16) of the scratch one ck_gemm_bf16 call needs for its blocks of A.
+long ck_bf16_gemm_scratch_count(void);
+/// C[i, j] (+)= Σ_k bf16(A[i, k]) · bf16(B[k, j]) in fp32 for i in [m0, m1), j in [n0, n1) (n0 a multiple of NR);
+/// A [M, K] at a[i·a_rs + k·a_cs], B packed by ck_bf16_pack_b, C row-major with row stride ldc. scratch: 64-byte
+/// aligned, ck_bf16_gemm_scratch_count values, or NULL for a buffer the calling thread keeps.
+void ck_gemm_bf16(int M, int N, int K, const float *a, long a_rs, long a_cs, const uint16_t *bpacked, float *c, long ldc,
+                  int m0, int m1, int n0, int n1, int accumulate, uint16_t *scratch);
+/// The reference: the same sum with plain loops over unpacked fp32 operands (B's (k, j) at b[k·b_rs + j·b_cs]).
+void ck_gemm_bf16_ref(int M, int N, int K, const float *a, long a_rs, long a_cs, const float *b, long b_rs, long b_cs,
+                      float *c, long ldc, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

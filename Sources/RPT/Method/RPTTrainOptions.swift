@@ -65,6 +65,9 @@ public struct RPTTrainOptions: StageOptions {
     /// Weights the rollouts read (InferenceWeights.swift): fp32, or a bf16 copy refreshed after every update.
     /// The loss's log-probabilities (old and new) are computed in fp32 either way.
     public var inferenceDType: InferenceDType = .fp32
+    /// Precision of the update's products (TrainingDType.swift): fp32, or bf16 operands with fp32 sums, master
+    /// weights and optimizer. Log-probabilities of the loss then carry bf16 rounding (old and new alike).
+    public var trainDType: TrainingDType = .fp32
     /// The update computes each group's prompt once and its G responses as continuations of it
     /// (TrainingBatch.parents) instead of G full prompt + response sequences: the same loss and gradients up to
     /// float rounding, less compute (the FLOPs count what is computed). Off by default so published runs replay.

@@ -97,6 +97,8 @@ public final class RPTTrainer {
         // Optimizer, reference, GRPO.
         try o.inferenceDType.requireSupported()
         policy.inferenceDType = o.inferenceDType
+        try o.trainDType.requireSupported()
+        policy.trainingDType = o.trainDType
         let backend = try policy.backend(optimizer: AdamWSettings(beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay))
         var g = GRPOOptions()
         g.groupSize = o.groupSize; g.temperature = o.temperature; g.topP = o.topP; g.topK = o.topK

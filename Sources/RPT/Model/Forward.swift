@@ -96,14 +96,20 @@ extension Model {
         linearProducts(ws)(xn, [(layout.lmHead, out, config.vocabSize)], rows, config.hiddenSize, false)
     }
 
-    /// y (+)= x · Wᵀ for weights at `offset`s of the parameter buffer: bf16 copies for decode-sized products when
-    /// `inferenceDType` is bf16, fp32 otherwise.
+    /// y (+)= x · Wᵀ for weights at `offset`s of the parameter buffer. When `inferenceDType` is bf16: decode-sized
+    /// products read the bf16 copies (MatmulBF16), larger ones (prefill) run the bf16 GEMM on packed weights
+    /// (GemmBF16, AMX where the CPU has it); fp32 otherwise.
     private func linearProducts(_ ws: ForwardWorkspace) -> LinearProducts {
-        let p = params.base, pb = bf16Weights(), scratch = ws.xb!
+        let p = params.base, pb = bf16Weights(), scratch = ws.xb!, params = self.params
         return { x, outputs, M, K, accumulate in
             if let pb, M <= MatmulBF16.maxRows {
                 MatmulBF16.ntFused(x, outputs.map { (pb + $0.offset, $0.y, $0.n) }, M: M, K: K, accumulate: accumulate,
                                    packed: true, scratch: scratch)
+            } else if pb != nil, let packs = self.bf16PrefillWeights() {
+                for o in outputs {
+                    GemmBF16.multiply(x, rowStride: K, columnStride: 1, packs.packs(o.offset, for: params).forward, o.y,
+                                      ldc: o.n, M: M, accumulate: accumulate)
+                }
             } else if outputs.count == 1 {
                 Matmul.nt(x, p + outputs[0].offset, outputs[0].y, M: M, N: outputs[0].n, K: K, accumulate: accumulate)
             } else {

@@ -1,6 +1,7 @@
 // The precision of the weights the inference forward pass reads (docs/kernels.md §4). `bf16` keeps a bf16 copy
-// of every weight beside the fp32 parameters (which training, prefill and checkpoints keep using); decode-sized
-// products (≤ MatmulBF16.maxRows rows) read the copy, halving the bytes a memory-bound decode step streams.
+// of every weight beside the fp32 parameters (which fp32 training and checkpoints keep using); decode-sized
+// products (≤ MatmulBF16.maxRows rows) read the copy, halving the bytes a memory-bound decode step streams, and
+// larger ones (prefill) run the bf16 GEMM on packed weights (BF16GemmWeights, docs/kernels.md §5).
 // The copy follows the parameters: it is rebuilt whenever `ParameterBuffer.generation` has moved (an optimizer
 // step), so rollouts after an update never see stale weights.
 

@@ -11,9 +11,18 @@ public final class Model: @unchecked Sendable {
     public let rope: RopeTable
     /// Weight precision of decode-sized products in `forward` (InferenceWeights.swift). Set `.bf16` only after
     /// `InferenceDType.requireSupported()`.
-    public var inferenceDType: InferenceDType = .fp32
+    public var inferenceDType: InferenceDType = .fp32 {
+        didSet { if inferenceDType == .fp32 { bf16Lock.lock(); bf16Prefill = nil; bf16Lock.unlock() } }
+    }
     private let bf16Lock = NSLock()
     private var bf16: BF16Weights?
+    /// Precision of the training products (TrainingDType.swift). Set `.bf16` only after
+    /// `TrainingDType.requireSupported()`.
+    public var trainingDType: TrainingDType = .fp32 {
+        didSet { if trainingDType == .fp32 { bf16Lock.lock(); bf16Training = nil; bf16Lock.unlock() } }
+    }
+    private var bf16Training: BF16GemmWeights?
+    private var bf16Prefill: BF16GemmWeights?
 
     public init(config: ModelConfig, params: ParameterBuffer? = nil) {
         self.config = config
@@ -32,6 +41,28 @@ public final class Model: @unchecked Sendable {
         bf16 = copy
         bf16Lock.unlock()
         return copy.current(for: params)
+    }
+
+    /// The packed bf16 weights for training products, or nil in fp32 mode.
+    func bf16TrainingWeights() -> BF16GemmWeights? {
+        guard trainingDType == .bf16 else { return nil }
+        bf16Lock.lock()
+        defer { bf16Lock.unlock() }
+        let packs = bf16Training ?? BF16GemmWeights(params: params, layout: layout, gradients: true)
+        bf16Training = packs
+        return packs
+    }
+
+    /// The forward packs for prefill-sized products when `inferenceDType` is bf16 (the training packs when bf16
+    /// training made them), built at the first such product; nil in fp32 mode.
+    func bf16PrefillWeights() -> BF16GemmWeights? {
+        guard inferenceDType == .bf16 else { return nil }
+        bf16Lock.lock()
+        defer { bf16Lock.unlock() }
+        if let training = bf16Training { return training }
+        let packs = bf16Prefill ?? BF16GemmWeights(params: params, layout: layout, gradients: false)
+        bf16Prefill = packs
+        return packs
     }
 
     /// Loads an HF directory (config.json + safetensors), or a llama2.c `.bin` checkpoint.

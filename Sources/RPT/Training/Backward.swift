@@ -4,7 +4,8 @@
 // is how micro-batches add up; zero the buffer before a step.
 //
 // Per position with weight g = dL/dlogp: dlogits = g·(onehot(target) − softmax(logits/T)) / T.
-// Linear y = x·Wᵀ: dx = dy·W, dW += dyᵀ·x, db += Σ_rows dy.
+// Linear y = x·Wᵀ: dx = dy·W, dW += dyᵀ·x, db += Σ_rows dy. In bf16 training those products take bf16 operands
+// (LinearGradients, BF16GemmWeights.swift).
 
 import Foundation
 import RPTKernels
@@ -26,6 +27,7 @@ extension Model {
         let dq = buffer(n * c.qDim), dk = buffer(n * c.kvDim), dv = buffer(n * c.kvDim), datt = buffer(n * c.qDim)
         let dh = buffer(n * I)
         defer { for b in [dx, dxn, dq, dk, dv, datt, dh] { b.deallocate() } }
+        let linear = LinearGradients(model: self, grads: grads, bf16: tape.bf16, rows: n)
 
         headBackward(tape, gradLogProbs, dxnf: dxn, grads: grads)
         BackwardKernels.rmsNorm(x: acts.xOut, w: p + layout.finalNorm, dy: dxn, dx: dx, dw: g + layout.finalNorm,
@@ -36,19 +38,19 @@ extension Model {
             for l in stride(from: c.numLayers - 1, through: 0, by: -1) {
                 let o = layout.layers[l], a = acts.layers[l]
                 // MLP block: out = xMid + h·Wdᵀ, h = silu(gate)·up.
-                Matmul.gemm(transA: false, transB: false, M: n, N: I, K: H, dx, lda: H, p + o.down, ldb: I, beta: 0, dh, ldc: I)
-                Matmul.gemm(transA: true, transB: false, M: H, N: I, K: n, dx, lda: H, a.h, ldb: I, beta: 1, g + o.down, ldc: I)
+                linear.input(dx, o.down, out: H, in: I, into: dh)
+                linear.weight(dx, a.h, o.down, out: H, in: I)
                 BackwardKernels.swiglu(a: a.gate, u: a.up, dh: dh, count: n * I) // gate/up now hold their gradients
-                Matmul.gemm(transA: false, transB: false, M: n, N: H, K: I, a.gate, lda: I, p + o.gate, ldb: H, beta: 0, dxn, ldc: H)
-                Matmul.gemm(transA: false, transB: false, M: n, N: H, K: I, a.up, lda: I, p + o.up, ldb: H, beta: 1, dxn, ldc: H)
-                Matmul.gemm(transA: true, transB: false, M: I, N: H, K: n, a.gate, lda: I, a.xn2, ldb: H, beta: 1, g + o.gate, ldc: H)
-                Matmul.gemm(transA: true, transB: false, M: I, N: H, K: n, a.up, lda: I, a.xn2, ldb: H, beta: 1, g + o.up, ldc: H)
+                linear.input(a.gate, o.gate, out: I, in: H, into: dxn)
+                linear.input(a.up, o.up, out: I, in: H, into: dxn, accumulate: true)
+                linear.weight(a.gate, a.xn2, o.gate, out: I, in: H)
+                linear.weight(a.up, a.xn2, o.up, out: I, in: H)
                 BackwardKernels.rmsNorm(x: a.xMid, w: p + o.postNorm, dy: dxn, dx: dx, dw: g + o.postNorm,
                                         rows: n, count: H, eps: c.rmsNormEps, accumulateDX: true)
 
                 // Attention block: xMid = xIn + att·Woᵀ (+ bo).
-                Matmul.gemm(transA: false, transB: false, M: n, N: c.qDim, K: H, dx, lda: H, p + o.wo, ldb: c.qDim, beta: 0, datt, ldc: c.qDim)
-                Matmul.gemm(transA: true, transB: false, M: H, N: c.qDim, K: n, dx, lda: H, a.att, ldb: c.qDim, beta: 1, g + o.wo, ldc: c.qDim)
+                linear.input(dx, o.wo, out: H, in: c.qDim, into: datt)
+                linear.weight(dx, a.att, o.wo, out: H, in: c.qDim)
                 if let b = o.bo { columnSums(dx, rows: n, cols: H, into: g + b) }
                 dk.update(repeating: 0, count: n * c.kvDim)
                 dv.update(repeating: 0, count: n * c.kvDim)
@@ -75,12 +77,12 @@ extension Model {
                 if let b = o.bq { columnSums(dq, rows: n, cols: c.qDim, into: g + b) }
                 if let b = o.bk { columnSums(dk, rows: n, cols: c.kvDim, into: g + b) }
                 if let b = o.bv { columnSums(dv, rows: n, cols: c.kvDim, into: g + b) }
-                Matmul.gemm(transA: false, transB: false, M: n, N: H, K: c.qDim, dq, lda: c.qDim, p + o.wq, ldb: H, beta: 0, dxn, ldc: H)
-                Matmul.gemm(transA: false, transB: false, M: n, N: H, K: c.kvDim, dk, lda: c.kvDim, p + o.wk, ldb: H, beta: 1, dxn, ldc: H)
-                Matmul.gemm(transA: false, transB: false, M: n, N: H, K: c.kvDim, dv, lda: c.kvDim, p + o.wv, ldb: H, beta: 1, dxn, ldc: H)
-                Matmul.gemm(transA: true, transB: false, M: c.qDim, N: H, K: n, dq, lda: c.qDim, a.xn1, ldb: H, beta: 1, g + o.wq, ldc: H)
-                Matmul.gemm(transA: true, transB: false, M: c.kvDim, N: H, K: n, dk, lda: c.kvDim, a.xn1, ldb: H, beta: 1, g + o.wk, ldc: H)
-                Matmul.gemm(transA: true, transB: false, M: c.kvDim, N: H, K: n, dv, lda: c.kvDim, a.xn1, ldb: H, beta: 1, g + o.wv, ldc: H)
+                linear.input(dq, o.wq, out: c.qDim, in: H, into: dxn)
+                linear.input(dk, o.wk, out: c.kvDim, in: H, into: dxn, accumulate: true)
+                linear.input(dv, o.wv, out: c.kvDim, in: H, into: dxn, accumulate: true)
+                linear.weight(dq, a.xn1, o.wq, out: c.qDim, in: H)
+                linear.weight(dk, a.xn1, o.wk, out: c.kvDim, in: H)
+                linear.weight(dv, a.xn1, o.wv, out: c.kvDim, in: H)
                 BackwardKernels.rmsNorm(x: a.xIn, w: p + o.inputNorm, dy: dxn, dx: dx, dw: g + o.inputNorm,
                                         rows: n, count: H, eps: c.rmsNormEps, accumulateDX: true)
             }
@@ -89,35 +91,39 @@ extension Model {
         for (i, t) in batch.tokens.enumerated() { Vector.add(g + layout.embed + t * H, dx + i * H, count: H) }
     }
 
-    /// dL/dxnf and the LM head's weight gradient, recomputing logits a chunk of rows at a time.
+    /// dL/dxnf and the LM head's weight gradient: logits kept by the forward pass (bf16), or recomputed a chunk of
+    /// rows at a time.
     private func headBackward(_ tape: ForwardTape, _ gradLogProbs: [Float], dxnf: UnsafeMutablePointer<Float>, grads: ParameterBuffer) {
         let c = config, acts = tape.acts, V = c.vocabSize, H = c.hiddenSize
         // Only rows with a non-zero weight contribute.
         let rows = (0..<tape.batch.count).filter { gradLogProbs[$0] != 0 && tape.batch.targets[$0] >= 0 }
         dxnf.update(repeating: 0, count: tape.batch.count * H)
-        let chunk = Self.headChunkRows
+        let chunk = min(headChunk(rows: rows.count, bf16: tape.bf16 != nil), max(rows.count, 1))
         let x = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
         let dlogits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)
         let dxc = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
         defer { x.deallocate(); dlogits.deallocate(); dxc.deallocate() }
+        let invT = 1 / tape.temperature
         var i0 = 0
         while i0 < rows.count {
             let m = min(chunk, rows.count - i0)
             for i in 0..<m { (x + i * H).update(from: acts.xnf + rows[i0 + i] * H, count: H) }
-            Matmul.nt(x, params.base + layout.lmHead, dlogits, M: m, N: V, K: H)
-            let invT = 1 / tape.temperature
+            if let kept = tape.keptLogits {
+                for i in 0..<m { (dlogits + i * V).update(from: kept + rows[i0 + i] * V, count: V) }   // already / T
+            } else {
+                headLogits(x, rows: m, into: dlogits, bf16: tape.bf16)
+                if invT != 1 { Vector.scale(dlogits, invT, count: m * V) }
+            }
             for i in 0..<m {
                 let r = rows[i0 + i], row = dlogits + i * V
                 // z = logits / T; dz = g·(onehot − softmax(z)); dlogits = dz / T
-                if invT != 1 { Vector.scale(row, invT, count: V) }
                 _ = Vector.expShifted(row, shift: acts.headLSE[r], count: V)
                 Vector.scale(row, -gradLogProbs[r] * invT, count: V)
                 row[tape.batch.targets[r]] += gradLogProbs[r] * invT
             }
-            Matmul.gemm(transA: true, transB: false, M: V, N: H, K: m, dlogits, lda: V, x, ldb: H, beta: 1,
-                        grads.base + layout.lmHead, ldc: H)
-            Matmul.gemm(transA: false, transB: false, M: m, N: H, K: V, dlogits, lda: V, params.base + layout.lmHead, ldb: H,
-                        beta: 0, dxc, ldc: H)
+            let linear = LinearGradients(model: self, grads: grads, bf16: tape.bf16, rows: m)   // x changes every chunk
+            linear.weight(dlogits, x, layout.lmHead, out: V, in: H)
+            linear.input(dlogits, layout.lmHead, out: V, in: H, into: dxc)
             for i in 0..<m { (dxnf + rows[i0 + i] * H).update(from: dxc + i * H, count: H) }
             i0 += m
         }
@@ -125,5 +131,61 @@ extension Model {
 
     private func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         for r in 0..<rows { Vector.add(out, x + r * cols, count: cols) }
+    }
+}
+
+/// The two products of a linear layer's backward pass, y = x·Wᵀ: dx (+)= dy·W and dW += dyᵀ·x, in fp32 (sgemm) or with
+/// bf16 operands (GemmBF16 on the weights' packs; x packed once for the weights that share it).
+struct LinearGradients {
+    let model: Model
+    let grads: ParameterBuffer
+    let bf16: BF16GemmWeights?
+    /// Rows of dy and x.
+    let rows: Int
+    private let packedInput = PackedInputCache()
+
+    init(model: Model, grads: ParameterBuffer, bf16: BF16GemmWeights?, rows: Int) {
+        self.model = model
+        self.grads = grads
+        self.bf16 = bf16
+        self.rows = rows
+    }
+
+    /// dx[rows, in] (+)= dy[rows, out] · W[out, in], W at `weight` in the parameters.
+    func input(_ dy: UnsafePointer<Float>, _ weight: Int, out: Int, in: Int, into dx: UnsafeMutablePointer<Float>,
+               accumulate: Bool = false) {
+        let n = rows
+        if let bf16 {
+            GemmBF16.multiply(dy, rowStride: out, columnStride: 1, bf16.packs(weight, for: model.params).input, dx, ldc: `in`,
+                              M: n, accumulate: accumulate)
+        } else {
+            Matmul.gemm(transA: false, transB: false, M: n, N: `in`, K: out, dy, lda: out, model.params.base + weight, ldb: `in`,
+                        beta: accumulate ? 1 : 0, dx, ldc: `in`)
+        }
+    }
+
+    /// dW[out, in] += dy[rows, out]ᵀ · x[rows, in], W at `weight` (the gradient buffer has the parameters' offsets).
+    func weight(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ weight: Int, out: Int, in: Int) {
+        let n = rows
+        if bf16 != nil {
+            GemmBF16.multiply(dy, rowStride: 1, columnStride: out, packedInput.packs(x, rows: n, columns: `in`), grads.base + weight,
+                              ldc: `in`, M: out, accumulate: true)
+        } else {
+            Matmul.gemm(transA: true, transB: false, M: out, N: `in`, K: n, dy, lda: out, x, ldb: `in`, beta: 1,
+                        grads.base + weight, ldc: `in`)
+        }
+    }
+}
+
+/// The last activation packed as B for a weight gradient: q, k and v share x, gate and up share theirs. Keyed by the
+/// buffer, so its values must not change while one LinearGradients is in use.
+private final class PackedInputCache {
+    private var last: (x: UnsafePointer<Float>, rows: Int, columns: Int, packed: PackedBF16Matrix)?
+
+    func packs(_ x: UnsafePointer<Float>, rows: Int, columns: Int) -> PackedBF16Matrix {
+        if let last, last.x == x, last.rows == rows, last.columns == columns { return last.packed }
+        let packed = PackedBF16Matrix(x, rows: rows, columns: columns, rowStride: columns, columnStride: 1)
+        last = (x, rows, columns, packed)
+        return packed
     }
 }

@@ -46,6 +46,9 @@ public struct PretrainOptions: StageOptions {
     /// Stop once the run's training FLOPs (6N per trained token) reach this budget; `steps` stays the
     /// schedule's horizon (compute-matched baselines, `rpt reproduce`).
     public var flopsBudget: Double?
+    /// Precision of the training products (TrainingDType.swift): fp32, or bf16 operands with fp32 sums, master
+    /// weights and optimizer (PyTorch's bf16 autocast for the linear layers and the LM head).
+    public var trainDType: TrainingDType = .fp32
 
     /// What `--resume` may change (ResumeOptions): the run length and budget, the learning rate, logging,
     /// evaluation and checkpoint cadence.

@@ -126,6 +126,8 @@ public final class Pretrainer {
             }
             dataSummary = "data (SFT): train \(part(d.train)), validation \(part(d.validation))"
         }
+        try options.trainDType.requireSupported()
+        model.trainingDType = options.trainDType
         backend = try model.backend(optimizer: AdamWSettings(beta1: options.beta1, beta2: options.beta2, eps: options.eps,
                                                              weightDecay: options.weightDecay))
         schedule = try LearningRateSchedule(parsing: options.schedule, totalSteps: options.steps)

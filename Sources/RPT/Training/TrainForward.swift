@@ -14,13 +14,21 @@ public final class ForwardTape: TrainingTape, @unchecked Sendable {
     let positions: [Int32]
     /// Logits are divided by this before the softmax (GRPO trainers score rollouts at the sampling temperature).
     public let temperature: Float
+    /// The bf16 packs of the weights in bf16 training (nil in fp32), for the backward products.
+    let bf16: BF16GemmWeights?
+    /// In bf16 training, logits / T of every row [count × vocab] when they fit `Model.keptLogitsValues`: the
+    /// backward pass reads them instead of recomputing the LM head.
+    var keptLogits: UnsafeMutablePointer<Float>?
 
-    init(batch: TrainingBatch, acts: Activations, positions: [Int32], temperature: Float) {
+    init(batch: TrainingBatch, acts: Activations, positions: [Int32], temperature: Float, bf16: BF16GemmWeights?) {
         self.batch = batch
         self.acts = acts
         self.positions = positions
         self.temperature = temperature
+        self.bf16 = bf16
     }
+
+    deinit { keptLogits?.deallocate() }
 
     /// log p(target) per position (0 where the target is -1).
     public var logProbs: [Float] { Array(UnsafeBufferPointer(start: acts.logProbs, count: batch.count)) }
@@ -29,8 +37,11 @@ public final class ForwardTape: TrainingTape, @unchecked Sendable {
 }
 
 extension Model {
-    /// Rows of the LM head computed at once.
+    /// Rows of the LM head computed at once (fp32).
     static let headChunkRows = 64
+    /// bf16 training keeps the logits of a batch for the backward pass up to this many values (64 MiB), and otherwise
+    /// computes the LM head in chunks of this many values.
+    nonisolated(unsafe) static var keptLogitsValues = 1 << 24   // var: tests take the recomputing path
 
     /// `temperature` scales the logits (logp = log softmax(logits / T)); 1 for plain likelihood training.
     public func trainForward(_ batch: TrainingBatch, temperature: Float = 1, entropies: Bool = false) throws -> ForwardTape {
@@ -57,9 +68,17 @@ extension Model {
             (acts.layers.first?.xIn ?? acts.xOut).advanced(by: i * H).update(from: p + layout.embed + t * H, count: H)
         }
         let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-        // Every activation in its own buffer (Activations), fp32 products one matrix at a time.
+        // Every activation in its own buffer (Activations), products one matrix at a time (fp32, or bf16 packs).
+        let bf16 = bf16TrainingWeights(), params = self.params
         let linear: LinearProducts = { x, outputs, M, K, accumulate in
-            for out in outputs { Matmul.nt(x, p + out.offset, out.y, M: M, N: out.n, K: K, accumulate: accumulate) }
+            for out in outputs {
+                if let bf16 {
+                    GemmBF16.multiply(x, rowStride: K, columnStride: 1, bf16.packs(out.offset, for: params).forward, out.y,
+                                      ldc: out.n, M: M, accumulate: accumulate)
+                } else {
+                    Matmul.nt(x, p + out.offset, out.y, M: M, N: out.n, K: K, accumulate: accumulate)
+                }
+            }
         }
         positions.withUnsafeBufferPointer { pos in
             for l in layout.layers.indices {
@@ -83,23 +102,43 @@ extension Model {
             }
         }
         Vector.rmsNormRows(acts.xOut, p + layout.finalNorm, acts.xnf, rows: n, count: H, eps: c.rmsNormEps)
-        let tape = ForwardTape(batch: batch, acts: acts, positions: positions, temperature: temperature)
-        tape.entropies = try headForward(batch, acts, temperature: temperature, entropies: entropies)
+        let tape = ForwardTape(batch: batch, acts: acts, positions: positions, temperature: temperature, bf16: bf16)
+        tape.entropies = try headForward(tape, entropies: entropies)
         return tape
+    }
+
+    /// Rows of the LM head computed at once: 64 in fp32; in bf16 as many as `keptLogitsValues` allows (larger products
+    /// run closer to the bf16 kernels' peak).
+    func headChunk(rows n: Int, bf16: Bool) -> Int {
+        bf16 ? max(Self.headChunkRows, Self.keptLogitsValues / max(config.vocabSize, 1)) : Self.headChunkRows
+    }
+
+    /// logits[rows, V] = x[rows, H] · W_headᵀ (fp32, or bf16 packs).
+    func headLogits(_ x: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>, bf16: BF16GemmWeights?) {
+        let H = config.hiddenSize, V = config.vocabSize
+        if let bf16 {
+            GemmBF16.multiply(x, rowStride: H, columnStride: 1, bf16.packs(layout.lmHead, for: params).forward, logits,
+                              ldc: V, M: rows)
+        } else {
+            Matmul.nt(x, params.base + layout.lmHead, logits, M: rows, N: V, K: H)
+        }
     }
 
     /// log-sum-exp and log p(target) for every row, a chunk of rows at a time.
     /// Returns the per-position entropies when `entropies` is set (H = lse − Σ p·z).
-    private func headForward(_ batch: TrainingBatch, _ acts: Activations, temperature: Float, entropies: Bool) throws -> [Float]? {
+    private func headForward(_ tape: ForwardTape, entropies: Bool) throws -> [Float]? {
+        let batch = tape.batch, acts = tape.acts, temperature = tape.temperature
         var h: [Float]? = entropies ? [Float](repeating: 0, count: batch.count) : nil
         let c = config, n = batch.count, V = c.vocabSize
-        let chunk = Self.headChunkRows
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, n) * V)
-        defer { logits.deallocate() }
+        let keep = tape.bf16 != nil && n * V <= Self.keptLogitsValues
+        let chunk = keep ? n : headChunk(rows: n, bf16: tape.bf16 != nil)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, n) * V)
+        if keep { tape.keptLogits = buffer }
+        defer { if !keep { buffer.deallocate() } }
         var r0 = 0
         while r0 < n {
-            let rows = min(chunk, n - r0)
-            Matmul.nt(acts.xnf + r0 * c.hiddenSize, params.base + layout.lmHead, logits, M: rows, N: V, K: c.hiddenSize)
+            let rows = min(chunk, n - r0), logits = buffer
+            headLogits(acts.xnf + r0 * c.hiddenSize, rows: rows, into: logits, bf16: tape.bf16)
             if temperature != 1 { Vector.scale(logits, 1 / temperature, count: rows * V) }
             for i in 0..<rows {
                 let row = logits + i * V
