@@ -23,19 +23,22 @@ public final class PackedBF16Matrix: @unchecked Sendable {
     }
 
     /// A packed copy of B [rows, columns] whose element (k, j) is b[k·rowStride + j·columnStride].
-    public convenience init(_ b: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, columnStride: Int) {
+    public convenience init(_ b: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, columnStride: Int,
+                            threaded: Bool = true) {
         self.init(rows: rows, columns: columns)
-        pack(b, rowStride: rowStride, columnStride: columnStride)
+        pack(b, rowStride: rowStride, columnStride: columnStride, threaded: threaded)
     }
 
     deinit { values.deallocate() }
 
-    /// Repacks from B (same shape) with element (k, j) at b[k·rowStride + j·columnStride]; panels split across threads.
-    public func pack(_ b: UnsafePointer<Float>, rowStride: Int, columnStride: Int) {
+    /// Repacks from B (same shape) with element (k, j) at b[k·rowStride + j·columnStride]; panels split across threads
+    /// when `threaded`.
+    public func pack(_ b: UnsafePointer<Float>, rowStride: Int, columnStride: Int, threaded: Bool = true) {
         let panels = (columns + GemmBF16.panelColumns - 1) / GemmBF16.panelColumns
         let box = UnsafeSendable((b, values))
         let (K, N) = (Int32(rows), Int32(columns))
-        Parallel.forRange(panels, minChunk: max(1, (1 << 16) / max(rows * GemmBF16.panelColumns, 1))) { q0, q1 in
+        let minChunk = threaded ? max(1, (1 << 16) / max(rows * GemmBF16.panelColumns, 1)) : max(panels, 1)
+        Parallel.forRange(panels, minChunk: minChunk) { q0, q1 in
             let (b, values) = box.value
             ck_bf16_pack_b(b, rowStride, columnStride, K, N, Int32(q0), Int32(q1), values)
         }
@@ -56,9 +59,10 @@ public enum GemmBF16 {
     public static func setAMX(enabled: Bool) { ck_bf16_gemm_disable_amx(enabled ? 0 : 1) }
 
     /// C[M, N] (+)= A · B, A [M, K] at a[i·rowStride + k·columnStride] (one of the strides 1), B packed [K, N], C row-major
-    /// with row stride ldc.
+    /// with row stride ldc. `threaded: false` runs on the calling thread (callers that split work themselves).
     public static func multiply(_ a: UnsafePointer<Float>, rowStride: Int, columnStride: Int, _ b: PackedBF16Matrix,
-                                _ c: UnsafeMutablePointer<Float>, ldc: Int, M: Int, accumulate: Bool = false) {
+                                _ c: UnsafeMutablePointer<Float>, ldc: Int, M: Int, accumulate: Bool = false,
+                                threaded: Bool = true) {
         let N = b.columns, K = b.rows
         if M == 0 || N == 0 { return }
         precondition(rowStride == 1 || columnStride == 1, "GemmBF16: A needs a unit stride")
@@ -67,7 +71,7 @@ public enum GemmBF16 {
         let box = UnsafeSendable((a, b.values, c))
         let acc: Int32 = accumulate ? 1 : 0
         let work = M * N * max(K, 1)
-        let split = Parallel.threads > 1 && work >= 1 << 21
+        let split = threaded && Parallel.threads > 1 && work >= 1 << 21
         if split && N / panelColumns >= M / rowUnit {
             let panels = (N + panelColumns - 1) / panelColumns
             Parallel.forRange(panels) { q0, q1 in
@@ -88,8 +92,11 @@ public enum GemmBF16 {
 
     /// `Matmul.gemm`'s product in bf16 for two fp32 operands: C[M, N] (+)= op(A) · op(B), B packed on the way.
     public static func gemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int, _ a: UnsafePointer<Float>, lda: Int,
-                            _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let packed = PackedBF16Matrix(b, rows: K, columns: N, rowStride: transB ? 1 : ldb, columnStride: transB ? ldb : 1)
-        multiply(a, rowStride: transA ? 1 : lda, columnStride: transA ? lda : 1, packed, c, ldc: ldc, M: M, accumulate: accumulate)
+                            _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                            threaded: Bool = true) {
+        let packed = PackedBF16Matrix(b, rows: K, columns: N, rowStride: transB ? 1 : ldb, columnStride: transB ? ldb : 1,
+                                      threaded: threaded)
+        multiply(a, rowStride: transA ? 1 : lda, columnStride: transA ? lda : 1, packed, c, ldc: ldc, M: M, accumulate: accumulate,
+                 threaded: threaded)
     }
 }

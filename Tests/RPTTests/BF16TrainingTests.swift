@@ -115,11 +115,14 @@ private let autocastModels = ["qwen3_f32", "llama_rope_llama3", "qwen2_bf16_tied
               + "\(worst.0) in \(worst.1); autocast against fp32 \(worstAutocastVsFP32)")
     }
 
-    /// The backward pass reads the logits the forward pass kept; recomputing them (the path for batches whose logits
-    /// do not fit) gives the same gradients.
-    @Test func keptLogitsGiveTheGradientsOfRecomputedOnes() throws {
+    /// The backward pass reads the logits the forward pass kept (in place when nearly every row has a weight, copying
+    /// the rows that have one otherwise); recomputing them (the path for batches whose logits do not fit) gives the
+    /// same gradients.
+    @Test(arguments: [false, true]) func keptLogitsGiveTheGradientsOfRecomputedOnes(_ sparse: Bool) throws {
         let g = try GradientCase("qwen2_f32")
         g.model.trainingDType = .bf16
+        // Every position with a target weighted (in place), or every other one (copied rows).
+        let weights = g.batch.targets.indices.map { i in sparse && i % 2 == 1 ? 0 : g.weights[i] == 0 ? -0.01 : g.weights[i] }
         func gradients(keep: Bool) throws -> [Float] {
             let saved = Model.keptLogitsValues
             Model.keptLogitsValues = keep ? saved : 0
@@ -128,7 +131,7 @@ private let autocastModels = ["qwen3_f32", "llama_rope_llama3", "qwen2_bf16_tied
             try backend.zeroGradients()
             let tape = try backend.trainForward(g.batch, temperature: 0.8)
             #expect(((tape as? ForwardTape)?.keptLogits != nil) == keep)
-            try backend.backward(tape, gradLogProbs: g.weights)
+            try backend.backward(tape, gradLogProbs: weights)
             return Array(try backend.downloadGradients().buffer)
         }
         #expect(relativeError(try gradients(keep: true), try gradients(keep: false)) <= 1e-5)

@@ -22,7 +22,7 @@ import Testing
             ("--dynamic-sampling-from", "30%", "dynamicSamplingFromStep", .string("30%")), ("--save-every", "4", "saveEvery", .number(4)),
             ("--save-steps", "1,2,8", "saveSteps", .array([.number(1), .number(2), .number(8)])), ("--report-to", "tensorboard", "reportTo", .string("tensorboard")),
             ("--inference-dtype", "bf16", "inferenceDType", .string("bf16")), ("--keep-last", "0", "keepLast", .number(0)),
-            ("--share-prompts", "", "sharePrompts", .bool(true)),
+            ("--share-prompts", "", "sharePrompts", .bool(true)), ("--train-dtype", "bf16", "trainDType", .string("bf16")),
         ], ["--config", "--stop-after", "--resume", "--print-options", "--threads", "--help", "--version"]),
         ("pretrain", [
             ("--model", "m", "model", .string("m")), ("--tokenizer", "t", "tokenizer", .string("t")), ("--data", "d", "data", .string("d")),
@@ -31,7 +31,7 @@ import Testing
             ("--lr-schedule", "constant", "schedule", .string("constant")), ("--weight-decay", "0.5", "weightDecay", .number(0.5)),
             ("--grad-clip", "2", "gradClip", .number(2)), ("--seed", "9", "seed", .number(9)), ("--validation", "3", "validation", .number(3)),
             ("--eval-every", "3", "evalEvery", .number(3)), ("--eval-batches", "2", "evalBatches", .number(2)), ("--save-every", "4", "saveEvery", .number(4)),
-            ("--keep-last", "0", "keepLast", .number(0)), ("--save-bf16", "", "saveBF16", .bool(true)), ("--log-every", "2", "logEvery", .number(2)),
+            ("--keep-last", "0", "keepLast", .number(0)), ("--save-bf16", "", "saveBF16", .bool(true)), ("--train-dtype", "bf16", "trainDType", .string("bf16")), ("--log-every", "2", "logEvery", .number(2)),
             ("--report-to", "tensorboard", "reportTo", .string("tensorboard")), ("--text-field", "body", "textField", .string("body")),
             ("--text-template", "{a}\\n{b}", "template", .string("{a}\n{b}")), ("--delimiter", "\\t", "delimiter", .string("\t")),
             ("--sft", "", "sft", .bool(true)), ("--prompt-field", "p", "promptField", .string("p")), ("--completion-field", "c", "completionField", .string("c")),

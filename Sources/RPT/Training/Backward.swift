@@ -28,6 +28,7 @@ extension Model {
         let dh = buffer(n * I)
         defer { for b in [dx, dxn, dq, dk, dv, datt, dh] { b.deallocate() } }
         let linear = LinearGradients(model: self, grads: grads, bf16: tape.bf16, rows: n)
+        let products: Attention.Products = tape.bf16 == nil ? .fp32 : .bf16
 
         headBackward(tape, gradLogProbs, dxnf: dxn, grads: grads)
         BackwardKernels.rmsNorm(x: acts.xOut, w: p + layout.finalNorm, dy: dxn, dx: dx, dw: g + layout.finalNorm,
@@ -58,12 +59,13 @@ extension Model {
                     if let p = batch.parents[s] {
                         PrefixAttention.backward(q: a.q, k: a.k, v: a.v, out: a.att, dout: datt, lse: a.lse, dq: dq, dk: dk, dv: dv,
                                                  prefix: PackedRows(row: starts[p], count: batch.lengths[p]),
-                                                 continuation: PackedRows(row: r0, count: batch.lengths[s]), shape: shape)
+                                                 continuation: PackedRows(row: r0, count: batch.lengths[s]), shape: shape,
+                                                 products: products)
                     } else {
                         Attention.backward(q: a.q + r0 * c.qDim, k: a.k + r0 * c.kvDim, v: a.v + r0 * c.kvDim,
                                            out: a.att + r0 * c.qDim, dout: datt + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
                                            dq: dq + r0 * c.qDim, dk: dk + r0 * c.kvDim, dv: dv + r0 * c.kvDim,
-                                           count: batch.lengths[s], shape: shape)
+                                           count: batch.lengths[s], shape: shape, products: products)
                     }
                 }
                 applyRope(dq, rows: n, heads: c.numHeads, positions: pos.baseAddress!, inverse: true)
@@ -97,33 +99,47 @@ extension Model {
         let c = config, acts = tape.acts, V = c.vocabSize, H = c.hiddenSize
         // Only rows with a non-zero weight contribute.
         let rows = (0..<tape.batch.count).filter { gradLogProbs[$0] != 0 && tape.batch.targets[$0] >= 0 }
-        dxnf.update(repeating: 0, count: tape.batch.count * H)
+        let invT = 1 / tape.temperature
+        // z = logits / T; dz = g·(onehot − softmax(z)); dlogits = dz / T, in place of the row's z.
+        func dlogits(_ row: UnsafeMutablePointer<Float>, _ r: Int) {
+            _ = Vector.expShifted(row, shift: acts.headLSE[r], count: V)
+            Vector.scale(row, -gradLogProbs[r] * invT, count: V)
+            row[tape.batch.targets[r]] += gradLogProbs[r] * invT
+        }
+        let n = tape.batch.count
+        if rows.count * 10 >= n * 9, let kept = tape.takeKeptLogits() {
+            // (Nearly) every row contributes: the kept logits become dlogits in place (zero where a row adds nothing),
+            // and the products read all rows where they are.
+            defer { kept.deallocate() }
+            var next = 0
+            for r in 0..<n {
+                if next < rows.count && rows[next] == r { dlogits(kept + r * V, r); next += 1 } else { (kept + r * V).update(repeating: 0, count: V) }
+            }
+            let linear = LinearGradients(model: self, grads: grads, bf16: tape.bf16, rows: n)
+            linear.weight(kept, acts.xnf, layout.lmHead, out: V, in: H)
+            linear.input(kept, layout.lmHead, out: V, in: H, into: dxnf)
+            return
+        }
+        dxnf.update(repeating: 0, count: n * H)
         let chunk = min(headChunk(rows: rows.count, bf16: tape.bf16 != nil), max(rows.count, 1))
         let x = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
-        let dlogits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)
         let dxc = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
-        defer { x.deallocate(); dlogits.deallocate(); dxc.deallocate() }
-        let invT = 1 / tape.temperature
+        defer { x.deallocate(); buffer.deallocate(); dxc.deallocate() }
         var i0 = 0
         while i0 < rows.count {
             let m = min(chunk, rows.count - i0)
             for i in 0..<m { (x + i * H).update(from: acts.xnf + rows[i0 + i] * H, count: H) }
             if let kept = tape.keptLogits {
-                for i in 0..<m { (dlogits + i * V).update(from: kept + rows[i0 + i] * V, count: V) }   // already / T
+                for i in 0..<m { (buffer + i * V).update(from: kept + rows[i0 + i] * V, count: V) }   // already / T
             } else {
-                headLogits(x, rows: m, into: dlogits, bf16: tape.bf16)
-                if invT != 1 { Vector.scale(dlogits, invT, count: m * V) }
+                headLogits(x, rows: m, into: buffer, bf16: tape.bf16)
+                if invT != 1 { Vector.scale(buffer, invT, count: m * V) }
             }
-            for i in 0..<m {
-                let r = rows[i0 + i], row = dlogits + i * V
-                // z = logits / T; dz = g·(onehot − softmax(z)); dlogits = dz / T
-                _ = Vector.expShifted(row, shift: acts.headLSE[r], count: V)
-                Vector.scale(row, -gradLogProbs[r] * invT, count: V)
-                row[tape.batch.targets[r]] += gradLogProbs[r] * invT
-            }
+            for i in 0..<m { dlogits(buffer + i * V, rows[i0 + i]) }
             let linear = LinearGradients(model: self, grads: grads, bf16: tape.bf16, rows: m)   // x changes every chunk
-            linear.weight(dlogits, x, layout.lmHead, out: V, in: H)
-            linear.input(dlogits, layout.lmHead, out: V, in: H, into: dxc)
+            linear.weight(buffer, x, layout.lmHead, out: V, in: H)
+            linear.input(buffer, layout.lmHead, out: V, in: H, into: dxc)
             for i in 0..<m { (dxnf + rows[i0 + i] * H).update(from: dxc + i * H, count: H) }
             i0 += m
         }

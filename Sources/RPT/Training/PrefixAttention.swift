@@ -44,10 +44,12 @@ enum PrefixAttention {
     /// The continuation's attention output and log-sum-exp (`lse` holds each sequence's block, [heads][rows], at
     /// its first row × heads).
     static func forward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                        lse: UnsafeMutablePointer<Float>, prefix p: PackedRows, continuation c: PackedRows, shape: AttentionHeads) {
+                        lse: UnsafeMutablePointer<Float>, prefix p: PackedRows, continuation c: PackedRows, shape: AttentionHeads,
+                        products: Attention.Products = .fp32) {
         let g = GatheredSequence(prefix: p, continuation: c, q: q, k: k, v: v, shape: shape)
         defer { g.release() }
-        Attention.trainForward(q: g.q, k: g.k, v: g.v, out: g.out, lse: g.lse, count: g.n, shape: shape, firstRow: p.count)
+        Attention.trainForward(q: g.q, k: g.k, v: g.v, out: g.out, lse: g.lse, count: g.n, shape: shape, firstRow: p.count,
+                               products: products)
         (out + c.row * shape.qDim).update(from: g.out + p.count * shape.qDim, count: c.count * shape.qDim)
         for h in 0..<shape.heads {
             (lse + c.row * shape.heads + h * c.count).update(from: g.lse + h * g.n + p.count, count: c.count)
@@ -58,7 +60,8 @@ enum PrefixAttention {
     static func backward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafePointer<Float>,
                          dout: UnsafePointer<Float>, lse: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>,
                          dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
-                         prefix p: PackedRows, continuation c: PackedRows, shape: AttentionHeads) {
+                         prefix p: PackedRows, continuation c: PackedRows, shape: AttentionHeads,
+                         products: Attention.Products = .fp32) {
         let g = GatheredSequence(prefix: p, continuation: c, q: q, k: k, v: v, shape: shape)
         let qd = shape.qDim, kd = shape.kvDim, n = g.n
         let dOut = UnsafeMutablePointer<Float>.allocate(capacity: n * qd), dQ = UnsafeMutablePointer<Float>.allocate(capacity: n * qd)
@@ -73,7 +76,7 @@ enum PrefixAttention {
         dK.update(repeating: 0, count: n * kd)
         dV.update(repeating: 0, count: n * kd)
         Attention.backward(q: g.q, k: g.k, v: g.v, out: g.out, dout: dOut, lse: g.lse, dq: dQ, dk: dK, dv: dV, count: n, shape: shape,
-                           firstRow: p.count)
+                           firstRow: p.count, products: products)
         (dq + c.row * qd).update(from: dQ + p.count * qd, count: c.count * qd)
         Vector.add(dk + p.row * kd, dK, count: p.count * kd)
         Vector.add(dk + c.row * kd, dK + p.count * kd, count: c.count * kd)

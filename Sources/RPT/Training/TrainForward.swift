@@ -30,6 +30,12 @@ public final class ForwardTape: TrainingTape, @unchecked Sendable {
 
     deinit { keptLogits?.deallocate() }
 
+    /// The kept logits, handed over once (the backward pass turns them into dlogits in place); nil afterwards.
+    func takeKeptLogits() -> UnsafeMutablePointer<Float>? {
+        defer { keptLogits = nil }
+        return keptLogits
+    }
+
     /// log p(target) per position (0 where the target is -1).
     public var logProbs: [Float] { Array(UnsafeBufferPointer(start: acts.logProbs, count: batch.count)) }
     /// Entropy (nats) of the full next-token distribution per position with a target, when requested.
@@ -70,6 +76,7 @@ extension Model {
         let shape = AttentionHeads(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
         // Every activation in its own buffer (Activations), products one matrix at a time (fp32, or bf16 packs).
         let bf16 = bf16TrainingWeights(), params = self.params
+        let products: Attention.Products = bf16 == nil ? .fp32 : .bf16
         let linear: LinearProducts = { x, outputs, M, K, accumulate in
             for out in outputs {
                 if let bf16 {
@@ -91,11 +98,12 @@ extension Model {
                         if let p = batch.parents[s] {
                             PrefixAttention.forward(q: b.q, k: b.k, v: b.v, out: b.att, lse: a.lse,
                                                     prefix: PackedRows(row: starts[p], count: batch.lengths[p]),
-                                                    continuation: PackedRows(row: r0, count: batch.lengths[s]), shape: shape)
+                                                    continuation: PackedRows(row: r0, count: batch.lengths[s]), shape: shape,
+                                                    products: products)
                         } else {
                             Attention.trainForward(q: b.q + r0 * c.qDim, k: b.k + r0 * c.kvDim, v: b.v + r0 * c.kvDim,
                                                    out: b.att + r0 * c.qDim, lse: a.lse + r0 * c.numHeads,
-                                                   count: batch.lengths[s], shape: shape)
+                                                   count: batch.lengths[s], shape: shape, products: products)
                         }
                     }
                 }
