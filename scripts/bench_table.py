@@ -169,8 +169,9 @@ def main():
     print()
     t16 = train.get("rpt16")
     if t16:
-        print("The train step's bf16 column is `--train-dtype bf16` (bf16 operands and fp32 sums in the linear layers' and "
-              f"LM head's products{', on AMX tiles' if t16.get('amx') else ''}; fp32 master weights, AdamW, attention); its "
+        print("The train step's bf16 column is `--train-dtype bf16` (bf16 operands and fp32 sums in the matrix products of "
+              f"the linear layers, the LM head and attention{', on AMX tiles' if t16.get('amx') else ''}; fp32 master weights, "
+              "AdamW, norms, softmax); its "
               "ratio is swift-rpt bf16 / PyTorch bf16 autocast. The inference ratio against PyTorch is swift-rpt bf16 / "
               "PyTorch bf16 autocast.")
     else:

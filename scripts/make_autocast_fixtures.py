@@ -18,7 +18,6 @@ How to run (from the repository root)
     pip install -r scripts/requirements-reference.txt
     python scripts/make_autocast_fixtures.py
 """
-import json
 import os
 
 import torch
@@ -26,6 +25,8 @@ import torch.nn.functional as F
 import transformers
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
+
+from make_model_fixtures import canonical_header  # sorted metadata keys: byte-for-byte reproducible files
 
 MODELS = ["qwen3_f32", "llama_rope_llama3", "qwen2_bf16_tied"]
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "models")
@@ -36,18 +37,6 @@ def masked_loss(model, ids, mask):
     logp = F.log_softmax(logits[:, :-1], dim=-1)
     nll = -logp.gather(-1, ids[:, 1:, None])[..., 0]
     return (mask * nll).sum() / mask.sum()
-
-
-def canonical_header(path):
-    """Sorted metadata keys in the safetensors header, so the file is byte-for-byte reproducible."""
-    with open(path, "r+b") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-        new = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        assert len(new) <= n, (len(new), n)
-        f.seek(8)
-        f.write(new + b" " * (n - len(new)))
 
 
 def main():

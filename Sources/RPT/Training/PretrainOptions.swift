@@ -47,7 +47,7 @@ public struct PretrainOptions: StageOptions {
     /// schedule's horizon (compute-matched baselines, `rpt reproduce`).
     public var flopsBudget: Double?
     /// Precision of the training products (TrainingDType.swift): fp32, or bf16 operands with fp32 sums, master
-    /// weights and optimizer (PyTorch's bf16 autocast for the linear layers and the LM head).
+    /// weights and optimizer (PyTorch's bf16 autocast for the products of the linear layers, LM head and attention).
     public var trainDType: TrainingDType = .fp32
 
     /// What `--resume` may change (ResumeOptions): the run length and budget, the learning rate, logging,

@@ -1,7 +1,7 @@
-// bf16 training (`--train-dtype bf16`, docs/kernels.md §5): the matrix products of the linear layers and the LM head,
-// forward and backward, take bf16 operands and sum in fp32 (GemmBF16 on BF16GemmWeights), the arithmetic of PyTorch's
-// `torch.autocast(dtype=torch.bfloat16)` for those products; the master weights, gradients, AdamW and everything else
-// (norms, attention, softmax, loss) stay fp32.
+// bf16 training (`--train-dtype bf16`, docs/kernels.md §5): the matrix products of the linear layers, the LM head and
+// attention, forward and backward, take bf16 operands and sum in fp32 (GemmBF16; the weights packed in BF16GemmWeights),
+// the arithmetic of PyTorch's `torch.autocast(dtype=torch.bfloat16)` for those products; the master weights,
+// gradients, AdamW and everything else (norms, softmax, loss) stay fp32.
 
 import RPTKernels
 
