@@ -5,6 +5,7 @@
 import CKernels
 import COpenBLAS
 import Dispatch
+import Foundation
 
 /// FLOPs and time spent inside matrix products, collected only while `Matmul.profile` is set
 /// (benchmarks use it to report the fraction of peak the matmuls reach).
@@ -14,11 +15,16 @@ public final class MatmulProfile: @unchecked Sendable {
     /// The same for products with M·N·K ≥ 2^24 (the "large" matmuls).
     public var largeFlops: Double = 0
     public var largeSeconds: Double = 0
+    /// Products may be recorded from several threads at once (bf16 attention runs one per KV group); their seconds
+    /// then add up over the threads.
+    private let lock = NSLock()
     public init() {}
 
     @inline(__always) func record(_ m: Int, _ n: Int, _ k: Int, since t0: UInt64) {
         let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let f = 2 * Double(m) * Double(n) * Double(k)
+        lock.lock()
+        defer { lock.unlock() }
         flops += f; seconds += dt
         if m * n * k >= 1 << 24 { largeFlops += f; largeSeconds += dt }
     }
