@@ -20,9 +20,15 @@ void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K
     }
 }
 
-// One tile: RB weight rows (≤ 4) × MB tokens (≤ 4). Constant RB/MB after inlining keep acc in registers.
+// How far ahead (bytes) the decode kernels prefetch the weight stream (docs/kernels.md §3).
+#define CK_GEMV_PREFETCH 8192
+
+// One tile: RB weight rows (≤ 4) × MB tokens (≤ 4). Constant RB/MB after inlining keep acc in registers. With
+// `ahead_end` set (the first token block of a row tile), each row's line CK_GEMV_PREFETCH bytes ahead is prefetched
+// into L2 when it lies before ahead_end: rows are contiguous, so this covers the stream one tile ahead.
 AVX512 static inline __attribute__((always_inline)) void tile(const float *x, const float *w, float *y, int K, int ldy,
-                                                              int n, int m, int RB, int MB, int accumulate) {
+                                                              int n, int m, int RB, int MB, int accumulate,
+                                                              const char *ahead_end) {
     __m512 acc[4][4];
     for (int r = 0; r < RB; r++)
         for (int j = 0; j < MB; j++) acc[r][j] = _mm512_setzero_ps();
@@ -32,6 +38,11 @@ AVX512 static inline __attribute__((always_inline)) void tile(const float *x, co
     int k = 0;
     for (; k + 16 <= K; k += 16) {
         __m512 wv[4];
+        if (ahead_end)
+            for (int r = 0; r < RB; r++) {
+                const char *ahead = (const char *)(wr[r] + k) + CK_GEMV_PREFETCH;
+                if (ahead < ahead_end) _mm_prefetch(ahead, _MM_HINT_T1);
+            }
         for (int r = 0; r < RB; r++) wv[r] = _mm512_loadu_ps(wr[r] + k);
         for (int j = 0; j < MB; j++) {
             __m512 xv = _mm512_loadu_ps(xr[j] + k);
@@ -55,43 +66,67 @@ AVX512 static inline __attribute__((always_inline)) void tile(const float *x, co
         }
 }
 
-// One token (decode at batch 1, a pure GEMV): 8 weight rows at a time, two accumulators per row and
-// prefetches ahead, so more cache lines are in flight and the stream runs closer to DRAM bandwidth.
-AVX512 static void gemv_rows8(const float *x, const float *w, float *y, int K, int n0, int n1, int accumulate) {
-    int n = n0;
-    for (; n + 8 <= n1; n += 8) {
-        __m512 a0[8], a1[8];
-        for (int r = 0; r < 8; r++) { a0[r] = _mm512_setzero_ps(); a1[r] = _mm512_setzero_ps(); }
+// One token (decode at batch 1, a pure GEMV): rows in order, so each thread reads its rows [n0, n1) of w as one
+// contiguous stream, with software prefetches CK_GEMV_PREFETCH bytes ahead into L2 (docs/kernels.md §3: on the
+// Intel Xeon this read 28-33 GB/s on two threads where 8 interleaved row streams read 17-22).
+AVX512 static void gemv_stream(const float *x, const float *w, float *y, int K, int n0, int n1, int accumulate) {
+    const char *end = (const char *)(w + (long)n1 * K);
+    for (int n = n0; n < n1; n++) {
+        const float *wr = w + (long)n * K;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         int k = 0;
-        for (; k + 32 <= K; k += 32) {
-            __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
-            for (int r = 0; r < 8; r++) {
-                const float *wr = w + (long)(n + r) * K + k;
-                _mm_prefetch((const char *)(wr + 256), _MM_HINT_T0);
-                a0[r] = _mm512_fmadd_ps(_mm512_loadu_ps(wr), x0, a0[r]);
-                a1[r] = _mm512_fmadd_ps(_mm512_loadu_ps(wr + 16), x1, a1[r]);
-            }
+        for (; k + 64 <= K; k += 64) {
+            const char *ahead = (const char *)(wr + k) + CK_GEMV_PREFETCH;
+            if (ahead < end)
+                for (int l = 0; l < 4; l++) _mm_prefetch(ahead + 64 * l, _MM_HINT_T1);
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k), _mm512_loadu_ps(x + k), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 32), _mm512_loadu_ps(x + k + 32), a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 48), _mm512_loadu_ps(x + k + 48), a3);
         }
         for (; k < K; k += 16) {
             __mmask16 mask = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
-            __m512 xv = _mm512_maskz_loadu_ps(mask, x + k);
-            for (int r = 0; r < 8; r++)
-                a0[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, w + (long)(n + r) * K + k), xv, a0[r]);
+            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, wr + k), _mm512_maskz_loadu_ps(mask, x + k), a0);
         }
-        for (int r = 0; r < 8; r++) {
-            float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
-            y[n + r] = accumulate ? y[n + r] + s : s;
-        }
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+        y[n] = accumulate ? y[n] + s : s;
     }
-    for (; n < n1; n++) tile(x, w, y, K, 0, n, 0, 1, 1, accumulate);
 }
 
-#define TILE_CASE(RB, MB) tile(x, w, y, K, ldy, n, m, RB, MB, accumulate)
+// The sum of x[0..<n], read the way gemv_stream reads weights (one stream, prefetched into L2): the read
+// bandwidth decode can reach, which `rpt bench` reports as decode's bound.
+AVX512 static float stream_sum_avx512(const float *x, long n) {
+    const char *end = (const char *)(x + n);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    long i = 0;
+    for (; i + 64 <= n; i += 64) {
+        const char *ahead = (const char *)(x + i) + CK_GEMV_PREFETCH;
+        if (ahead < end)
+            for (int l = 0; l < 4; l++) _mm_prefetch(ahead + 64 * l, _MM_HINT_T1);
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+float ck_stream_sum(const float *x, long n) {
+    if (ck_has_avx512()) return stream_sum_avx512(x, n);
+    float s = 0;
+    for (long i = 0; i < n; i++) s += x[i];
+    return s;
+}
+
+#define TILE_CASE(RB, MB) tile(x, w, y, K, ldy, n, m, RB, MB, accumulate, m == 0 ? ahead_end : 0)
 
 AVX512 static void gemm_small_avx512(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate) {
-    if (M == 1) { gemv_rows8(x, w, y, K, n0, n1, accumulate); return; }
+    if (M == 1) { gemv_stream(x, w, y, K, n0, n1, accumulate); return; }
     // Weight rows outside, tokens inside: a 4-row tile of w is read from memory once and reused from L1
     // by every block of 4 tokens.
+    const char *ahead_end = (const char *)(w + (long)n1 * K);
     int n = n0;
     for (; n + 4 <= n1; n += 4) {
         for (int m = 0; m < M; m += 4) {

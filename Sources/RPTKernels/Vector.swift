@@ -1,6 +1,7 @@
 // Row kernels over unsafe Float32 buffers, written with SIMD16 so that they compile to AVX vector code
 // (the target sets -target-cpu). Each has a scalar tail; the scalar reference versions live in tests.
 
+import CKernels
 import Foundation
 
 public typealias V16 = SIMD16<Float>
@@ -58,6 +59,10 @@ public enum Vector {
         while i + 16 <= n { store16(load16(x + i) * a, x + i); i += 16 }
         while i < n { x[i] *= a; i += 1 }
     }
+
+    /// The sum of x[0..<n], read the way the decode kernels stream weights (one prefetched stream; ck_stream_sum):
+    /// timed by `rpt bench` as the read bandwidth decode can reach.
+    public static func streamSum(_ x: UnsafePointer<Float>, count n: Int) -> Float { ck_stream_sum(x, n) }
 
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> Float {
         var acc0 = V16(), acc1 = V16()

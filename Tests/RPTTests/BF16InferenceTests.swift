@@ -137,6 +137,32 @@ struct BF16InferenceTests {
         #expect(agree >= seq.count - 1, "\(name): greedy agreement \(agree)/\(seq.count)")
     }
 
+    /// A decode step of several sequences (M = 8 rows per product: on AMX CPUs the bf16 GEMM's tiles, MatmulBF16.amxRows)
+    /// stays within bf16 tolerance of PyTorch's fp32 logits for every sequence.
+    @Test(arguments: ["qwen2_f32", "llama_f32"])
+    func batchedDecodeInBF16MatchesPyTorchWithinBF16Tolerance(_ name: String) throws {
+        let r = try ModelReference(name)
+        r.model.inferenceDType = .bf16
+        let seq = try r.sequence(0), slots = Array(0..<8)
+        try #require(slots.count >= MatmulBF16.amxRows)
+        let theirs = Array(try r.ref.floats("logits")[0..<(seq.count * r.vocab)])
+        let scale = theirs.map { abs($0) }.max()!
+        let cache = KVCache(config: r.model.config, slots: slots.count, capacity: seq.count)
+        let ws = ForwardWorkspace()
+        var perSlot = [[Float]](repeating: [], count: slots.count)
+        for t in seq {
+            let logits = try r.model.forward(ForwardBatch(decode: slots.map { _ in t }, slots: slots), cache: cache,
+                                             logits: .lastOfEachSegment, workspace: ws)
+            for s in slots { perSlot[s] += logits[(s * r.vocab)..<((s + 1) * r.vocab)] }
+        }
+        for s in slots {
+            let err = maxAbsDiff(perSlot[s], theirs)
+            #expect(err <= 0.02 * scale + 1e-3, "\(name), sequence \(s): \(err)")
+        }
+        // On AMX the batch ran other kernels than one sequence alone (same tolerance, different rounding).
+        if GemmBF16.usesAMX { #expect(perSlot[0] != (try decodeLogits(r.model, seq))) }
+    }
+
     /// Prefill-sized products (more than MatmulBF16.maxRows rows) run the bf16 GEMM on packed weights (GemmBF16): the
     /// logits are those of fp32 up to bf16 rounding, and their argmax mostly the same.
     @Test func prefillBeyondTheBF16RowLimitRunsTheBF16GEMM() throws {

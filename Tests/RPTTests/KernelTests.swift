@@ -33,12 +33,30 @@ private func randomArray(_ n: Int, _ rng: inout RandomGenerator, scale: Float = 
 
     @Test func smallGemmKernelEqualsPortableReference() {
         var rng = RandomGenerator(seed: 9)
-        for (m, k, n) in [(1, 512, 33), (4, 100, 8), (7, 31, 9), (16, 1408, 20)] {
+        for (m, k, n) in [(1, 512, 33), (1, 100, 50), (1, 2100, 9), (4, 100, 8), (7, 31, 9), (16, 1408, 20), (3, 4096, 11)] {
             let x = randomArray(m * k, &rng), w = randomArray(n * k, &rng)
             var fast = [Float](repeating: 0, count: m * n), ref = fast
             ck_gemm_nt_small(x, w, &fast, Int32(m), Int32(k), Int32(n), 0, Int32(n), 0)
             ck_gemm_nt_small_ref(x, w, &ref, Int32(m), Int32(k), Int32(n), 0, Int32(n), 0)
-            #expect(maxAbsDiff(fast, ref) < 1e-3)
+            #expect(maxAbsDiff(fast, ref) < 1e-3, "M \(m), K \(k), N \(n)")
+            // Rows split as threads split them (the prefetches stop at each range's end), accumulating onto y.
+            var split = ref
+            for (n0, n1) in [(0, n / 3), (n / 3, n)] {
+                ck_gemm_nt_small(x, w, &split, Int32(m), Int32(k), Int32(n), Int32(n0), Int32(n1), 1)
+            }
+            #expect(maxAbsDiff(split, ref.map { 2 * $0 }) < 2e-3, "M \(m), K \(k), N \(n), split")
+        }
+    }
+
+    /// The prefetching read `rpt bench` times for decode's bandwidth bound sums what it reads.
+    @Test func streamSumAddsEveryValue() {
+        var rng = RandomGenerator(seed: 4)
+        for n in [0, 1, 63, 64, 1000, 100_003] {
+            let x = randomArray(n, &rng)
+            let exact = x.reduce(0.0) { $0 + Double($1) }
+            let magnitude = x.reduce(0.0) { $0 + abs(Double($1)) }
+            let s = x.withUnsafeBufferPointer { Vector.streamSum($0.baseAddress!, count: n) }
+            #expect(abs(Double(s) - exact) <= 1e-5 * magnitude + 1e-6, "n \(n): \(s) vs \(exact)")
         }
     }
 

@@ -21,6 +21,10 @@ void ck_gemm_nt_small(const float *x, const float *w, float *y, int M, int K, in
 /// The portable reference version of ck_gemm_nt_small.
 void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K, int ldy, int n0, int n1, int accumulate);
 
+/// The sum of x[0..<n], read as the decode kernels read weights (one stream with software prefetch): `rpt bench`
+/// times it for the read bandwidth decode can reach.
+float ck_stream_sum(const float *x, long n);
+
 /// bf16 (the upper 16 bits of an IEEE float, rounded to nearest even) from fp32: n values.
 void ck_f32_to_bf16(const float *x, uint16_t *y, long n);
 /// The portable reference version of ck_f32_to_bf16.

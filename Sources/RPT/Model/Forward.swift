@@ -97,12 +97,12 @@ extension Model {
     }
 
     /// y (+)= x · Wᵀ for weights at `offset`s of the parameter buffer. When `inferenceDType` is bf16: decode-sized
-    /// products read the bf16 copies (MatmulBF16), larger ones (prefill) run the bf16 GEMM on packed weights
-    /// (GemmBF16, AMX where the CPU has it); fp32 otherwise.
+    /// products read the bf16 copies (MatmulBF16), larger ones (prefill, and batched decode from
+    /// MatmulBF16.amxRows rows where the GEMM has AMX) run the bf16 GEMM on packed weights (GemmBF16); fp32 otherwise.
     private func linearProducts(_ ws: ForwardWorkspace) -> LinearProducts {
         let p = params.base, pb = bf16Weights(), scratch = ws.xb!, params = self.params
         return { x, outputs, M, K, accumulate in
-            if let pb, M <= MatmulBF16.maxRows {
+            if let pb, M <= MatmulBF16.maxRows, !(M >= MatmulBF16.amxRows && GemmBF16.usesAMX) {
                 MatmulBF16.ntFused(x, outputs.map { (pb + $0.offset, $0.y, $0.n) }, M: M, K: K, accumulate: accumulate,
                                    packed: true, scratch: scratch)
             } else if pb != nil, let packs = self.bf16PrefillWeights() {
