@@ -16,7 +16,8 @@
 #     llama-cpp-python built from source for this CPU (CMAKE_ARGS, default -DGGML_NATIVE=ON; ~15 min on 2 cores).
 # Knobs (defaults = the full run): REPEATS=5 (timed runs per measure after one warm-up; the table shows
 # median [min..max]), TRAIN_REPEATS=$REPEATS, THREADS=2, BATCHES=1,8,32,64, PREFILL_LENS=128,512, PROMPT_LEN=128,
-# NEW_TOKENS=64, TRAIN_SEQ_LEN=512, OUT=runs/bench, NICE= (a prefix for every measured command, e.g. "nice -n 10").
+# NEW_TOKENS=64, TRAIN_SEQ_LEN=512, PAIRS=5 (rounds of the paired batch-1 decode comparison below), OUT=runs/bench,
+# NICE= (a prefix for every measured command, e.g. "nice -n 10").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,11 +29,12 @@ PREFILL_LENS=${PREFILL_LENS:-128,512}
 PROMPT_LEN=${PROMPT_LEN:-128}
 NEW_TOKENS=${NEW_TOKENS:-64}
 TRAIN_SEQ_LEN=${TRAIN_SEQ_LEN:-512}
+PAIRS=${PAIRS:-5}
 OUT=${OUT:-runs/bench}
 NICE=${NICE:-}
 BENCH_VENV=${BENCH_VENV:-/tmp/rpt-bench-venv}
 export OMP_NUM_THREADS=$THREADS
-export BENCH_COMMAND="REPEATS=$REPEATS TRAIN_REPEATS=$TRAIN_REPEATS THREADS=$THREADS BATCHES=$BATCHES PREFILL_LENS=$PREFILL_LENS PROMPT_LEN=$PROMPT_LEN NEW_TOKENS=$NEW_TOKENS TRAIN_SEQ_LEN=$TRAIN_SEQ_LEN${NICE:+ NICE=\"$NICE\"} bash scripts/bench.sh"
+export BENCH_COMMAND="REPEATS=$REPEATS TRAIN_REPEATS=$TRAIN_REPEATS THREADS=$THREADS BATCHES=$BATCHES PREFILL_LENS=$PREFILL_LENS PROMPT_LEN=$PROMPT_LEN NEW_TOKENS=$NEW_TOKENS TRAIN_SEQ_LEN=$TRAIN_SEQ_LEN PAIRS=$PAIRS${NICE:+ NICE=\"$NICE\"} bash scripts/bench.sh"
 
 # Interpreters: given, or a venv of our own.
 if [[ -z "${PYTHON:-}" || -z "${LLAMACPP_PYTHON:-}" ]]; then
@@ -75,7 +77,7 @@ for f in config.json generation_config.json model.safetensors; do cp -u runs/ben
 "$PYTHON" scripts/make_bench_tokenizer.py --out "$M"
 for t in f32 bf16; do $RPT export --to gguf --model "$M" --out "$OUT/bench-$t.gguf" --type $t; done
 
-rm -f "$OUT"/rpt-*.json "$OUT"/torch-*.json "$OUT"/llamacpp-*.json
+rm -rf "$OUT"/rpt-*.json "$OUT"/torch-*.json "$OUT"/llamacpp-*.json "$OUT/pairs"
 "$PYTHON" scripts/bench_table.py --record-env start "$OUT"
 read -r LOAD1 _ < /proc/loadavg 2>/dev/null || LOAD1=0
 if awk -v l="$LOAD1" -v c="$(nproc 2>/dev/null || echo 1)" 'BEGIN { exit !(l > 0.25 * c) }'; then
@@ -100,6 +102,25 @@ echo "== llama.cpp inference (F32, BF16 GGUF)"
 for t in f32 bf16; do
     $NICE "$LLAMACPP_PYTHON" scripts/bench_llamacpp.py --gguf "$OUT/bench-$t.gguf" "${SHAPES[@]}" --json "$OUT/llamacpp-$t.json"
 done
+# Decode at batch 1 is bound by memory bandwidth, which the other tenants of a shared machine move by up to 2x within
+# minutes, more than the gap being measured. PAIRS rounds therefore measure swift-rpt and llama.cpp back to back
+# (fp32 against F32, bf16 against BF16; which goes first alternates by round), so that each round's ratio compares
+# two measures taken seconds apart; the table reports the median ratio over the rounds.
+if (( PAIRS > 0 )); then
+    echo "== decode batch 1: $PAIRS paired rounds of swift-rpt and llama.cpp"
+    mkdir -p "$OUT/pairs"
+    P=(--threads "$THREADS" --prefill-lens 16 --batches 1 --prompt-len "$PROMPT_LEN" --new-tokens "$NEW_TOKENS" --repeats 3)
+    for ((i = 1; i <= PAIRS; i++)); do
+        for t in f32 bf16; do
+            d=$([[ $t == f32 ]] && echo fp32 || echo bf16)
+            ours=($NICE $RPT bench --model runs/bench-model-f32 --inference-dtype $d "${P[@]}" --json "$OUT/pairs/rpt-$d-$i.json")
+            theirs=($NICE "$LLAMACPP_PYTHON" scripts/bench_llamacpp.py --gguf "$OUT/bench-$t.gguf" "${P[@]}"
+                    --json "$OUT/pairs/llamacpp-$t-$i.json")
+            if (( i % 2 )); then "${ours[@]}" > /dev/null; "${theirs[@]}" > /dev/null
+            else "${theirs[@]}" > /dev/null; "${ours[@]}" > /dev/null; fi
+        done
+    done
+fi
 echo "== training step: swift-rpt (fp32, bf16), PyTorch (fp32, bf16 autocast)"
 $NICE $RPT bench --model runs/bench-model-f32 --train --seq-len "$TRAIN_SEQ_LEN" --threads "$THREADS" --repeats "$TRAIN_REPEATS" \
     --json "$OUT/rpt-train.json"

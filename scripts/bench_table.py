@@ -6,7 +6,8 @@
     python scripts/bench_table.py --record-env end DIR
 
 Reads DIR/rpt-{fp32,bf16}.json (`rpt bench`), torch-{fp32,bf16}.json (scripts/bench_pytorch.py),
-llamacpp-{f32,bf16}.json (scripts/bench_llamacpp.py), rpt-train{,-bf16}.json, torch-train-{fp32,bf16}.json and env.json.
+llamacpp-{f32,bf16}.json (scripts/bench_llamacpp.py), rpt-train{,-bf16}.json, torch-train-{fp32,bf16}.json, env.json,
+and pairs/{rpt-fp32,llamacpp-f32,rpt-bf16,llamacpp-bf16}-I.json (the paired batch-1 decode rounds I = 1, 2, ...).
 Every cell is "median [min..max]" over the repeats; a ratio cell is the ratio of the medians with
 [min ours / max theirs .. max ours / min theirs]. A missing file leaves its column empty (—).
 Standard library only.
@@ -98,6 +99,46 @@ def fmt_ratio(ours, theirs, target=None):
     return cell
 
 
+def paired_decode(d):
+    """The paired rounds of batch-1 decode (bench.sh PAIRS): per round, swift-rpt's and llama.cpp's median tokens/s and
+    their ratio; then the median ratio over the rounds [min..max] against the target (≥ 1.0)."""
+    rounds = []
+    i = 1
+    while True:
+        files = {k: load(d, f"pairs/{k}-{i}.json") for k in ("rpt-fp32", "llamacpp-f32", "rpt-bf16", "llamacpp-bf16")}
+        if not any(files.values()):
+            break
+        rate = {k: (statistics.median(j["decode_runs"]["1"]) if j else None) for k, j in files.items()}
+        rounds.append(rate)
+        i += 1
+    if not rounds:
+        return
+
+    def ratio(r, ours, theirs):
+        return r[ours] / r[theirs] if r[ours] and r[theirs] else None
+
+    def cell(x):
+        return f"{x:.1f}" if x else "—"
+
+    print()
+    print(f"Decode at batch 1 in {len(rounds)} paired rounds (swift-rpt and llama.cpp measured back to back, seconds apart, "
+          "the order alternating by round; each cell the median of 3 repeats, tokens/s):")
+    print()
+    print("| round | swift-rpt fp32 | llama.cpp F32 | fp32 / F32 | swift-rpt bf16 | llama.cpp BF16 | bf16 / BF16 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n, r in enumerate(rounds, 1):
+        a, b = ratio(r, "rpt-fp32", "llamacpp-f32"), ratio(r, "rpt-bf16", "llamacpp-bf16")
+        print(f"| {n} | {cell(r['rpt-fp32'])} | {cell(r['llamacpp-f32'])} | {f'{a:.2f}×' if a else '—'} | "
+              f"{cell(r['rpt-bf16'])} | {cell(r['llamacpp-bf16'])} | {f'{b:.2f}×' if b else '—'} |")
+    for label, ours, theirs in (("fp32 / llama.cpp F32", "rpt-fp32", "llamacpp-f32"),
+                                ("bf16 / llama.cpp BF16", "rpt-bf16", "llamacpp-bf16")):
+        xs = [x for x in (ratio(r, ours, theirs) for r in rounds) if x]
+        if xs:
+            m = statistics.median(xs)
+            print(f"- decode batch 1, swift-rpt {label}: median of the rounds' ratios **{m:.2f}×** [{min(xs):.2f}..{max(xs):.2f}] "
+                  f"≥ 1.0: {'met' if m >= 1.0 else 'NOT met'}")
+
+
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "--record-env":
         record_env(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "runs/bench")
@@ -177,6 +218,8 @@ def main():
     else:
         print("Training runs in fp32 in swift-rpt (its row is in the fp32 column; the ratio is swift-rpt fp32 / PyTorch bf16 "
               "autocast); the inference ratio against PyTorch is swift-rpt bf16 / PyTorch bf16 autocast.")
+
+    paired_decode(d)
 
     # Peak RSS of each measure (the peak mark reset before it), MiB.
     print()
