@@ -9,6 +9,8 @@
 # PYTHON selects the interpreter. Writes runs/bench-grpo/ and prints the table for BENCHMARKS.md.
 #   bash scripts/bench_grpo.sh
 #   CONTEXTS=2 GROUP=8 COMPLETION=128 CONTEXT_TOKENS=128 STEPS=4 bash scripts/bench_grpo.sh   # the defaults
+#   DTYPE=bf16 bash scripts/bench_grpo.sh   # both sides in bf16: rpt --train-dtype bf16 --inference-dtype bf16
+#     (AVX-512 BF16 CPUs), TRL bf16=True (PyTorch bf16 autocast, fp32 master weights); writes runs/bench-grpo-bf16/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -19,7 +21,12 @@ T=${COMPLETION:-128}        # generated tokens per rollout (max; a random model 
 C=${CONTEXT_TOKENS:-128}    # context tokens per prompt (the v0 instruction adds ~75)
 STEPS=${STEPS:-4}           # optimizer steps per side; the first is warm-up and not counted
 ATTN=${ATTN:-sdpa}          # TRL side attention implementation (transformers' default)
-OUT=runs/bench-grpo
+DTYPE=${DTYPE:-fp32}        # fp32, or bf16 on both sides
+case $DTYPE in
+    fp32) OUT=runs/bench-grpo; RPT_DTYPE=(); TRL_DTYPE=() ;;
+    bf16) OUT=runs/bench-grpo-bf16; RPT_DTYPE=(--train-dtype bf16 --inference-dtype bf16); TRL_DTYPE=(--bf16) ;;
+    *) echo "bench_grpo: DTYPE must be fp32 or bf16, not $DTYPE" >&2; exit 2 ;;
+esac
 export OMP_NUM_THREADS=$THREADS
 mkdir -p $OUT
 # RPT=path/to/rpt: a build of your own; otherwise setup.sh builds .build/release/rpt.
@@ -47,19 +54,20 @@ rm -rf $OUT/rpt
 $RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt --config $OUT/rpt-config.json \
     --steps $STEPS --batch-size $B --group-size $G --max-response-tokens $T --max-prompt-tokens 1024 \
     --temperature 0.8 --template v0 --chat raw --kl 0 --epochs 1 --mini-batches 1 --threads $THREADS --seed 0 \
-    --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 | tee $OUT/rpt.log
+    --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 ${RPT_DTYPE[@]+"${RPT_DTYPE[@]}"} | tee $OUT/rpt.log
 rm -rf $OUT/rpt/step-*   # the final checkpoint is not part of the benchmark
 # The same run with each group's prompt computed once in the update (--share-prompts).
 rm -rf $OUT/rpt-shared
 $RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt-shared --config $OUT/rpt-config.json \
     --steps $STEPS --batch-size $B --group-size $G --max-response-tokens $T --max-prompt-tokens 1024 \
     --temperature 0.8 --template v0 --chat raw --kl 0 --epochs 1 --mini-batches 1 --threads $THREADS --seed 0 \
-    --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 --share-prompts | tee $OUT/rpt-shared.log
+    --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 --share-prompts ${RPT_DTYPE[@]+"${RPT_DTYPE[@]}"} \
+    | tee $OUT/rpt-shared.log
 rm -rf $OUT/rpt-shared/step-*
 
 # TRL side: the same contexts in the same order; checks prompt ids against `rpt tokenize`.
 $PY scripts/bench_grpo_trl.py --model $M --data $OUT/prep-$C/train.jsonl --order $OUT/rpt/completions.jsonl \
     --contexts $B --group-size $G --max-completion-length $T --temperature 0.8 --steps $STEPS --warmup 1 \
-    --threads $THREADS --attn $ATTN --rpt $RPT --json $OUT/trl.json 2>&1 | grep -Ev "Loading weights|^\{"
+    --threads $THREADS --attn $ATTN --rpt $RPT --json $OUT/trl.json ${TRL_DTYPE[@]+"${TRL_DTYPE[@]}"} 2>&1 | grep -Ev "Loading weights|^\{"
 
 $PY scripts/bench_grpo_table.py --rpt $OUT/rpt --trl $OUT/trl.json --warmup 1 --rpt-shared $OUT/rpt-shared

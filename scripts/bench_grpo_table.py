@@ -83,7 +83,8 @@ def main():
     plen = trl["prompt_tokens_per_context"]
     measured = len(ours) - args.warmup
     print(f"\nGRPO step on the bench model: {B} contexts x G={G} rollouts, prompts {min(plen)}-{max(plen)} tokens, "
-          f"{T} generated tokens per rollout, temperature {trl['temperature']}, fp32, {trl['threads']} threads; "
+          f"{T} generated tokens per rollout, temperature {trl['temperature']}, "
+          f"{'bf16 (rpt --train-dtype bf16 --inference-dtype bf16; TRL bf16=True)' if trl.get('bf16') else 'fp32'}, {trl['threads']} threads; "
           f"means of {measured} steps after {args.warmup} warm-up step(s). TRL {trl['trl']}, transformers "
           f"{trl['transformers']}, torch {trl['torch']}, attention {trl['attn']}.\n")
     print("| measure | swift-rpt | TRL GRPOTrainer | speedup |")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """TRL side of the GRPO-step benchmark (scripts/bench_grpo.sh): TRL's GRPOTrainer with transformers
-`generate` on CPU, fp32, --threads threads, on the same model, prompts, G and lengths as `rpt train`.
+`generate` on CPU, fp32 (or bf16=True with --bf16), --threads threads, on the same model, prompts, G and lengths as `rpt train`.
 
 One optimizer step = B contexts x G rollouts of exactly the prompts `rpt train` drew at that step:
 per_device_train_batch_size = B*G, gradient_accumulation_steps = 1, steps_per_generation = 1,
@@ -8,7 +8,8 @@ num_generations = G, no dataset shuffling, the dataset rows being the contexts o
 order (read from the run's completions.jsonl: step, doc_id, index of every context). Exactly on-policy
 (num_iterations 1, so TRL skips the old-log-prob pass), beta 0 (no reference model), loss_type "dapo"
 (token mean over the batch, as rpt's token-mean), clip 0.2, temperature 0.8, top-p 1, top-k 0, AdamW lr 1e-6
-betas (0.9, 0.999) weight decay 0.01, grad-norm clip 0.2, no gradient checkpointing, no bf16.
+betas (0.9, 0.999) weight decay 0.01, grad-norm clip 0.2, no gradient checkpointing, no bf16 unless --bf16
+(GRPOConfig bf16=True: Accelerate's bf16 autocast on CPU, fp32 master weights).
 
 Prompts are rendered as rpt renders them (template v0, raw chat, no BOS): the context text is the exact bytes
 of the position's context ids with partial UTF-8 characters at the edges dropped, put into v0's text.
@@ -101,6 +102,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--attn", default="sdpa", help="attn_implementation: sdpa (transformers' default) or eager")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bf16", action="store_true", help="GRPOConfig(bf16=True): bf16 autocast, fp32 master weights")
     ap.add_argument("--rpt", default=None, help="rpt binary: check that rpt's tokenizer gives the same prompt ids")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -185,7 +187,7 @@ def main():
         learning_rate=1e-6, lr_scheduler_type="constant", warmup_steps=0, adam_beta1=0.9, adam_beta2=0.999,
         adam_epsilon=1e-8, weight_decay=0.01, max_grad_norm=0.2,
         max_steps=args.steps, logging_steps=1, save_strategy="no", shuffle_dataset=False,
-        bf16=False, fp16=False, gradient_checkpointing=False, dataloader_num_workers=0, disable_tqdm=True,
+        bf16=args.bf16, fp16=False, gradient_checkpointing=False, dataloader_num_workers=0, disable_tqdm=True,
         log_completions=False,
     )
     trainer = GRPOTrainer(model=model, reward_funcs=shared_reward, args=config, train_dataset=dataset,
@@ -246,7 +248,7 @@ def main():
         return statistics.mean(s[k] for s in measured)
 
     result = {
-        "side": "trl", "trl": trl.__version__, "transformers": transformers.__version__, "torch": torch.__version__,
+        "side": "trl", "bf16": args.bf16, "trl": trl.__version__, "transformers": transformers.__version__, "torch": torch.__version__,
         "threads": args.threads, "attn": args.attn, "contexts": B, "group_size": G, "max_completion_length": T,
         "temperature": args.temperature, "warmup_steps": args.warmup, "measured_steps": len(measured),
         "step_s": mean("step_s"), "rollout_s": mean("rollout_s"), "generate_s": mean("generate_s"),
