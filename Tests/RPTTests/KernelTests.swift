@@ -33,7 +33,7 @@ private func randomArray(_ n: Int, _ rng: inout RandomGenerator, scale: Float = 
 
     @Test func smallGemmKernelEqualsPortableReference() {
         var rng = RandomGenerator(seed: 9)
-        for (m, k, n) in [(1, 512, 33), (1, 100, 50), (1, 2100, 9), (4, 100, 8), (7, 31, 9), (16, 1408, 20), (3, 4096, 11)] {
+        for (m, k, n) in [(1, 512, 33), (1, 100, 50), (1, 2100, 9), (4, 100, 8), (7, 31, 9), (16, 1408, 20), (3, 4096, 11), (32, 512, 13)] {
             let x = randomArray(m * k, &rng), w = randomArray(n * k, &rng)
             var fast = [Float](repeating: 0, count: m * n), ref = fast
             ck_gemm_nt_small(x, w, &fast, Int32(m), Int32(k), Int32(n), 0, Int32(n), 0)
