@@ -23,6 +23,14 @@ void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K
 // How far ahead (bytes) the decode kernels prefetch the weight stream (docs/kernels.md §3).
 #define CK_GEMV_PREFETCH 8192
 
+// Prefetches `lines` cache lines from p + CK_GEMV_PREFETCH into L2, when they start before `end` (the end of the
+// stream a thread reads).
+AVX512 static inline __attribute__((always_inline)) void prefetch_ahead(const void *p, const char *end, int lines) {
+    const char *ahead = (const char *)p + CK_GEMV_PREFETCH;
+    if (ahead < end)
+        for (int l = 0; l < lines; l++) _mm_prefetch(ahead + 64 * l, _MM_HINT_T1);
+}
+
 // One tile: RB weight rows (≤ 4) × MB tokens (≤ 4). Constant RB/MB after inlining keep acc in registers. With
 // `ahead_end` set (the first token block of a row tile), each row's line CK_GEMV_PREFETCH bytes ahead is prefetched
 // into L2 when it lies before ahead_end: rows are contiguous, so this covers the stream one tile ahead.
@@ -39,10 +47,7 @@ AVX512 static inline __attribute__((always_inline)) void tile(const float *x, co
     for (; k + 16 <= K; k += 16) {
         __m512 wv[4];
         if (ahead_end)
-            for (int r = 0; r < RB; r++) {
-                const char *ahead = (const char *)(wr[r] + k) + CK_GEMV_PREFETCH;
-                if (ahead < ahead_end) _mm_prefetch(ahead, _MM_HINT_T1);
-            }
+            for (int r = 0; r < RB; r++) prefetch_ahead(wr[r] + k, ahead_end, 1);
         for (int r = 0; r < RB; r++) wv[r] = _mm512_loadu_ps(wr[r] + k);
         for (int j = 0; j < MB; j++) {
             __m512 xv = _mm512_loadu_ps(xr[j] + k);
@@ -68,7 +73,7 @@ AVX512 static inline __attribute__((always_inline)) void tile(const float *x, co
 
 // One token (decode at batch 1, a pure GEMV): rows in order, so each thread reads its rows [n0, n1) of w as one
 // contiguous stream, with software prefetches CK_GEMV_PREFETCH bytes ahead into L2 (docs/kernels.md §3: on the
-// Intel Xeon this read 28-33 GB/s on two threads where 8 interleaved row streams read 17-22).
+// Intel Xeon this read 25-33 GB/s on two threads where 8 interleaved row streams read 17-22).
 AVX512 static void gemv_stream(const float *x, const float *w, float *y, int K, int n0, int n1, int accumulate) {
     const char *end = (const char *)(w + (long)n1 * K);
     for (int n = n0; n < n1; n++) {
@@ -76,9 +81,7 @@ AVX512 static void gemv_stream(const float *x, const float *w, float *y, int K, 
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         int k = 0;
         for (; k + 64 <= K; k += 64) {
-            const char *ahead = (const char *)(wr + k) + CK_GEMV_PREFETCH;
-            if (ahead < end)
-                for (int l = 0; l < 4; l++) _mm_prefetch(ahead + 64 * l, _MM_HINT_T1);
+            prefetch_ahead(wr + k, end, 4);
             a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k), _mm512_loadu_ps(x + k), a0);
             a1 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 16), _mm512_loadu_ps(x + k + 16), a1);
             a2 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 32), _mm512_loadu_ps(x + k + 32), a2);
@@ -100,9 +103,7 @@ AVX512 static float stream_sum_avx512(const float *x, long n) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     long i = 0;
     for (; i + 64 <= n; i += 64) {
-        const char *ahead = (const char *)(x + i) + CK_GEMV_PREFETCH;
-        if (ahead < end)
-            for (int l = 0; l < 4; l++) _mm_prefetch(ahead + 64 * l, _MM_HINT_T1);
+        prefetch_ahead(x + i, end, 4);
         a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
         a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
         a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
