@@ -2,7 +2,7 @@
 // (softmax(q·kᵀ/√d)·v; "Attention Is All You Need" §3.2, GQA: query head h reads KV head h / (H/H_kv)).
 //
 // Keys and values of one sequence are rows [position][kvHeads · headDim] in the cache. Two paths:
-//  - `rows`: one query row at a time (decode, short prefill), parallel over (row, head);
+//  - `rows`: one query row at a time (decode, short prefill), parallel over (row, KV head);
 //  - `blocked`: blocks of query rows through sgemm (long prefill), where the matrix units win.
 
 import Foundation
@@ -27,34 +27,69 @@ public struct KVView {
 }
 
 public enum Attention {
-    /// out[r] = attention of q[r] over view(r), for r in 0..<rows. q and out are [rows, qDim].
+    /// Keys read by every query head of a group before the next block (64 keys × 64 floats: 16 KB, in L1).
+    static let keyBlock = 64
+
+    /// out[r] = attention of q[r] over view(r), for r in 0..<rows. q and out are [rows, qDim]. The query heads that share
+    /// a KV head run together over blocks of keys, so the cache is read once per KV head rather than once per query head
+    /// (split per head when there are too few (row, KV head) pairs to keep every thread busy).
     public static func rows(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, shape: AttentionHeads,
                             view: (Int) -> KVView) {
         let views = (0..<rows).map(view)
         let maxCount = views.map(\.count).max() ?? 0
+        let heads = rows * shape.kvHeads >= 2 * Parallel.threads ? shape.group : 1   // query heads per item
+        let items = rows * shape.heads / heads, itemsPerRow = shape.heads / heads
         let box = UnsafeSendable((q, out, views))
-        Parallel.forRange(rows * shape.heads, minChunk: max(1, 4096 / max(maxCount * shape.headDim / 64, 1))) { i0, i1 in
+        Parallel.forRange(items, minChunk: max(1, 4096 / max(maxCount * shape.headDim * heads / 64, 1))) { i0, i1 in
             let (q, out, views) = box.value
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(maxCount, 1)) { scores in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(maxCount * heads, 1)) { scores in
                 for item in i0..<i1 {
-                    let r = item / shape.heads, h = item % shape.heads
-                    one(q: q + r * shape.qDim + h * shape.headDim, out: out + r * shape.qDim + h * shape.headDim,
-                        view: views[r], kvHead: h / shape.group, shape: shape, scores: scores.baseAddress!)
+                    let r = item / itemsPerRow, h = item % itemsPerRow * heads
+                    group(q: q + r * shape.qDim + h * shape.headDim, out: out + r * shape.qDim + h * shape.headDim,
+                          heads: heads, view: views[r], kvHead: h / shape.group, shape: shape, scores: scores.baseAddress!)
                 }
             }
         }
     }
 
+    /// `heads` consecutive query heads (q and out [heads, headDim]) that read KV head `kvHead`. Each head's sums run over
+    /// the keys in order, as they would for that head alone.
     @inline(__always)
-    static func one(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, view: KVView, kvHead: Int,
-                    shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
+    static func group(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
+                      shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
         let d = shape.headDim, stride = shape.kvDim
         let k = view.keys + kvHead * d, v = view.values + kvHead * d
         let n = view.count
-        for t in 0..<n { scores[t] = Vector.dot(q, k + t * stride, count: d) * shape.scale }
-        Vector.softmax(scores, count: n)
-        out.update(repeating: 0, count: d)
-        for t in 0..<n { Vector.axpy(out, scores[t], v + t * stride, count: d) }
+        var t0 = 0
+        while t0 < n {
+            let t1 = min(t0 + keyBlock, n)
+            for j in 0..<heads {
+                let qj = q + j * d, s = scores + j * n
+                for t in t0..<t1 { s[t] = Vector.dot(qj, k + t * stride, count: d) * shape.scale }
+            }
+            t0 = t1
+        }
+        for j in 0..<heads {
+            Vector.softmax(scores + j * n, count: n)
+            (out + j * d).update(repeating: 0, count: d)
+        }
+        // out += s[t]·v_t over t, 64 values of out held in registers across the keys (the additions of Vector.axpy, in
+        // the same order); the last d % 64 through Vector.axpy.
+        for j in 0..<heads {
+            let s = scores + j * n, o = out + j * d
+            var c = 0
+            while c + 64 <= d {
+                var o0 = V16(), o1 = V16(), o2 = V16(), o3 = V16()
+                for t in 0..<n {
+                    let a = V16(repeating: s[t]), x = v + t * stride + c
+                    o0 = o0 + a * load16(x); o1 = o1 + a * load16(x + 16)
+                    o2 = o2 + a * load16(x + 32); o3 = o3 + a * load16(x + 48)
+                }
+                store16(o0, o + c); store16(o1, o + c + 16); store16(o2, o + c + 32); store16(o3, o + c + 48)
+                c += 64
+            }
+            if c < d { for t in 0..<n { Vector.axpy(o + c, s[t], v + t * stride + c, count: d - c) } }
+        }
     }
 
     /// Causal attention for `count` consecutive query rows of one sequence whose first row is at cache

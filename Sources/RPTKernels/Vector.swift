@@ -64,6 +64,7 @@ public enum Vector {
     /// timed by `rpt bench` as the read bandwidth decode can reach.
     public static func streamSum(_ x: UnsafePointer<Float>, count n: Int) -> Float { ck_stream_sum(x, n) }
 
+    @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> Float {
         var acc0 = V16(), acc1 = V16()
         var i = 0

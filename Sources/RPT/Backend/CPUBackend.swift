@@ -119,20 +119,31 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         guard rngs.count == draws.count else { throw RPTError("sample: \(rngs.count) random streams for \(draws.count) draws") }
         guard draws.allSatisfy({ $0 >= 0 && $0 < r.count }) else { throw RPTError("sample: a draw reads a row outside the \(r.count) rows") }
         var out = [SampledToken](repeating: SampledToken(token: 0, logProb: 0), count: draws.count)
-        // Draws grouped by row, so each chunk of logits serves every draw that reads it.
+        // Draws grouped by row, so each chunk of logits serves every draw that reads it. Rows run in parallel: a draw
+        // reads only its row and advances only its own random stream, so the split does not change any result.
         let byRow = Dictionary(grouping: draws.indices, by: { draws[$0] })
         try eachLogitsChunk(r) { r0, m, logits in
-            for i in 0..<m {
-                guard let readers = byRow[r0 + i] else { continue }
-                let row = logits + i * V
-                if UnsafeBufferPointer(start: row, count: V).contains(where: \.isNaN) {
-                    throw RPTError("the model produced NaN logits")
-                }
-                for d in readers {
-                    let t = Sampler.sample(row, vocab: V, params: params, rng: &rngs[d])
-                    out[d] = SampledToken(token: t, logProb: Distribution.logProb(row, vocab: V, token: t))
+            var nan = [Bool](repeating: false, count: m)
+            out.withUnsafeMutableBufferPointer { o in
+                rngs.withUnsafeMutableBufferPointer { g in
+                    nan.withUnsafeMutableBufferPointer { bad in
+                        let box = UnsafeSendable((o.baseAddress!, g.baseAddress!, bad.baseAddress!, logits))
+                        Parallel.forRange(m, minChunk: max(1, (1 << 16) / max(V, 1))) { lo, hi in
+                            let (o, g, bad, logits) = box.value
+                            for i in lo..<hi {
+                                guard let readers = byRow[r0 + i] else { continue }
+                                let row = logits + i * V
+                                if UnsafeBufferPointer(start: row, count: V).contains(where: \.isNaN) { bad[i] = true; continue }
+                                for d in readers {
+                                    let t = Sampler.sample(row, vocab: V, params: params, rng: &g[d])
+                                    o[d] = SampledToken(token: t, logProb: Distribution.logProb(row, vocab: V, token: t))
+                                }
+                            }
+                        }
+                    }
                 }
             }
+            if nan.contains(true) { throw RPTError("the model produced NaN logits") }
         }
         return out
     }

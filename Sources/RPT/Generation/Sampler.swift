@@ -43,17 +43,19 @@ public enum Sampler {
             candidates = []
         }
         if candidates.isEmpty {
-            // Full distribution: one pass in index order.
+            // Full distribution: one pass in index order (the weights kept for the draw's pass).
             let m = Vector.max(logits, count: vocab)
-            var z: Double = 0
-            for i in 0..<vocab { z += Foundation.exp(Double((logits[i] - m) * invT)) }
-            let u = rng.nextUnit() * z
-            var acc: Double = 0
-            for i in 0..<vocab {
-                acc += Foundation.exp(Double((logits[i] - m) * invT))
-                if u < acc { return i }
+            return withUnsafeTemporaryAllocation(of: Double.self, capacity: vocab) { e in
+                var z: Double = 0
+                for i in 0..<vocab { e[i] = Foundation.exp(Double((logits[i] - m) * invT)); z += e[i] }
+                let u = rng.nextUnit() * z
+                var acc: Double = 0
+                for i in 0..<vocab {
+                    acc += e[i]
+                    if u < acc { return i }
+                }
+                return Distribution.topK(logits, vocab: vocab, k: 1).first ?? 0
             }
-            return Distribution.topK(logits, vocab: vocab, k: 1).first ?? 0
         }
         let m = logits[candidates[0]]
         var probs = candidates.map { Foundation.exp(Double((logits[$0] - m) * invT)) }

@@ -121,7 +121,7 @@ extension Model {
             return
         }
         dxnf.update(repeating: 0, count: n * H)
-        let chunk = min(headChunk(rows: rows.count, bf16: tape.bf16 != nil), max(rows.count, 1))
+        let chunk = min(headChunk(), max(rows.count, 1))
         let x = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)
         let dxc = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
@@ -136,9 +136,23 @@ extension Model {
                 headLogits(x, rows: m, into: buffer, bf16: tape.bf16)
                 if invT != 1 { Vector.scale(buffer, invT, count: m * V) }
             }
-            for i in 0..<m { dlogits(buffer + i * V, rows[i0 + i]) }
+            Parallel.forRange(m, minChunk: max(1, (1 << 16) / max(V, 1))) { lo, hi in
+                for i in lo..<hi { dlogits(buffer + i * V, rows[i0 + i]) }
+            }
             let linear = LinearGradients(model: self, grads: grads, bf16: tape.bf16, rows: m)   // x changes every chunk
-            linear.weight(buffer, x, layout.lmHead, out: V, in: H)
+            if tape.bf16 == nil {
+                // fp32: dW += dlogitsᵀ·x over rows 0..<64, 64..<128, … of `rows` whatever the chunk, so the gradient's
+                // sum keeps the order it had when chunks were 64 rows.
+                var s0 = 0
+                while s0 < m {
+                    let step = min(Self.headChunkRows - (i0 + s0) % Self.headChunkRows, m - s0)
+                    LinearGradients(model: self, grads: grads, bf16: nil, rows: step)
+                        .weight(buffer + s0 * V, x + s0 * H, layout.lmHead, out: V, in: H)
+                    s0 += step
+                }
+            } else {
+                linear.weight(buffer, x, layout.lmHead, out: V, in: H)
+            }
             linear.input(buffer, layout.lmHead, out: V, in: H, into: dxc)
             for i in 0..<m { (dxnf + rows[i0 + i] * H).update(from: dxc + i * H, count: H) }
             i0 += m

@@ -43,10 +43,10 @@ public final class ForwardTape: TrainingTape, @unchecked Sendable {
 }
 
 extension Model {
-    /// Rows of the LM head computed at once (fp32).
+    /// The fewest rows of the LM head computed at once, and the rows of each fp32 weight-gradient product of the head.
     static let headChunkRows = 64
     /// bf16 training keeps the logits of a batch for the backward pass up to this many values (64 MiB), and otherwise
-    /// computes the LM head in chunks of this many values.
+    /// computes the LM head in chunks of this many values (fp32: always).
     nonisolated(unsafe) static var keptLogitsValues = 1 << 24   // var: tests take the recomputing path
 
     /// `temperature` scales the logits (logp = log softmax(logits / T)); 1 for plain likelihood training.
@@ -115,52 +115,76 @@ extension Model {
         return tape
     }
 
-    /// Rows of the LM head computed at once: 64 in fp32; in bf16 as many as `keptLogitsValues` allows (larger products
-    /// run closer to the bf16 kernels' peak).
-    func headChunk(rows n: Int, bf16: Bool) -> Int {
-        bf16 ? max(Self.headChunkRows, Self.keptLogitsValues / max(config.vocabSize, 1)) : Self.headChunkRows
+    /// Rows of the LM head computed at once: as many as `keptLogitsValues` allows, at least 64. Larger products run
+    /// closer to the GEMM's peak (docs/kernels.md §6).
+    func headChunk() -> Int {
+        max(Self.headChunkRows, Self.keptLogitsValues / max(config.vocabSize, 1))
     }
 
-    /// logits[rows, V] = x[rows, H] · W_headᵀ (fp32, or bf16 packs).
+    /// logits[rows, V] = x[rows, H] · W_headᵀ (fp32 sgemm at every row count, so a row's logits do not depend on how many
+    /// rows share its product; or bf16 packs).
     func headLogits(_ x: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>, bf16: BF16GemmWeights?) {
         let H = config.hiddenSize, V = config.vocabSize
         if let bf16 {
             GemmBF16.multiply(x, rowStride: H, columnStride: 1, bf16.packs(layout.lmHead, for: params).forward, logits,
                               ldc: V, M: rows)
         } else {
-            Matmul.nt(x, params.base + layout.lmHead, logits, M: rows, N: V, K: H)
+            Matmul.gemm(transA: false, transB: true, M: rows, N: V, K: H, x, lda: H, params.base + layout.lmHead, ldb: H,
+                        logits, ldc: V)
         }
     }
 
-    /// log-sum-exp and log p(target) for every row, a chunk of rows at a time.
-    /// Returns the per-position entropies when `entropies` is set (H = lse − Σ p·z).
+    /// log-sum-exp and log p(target) for every row with a target (rows without one, e.g. prompts, need no logits), a
+    /// chunk of rows at a time. Returns the per-position entropies when `entropies` is set (H = lse − Σ p·z).
     private func headForward(_ tape: ForwardTape, entropies: Bool) throws -> [Float]? {
         let batch = tape.batch, acts = tape.acts, temperature = tape.temperature
-        var h: [Float]? = entropies ? [Float](repeating: 0, count: batch.count) : nil
-        let c = config, n = batch.count, V = c.vocabSize
-        let keep = tape.bf16 != nil && n * V <= Self.keptLogitsValues
-        let chunk = keep ? n : headChunk(rows: n, bf16: tape.bf16 != nil)
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, n) * V)
-        if keep { tape.keptLogits = buffer }
-        defer { if !keep { buffer.deallocate() } }
-        var r0 = 0
-        while r0 < n {
-            let rows = min(chunk, n - r0), logits = buffer
-            headLogits(acts.xnf + r0 * c.hiddenSize, rows: rows, into: logits, bf16: tape.bf16)
-            if temperature != 1 { Vector.scale(logits, 1 / temperature, count: rows * V) }
-            for i in 0..<rows {
-                let row = logits + i * V
-                let lse = Vector.logSumExp(row, count: V)
-                guard lse.isFinite else {
-                    throw RPTError("non-finite logits at packed position \(r0 + i) of the training batch")
+        let c = config, n = batch.count, V = c.vocabSize, H = c.hiddenSize
+        let entropy: UnsafeMutablePointer<Float>? = entropies ? .allocate(capacity: max(n, 1)) : nil
+        entropy?.initialize(repeating: 0, count: max(n, 1))
+        defer { entropy?.deallocate() }
+        /// Scores packed rows `packed` whose logits / T are at row(i), rows in parallel (each writes only its entries).
+        func score(_ packed: ArraySlice<Int>, _ row: (Int) -> UnsafeMutablePointer<Float>) throws {
+            var finite = [Bool](repeating: true, count: packed.count)
+            finite.withUnsafeMutableBufferPointer { ok in
+                let okBox = UnsafeSendable(ok.baseAddress!)
+                Parallel.forRange(packed.count, minChunk: max(1, (1 << 16) / max(V, 1))) { lo, hi in
+                    for i in lo..<hi {
+                        let z = row(i), r = packed[packed.startIndex + i]
+                        let lse = Vector.logSumExp(z, count: V)
+                        guard lse.isFinite else { okBox.value[i] = false; continue }
+                        acts.headLSE[r] = lse
+                        acts.logProbs[r] = z[batch.targets[r]] - lse
+                        if let entropy { entropy[r] = lse - Vector.expWeightedSum(z, shift: lse, count: V) }
+                    }
                 }
-                acts.headLSE[r0 + i] = lse
-                let t = batch.targets[r0 + i]
-                acts.logProbs[r0 + i] = t >= 0 ? row[t] - lse : 0
-                if h != nil, t >= 0 { h![r0 + i] = lse - Vector.expWeightedSum(row, shift: lse, count: V) }
             }
-            r0 += rows
+            if let i = finite.firstIndex(of: false) {
+                throw RPTError("non-finite logits at packed position \(packed[packed.startIndex + i]) of the training batch")
+            }
         }
-        return h
+        let rows = (0..<n).filter { batch.targets[$0] >= 0 }
+        if tape.bf16 != nil && n * V <= Self.keptLogitsValues {
+            // bf16, small enough: the logits of every row, kept for the backward pass.
+            let kept = UnsafeMutablePointer<Float>.allocate(capacity: n * V)
+            tape.keptLogits = kept
+            headLogits(acts.xnf, rows: n, into: kept, bf16: tape.bf16)
+            if temperature != 1 { Vector.scale(kept, 1 / temperature, count: n * V) }
+            try score(rows[...]) { kept + rows[$0] * V }
+        } else {
+            let chunk = min(headChunk(), max(rows.count, 1))
+            let x = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
+            let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)
+            defer { x.deallocate(); logits.deallocate() }
+            var i0 = 0
+            while i0 < rows.count {
+                let m = min(chunk, rows.count - i0)
+                for i in 0..<m { (x + i * H).update(from: acts.xnf + rows[i0 + i] * H, count: H) }
+                headLogits(x, rows: m, into: logits, bf16: tape.bf16)
+                if temperature != 1 { Vector.scale(logits, 1 / temperature, count: m * V) }
+                try score(rows[i0..<(i0 + m)]) { logits + $0 * V }
+                i0 += m
+            }
+        }
+        return entropy.map { Array(UnsafeBufferPointer(start: $0, count: n)) }
     }
 }
