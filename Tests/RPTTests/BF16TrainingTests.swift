@@ -124,9 +124,7 @@ private let autocastModels = ["qwen3_f32", "llama_rope_llama3", "qwen2_bf16_tied
         // Every position with a target weighted (in place), or every other one (copied rows).
         let weights = g.batch.targets.indices.map { i in sparse && i % 2 == 1 ? 0 : g.weights[i] == 0 ? -0.01 : g.weights[i] }
         func gradients(keep: Bool) throws -> [Float] {
-            let saved = Model.keptLogitsValues
-            Model.keptLogitsValues = keep ? saved : 0
-            defer { Model.keptLogitsValues = saved }
+            g.model.keptLogitsValues = keep ? 1 << 24 : 0
             let backend = try g.model.backend()
             try backend.zeroGradients()
             let tape = try backend.trainForward(g.batch, temperature: 0.8)

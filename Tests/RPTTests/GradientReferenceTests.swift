@@ -55,6 +55,39 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
         print("\(name): loss \(loss) (PyTorch \(refLoss)), worst relative gradient error \(worst.0) in \(worst.1)")
     }
 
+    /// fp32: the LM head's results do not depend on how it is chunked or whether the forward pass kept its logits. The
+    /// same 300-row batch (prompt-like rows without targets, weights zero on some rows, T = 0.8) with the logits kept,
+    /// recomputed in one chunk, in chunks of 192 rows, and 64 rows at a time gives identical log-probabilities,
+    /// entropies and gradients, bit for bit.
+    @Test func fp32HeadGivesTheSameResultsChunkedOrKept() throws {
+        let model = try Model.load(path: Repo.fixtureModel("qwen2_f32"))
+        var rng = RandomGenerator(seed: 9)
+        let V = model.config.vocabSize
+        let sequences = [150, 90, 60].map { n in (0..<n).map { _ in Int(rng.next() % UInt64(V)) } }
+        var batch = TrainingBatch(sequences: sequences)
+        for i in batch.targets.indices where i % 7 < 2 { batch.targets[i] = -1 }   // rows without a target
+        let weights = batch.targets.indices.map { i in batch.targets[i] < 0 || i % 5 == 0 ? Float(0) : -Float(i % 13 + 1) / 100 }
+        func run(kept: Bool, chunkValues: Int) throws -> (logProbs: [Float], entropies: [Float], grads: [Float]) {
+            model.keptTrainedLogitsValues = kept ? 1 << 26 : 0
+            model.keptLogitsValues = chunkValues
+            let grads = ParameterBuffer(specs: model.layout.specs)
+            let tape = try model.trainForward(batch, temperature: 0.8, entropies: true)
+            #expect((tape.keptLogits != nil) == kept)
+            try model.backward(tape, gradLogProbs: weights, into: grads)
+            return (tape.logProbs, tape.entropies ?? [], Array(UnsafeBufferPointer(start: grads.base, count: grads.count)))
+        }
+        let reference = try run(kept: false, chunkValues: 0)   // 64 rows at a time
+        #expect(reference.logProbs.contains { $0 != 0 } && reference.grads.contains { $0 != 0 })
+        for (kept, chunk) in [(true, 1 << 24), (false, 1 << 24), (false, 200 * V)] {
+            let r = try run(kept: kept, chunkValues: chunk)
+            let what = "kept \(kept), chunks of \(chunk / V) rows"
+            let same = (r.logProbs == reference.logProbs, r.entropies == reference.entropies, r.grads == reference.grads)
+            #expect(same.0, "\(what): log-probabilities differ by \(maxAbsDiff(r.logProbs, reference.logProbs))")
+            #expect(same.1, "\(what): entropies differ by \(maxAbsDiff(r.entropies, reference.entropies))")
+            #expect(same.2, "\(what): gradients differ by \(maxAbsDiff(r.grads, reference.grads))")
+        }
+    }
+
     /// Central differences in Float64-free fp32 are noisy, so perturb by 1e-2 and compare loosely: this
     /// is an independent check of the analytic gradient's direction and size, not of its last digits.
     @Test(arguments: [("qwen3_f32", Float(1)), ("qwen2_f32", 1), ("llama_bf16_tied", 1), ("qwen2_f32", 0.7)])

@@ -23,6 +23,13 @@ public final class Model: @unchecked Sendable {
     }
     private var bf16Training: BF16GemmWeights?
     private var bf16Prefill: BF16GemmWeights?
+    /// The training LM head's memory (TrainForward.swift): bf16 training keeps the logits of a batch for the backward
+    /// pass up to this many values (64 MiB); both precisions compute the head in chunks of this many values.
+    var keptLogitsValues = 1 << 24
+    /// fp32 training keeps the logits of the rows with a target up to this many values (256 MiB): recomputing them is a
+    /// quarter of the head's products (docs/kernels.md §6). The backward pass reads them in the order and chunks it
+    /// would have recomputed them, so the results are the same either way.
+    var keptTrainedLogitsValues = 1 << 26
 
     public init(config: ModelConfig, params: ParameterBuffer? = nil) {
         self.config = config

@@ -107,7 +107,7 @@ extension Model {
             row[tape.batch.targets[r]] += gradLogProbs[r] * invT
         }
         let n = tape.batch.count
-        if rows.count * 10 >= n * 9, let kept = tape.takeKeptLogits() {
+        if tape.bf16 != nil, rows.count * 10 >= n * 9, let kept = tape.takeKeptLogits() {
             // (Nearly) every row contributes: the kept logits become dlogits in place (zero where a row adds nothing),
             // and the products read all rows where they are.
             defer { kept.deallocate() }
@@ -131,7 +131,7 @@ extension Model {
             let m = min(chunk, rows.count - i0)
             for i in 0..<m { (x + i * H).update(from: acts.xnf + rows[i0 + i] * H, count: H) }
             if let kept = tape.keptLogits {
-                for i in 0..<m { (buffer + i * V).update(from: kept + rows[i0 + i] * V, count: V) }   // already / T
+                for i in 0..<m { (buffer + i * V).update(from: kept + tape.keptSlot[rows[i0 + i]] * V, count: V) }   // already / T
             } else {
                 headLogits(x, rows: m, into: buffer, bf16: tape.bf16)
                 if invT != 1 { Vector.scale(buffer, invT, count: m * V) }
@@ -141,11 +141,11 @@ extension Model {
             }
             let linear = LinearGradients(model: self, grads: grads, bf16: tape.bf16, rows: m)   // x changes every chunk
             if tape.bf16 == nil {
-                // fp32: dW += dlogitsᵀ·x over rows 0..<64, 64..<128, … of `rows` whatever the chunk, so the gradient's
-                // sum keeps the order it had when chunks were 64 rows.
+                // fp32: dW += dlogitsᵀ·x over rows 0..<64, 64..<128, … of `rows` (chunks are multiples of 64 rows), so
+                // the gradient's sum keeps the order it had when chunks were 64 rows.
                 var s0 = 0
                 while s0 < m {
-                    let step = min(Self.headChunkRows - (i0 + s0) % Self.headChunkRows, m - s0)
+                    let step = min(Self.headChunkRows, m - s0)
                     LinearGradients(model: self, grads: grads, bf16: nil, rows: step)
                         .weight(buffer + s0 * V, x + s0 * H, layout.lmHead, out: V, in: H)
                     s0 += step

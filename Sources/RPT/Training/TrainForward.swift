@@ -16,9 +16,12 @@ public final class ForwardTape: TrainingTape, @unchecked Sendable {
     public let temperature: Float
     /// The bf16 packs of the weights in bf16 training (nil in fp32), for the backward products.
     let bf16: BF16GemmWeights?
-    /// In bf16 training, logits / T of every row [count × vocab] when they fit `Model.keptLogitsValues`: the
-    /// backward pass reads them instead of recomputing the LM head.
+    /// Logits / T kept for the backward pass, which reads them instead of recomputing the LM head: in bf16 of every
+    /// row [count × vocab] when they fit `keptLogitsValues`, in fp32 of the rows with a target when they fit
+    /// `keptTrainedLogitsValues`.
     var keptLogits: UnsafeMutablePointer<Float>?
+    /// The row of `keptLogits` that holds each packed row's logits (-1: not kept).
+    var keptSlot: [Int] = []
 
     init(batch: TrainingBatch, acts: Activations, positions: [Int32], temperature: Float, bf16: BF16GemmWeights?) {
         self.batch = batch
@@ -45,9 +48,6 @@ public final class ForwardTape: TrainingTape, @unchecked Sendable {
 extension Model {
     /// The fewest rows of the LM head computed at once, and the rows of each fp32 weight-gradient product of the head.
     static let headChunkRows = 64
-    /// bf16 training keeps the logits of a batch for the backward pass up to this many values (64 MiB), and otherwise
-    /// computes the LM head in chunks of this many values (fp32: always).
-    nonisolated(unsafe) static var keptLogitsValues = 1 << 24   // var: tests take the recomputing path
 
     /// `temperature` scales the logits (logp = log softmax(logits / T)); 1 for plain likelihood training.
     public func trainForward(_ batch: TrainingBatch, temperature: Float = 1, entropies: Bool = false) throws -> ForwardTape {
@@ -115,10 +115,10 @@ extension Model {
         return tape
     }
 
-    /// Rows of the LM head computed at once: as many as `keptLogitsValues` allows, at least 64. Larger products run
-    /// closer to the GEMM's peak (docs/kernels.md §6).
+    /// Rows of the LM head computed at once: as many as `keptLogitsValues` allows, in multiples of 64 (at least 64).
+    /// Larger products run closer to the GEMM's peak (docs/kernels.md §6).
     func headChunk() -> Int {
-        max(Self.headChunkRows, Self.keptLogitsValues / max(config.vocabSize, 1))
+        max(1, keptLogitsValues / max(config.vocabSize, 1) / Self.headChunkRows) * Self.headChunkRows
     }
 
     /// logits[rows, V] = x[rows, H] · W_headᵀ (fp32 sgemm at every row count, so a row's logits do not depend on how many
@@ -163,21 +163,29 @@ extension Model {
             }
         }
         let rows = (0..<n).filter { batch.targets[$0] >= 0 }
-        if tape.bf16 != nil && n * V <= Self.keptLogitsValues {
+        if tape.bf16 != nil && n * V <= keptLogitsValues {
             // bf16, small enough: the logits of every row, kept for the backward pass.
             let kept = UnsafeMutablePointer<Float>.allocate(capacity: n * V)
             tape.keptLogits = kept
             headLogits(acts.xnf, rows: n, into: kept, bf16: tape.bf16)
             if temperature != 1 { Vector.scale(kept, 1 / temperature, count: n * V) }
+            tape.keptSlot = Array(0..<n)
             try score(rows[...]) { kept + rows[$0] * V }
         } else {
+            // A chunk of rows at a time, into one buffer, or (fp32, when they fit) into the kept logits of these rows.
+            let keep = tape.bf16 == nil && rows.count * V <= keptTrainedLogitsValues
             let chunk = min(headChunk(), max(rows.count, 1))
             let x = UnsafeMutablePointer<Float>.allocate(capacity: chunk * H)
-            let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)
-            defer { x.deallocate(); logits.deallocate() }
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: (keep ? max(rows.count, 1) : chunk) * V)
+            defer { x.deallocate(); if !keep { buffer.deallocate() } }
+            if keep {
+                tape.keptLogits = buffer
+                tape.keptSlot = [Int](repeating: -1, count: n)
+                for (i, r) in rows.enumerated() { tape.keptSlot[r] = i }
+            }
             var i0 = 0
             while i0 < rows.count {
-                let m = min(chunk, rows.count - i0)
+                let m = min(chunk, rows.count - i0), logits = keep ? buffer + i0 * V : buffer
                 for i in 0..<m { (x + i * H).update(from: acts.xnf + rows[i0 + i] * H, count: H) }
                 headLogits(x, rows: m, into: logits, bf16: tape.bf16)
                 if temperature != 1 { Vector.scale(logits, 1 / temperature, count: m * V) }
