@@ -51,14 +51,14 @@ fi
 # Our side. completionsPerStep = B records every context of every step (TRL replays them in this order).
 echo "{\"completionsPerStep\": $B}" > $OUT/rpt-config.json
 rm -rf $OUT/rpt
-$RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt --config $OUT/rpt-config.json \
+$PY scripts/peak_rss.py $OUT/rpt.peak_rss -- $RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt --config $OUT/rpt-config.json \
     --steps $STEPS --batch-size $B --group-size $G --max-response-tokens $T --max-prompt-tokens 1024 \
     --temperature 0.8 --template v0 --chat raw --kl 0 --epochs 1 --mini-batches 1 --threads $THREADS --seed 0 \
     --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 ${RPT_DTYPE[@]+"${RPT_DTYPE[@]}"} | tee $OUT/rpt.log
 rm -rf $OUT/rpt/step-*   # the final checkpoint is not part of the benchmark
 # The same run with each group's prompt computed once in the update (--share-prompts).
 rm -rf $OUT/rpt-shared
-$RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt-shared --config $OUT/rpt-config.json \
+$PY scripts/peak_rss.py $OUT/rpt-shared.peak_rss -- $RPT train --model $M --data $OUT/prep-$C/train.jsonl --out $OUT/rpt-shared --config $OUT/rpt-config.json \
     --steps $STEPS --batch-size $B --group-size $G --max-response-tokens $T --max-prompt-tokens 1024 \
     --temperature 0.8 --template v0 --chat raw --kl 0 --epochs 1 --mini-batches 1 --threads $THREADS --seed 0 \
     --reward-command "$PY scripts/bench_grpo_reward.py" --save-every 1000000 --share-prompts ${RPT_DTYPE[@]+"${RPT_DTYPE[@]}"} \

@@ -5,7 +5,8 @@ Per side, the means over the steps after --warmup of: step time (rpt: rollout_s 
 on_step_end), rollout time (generation + reward), update time (forward + backward + clip + AdamW), rollout
 throughput (generated tokens / rollout time) and update throughput (prompt + completion tokens of all B·G sequences /
 update time); with --rpt-shared, the same for the `rpt train --share-prompts` run (the update computes each
-prompt once). Also checks parity: the prompt tokens of every step (rpt: recovered from its FLOP count,
+prompt once); each run's process peak RSS (RUN.peak_rss, from scripts/peak_rss.py; TRL's from its JSON). Also
+checks parity: the prompt tokens of every step (rpt: recovered from its FLOP count,
 2N·(prompts + generated) + 6N·(G·prompts + generated)) equal TRL's, and both sides' generated token counts.
 
     python scripts/bench_grpo_table.py --rpt runs/bench-grpo/rpt --trl runs/bench-grpo/trl.json [--warmup 1]
@@ -35,6 +36,19 @@ def parameter_count(run_dir, model_dir):
                 p *= d
             n += p
     return n
+
+
+def peak_rss(run_dir):
+    """Bytes in RUN_DIR.peak_rss, written by scripts/peak_rss.py around `rpt train`; None without it."""
+    try:
+        with open(run_dir.rstrip("/") + ".peak_rss") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def mib(n):
+    return "—" if n is None else f"{n / 2**20:.0f}"
 
 
 def main():
@@ -106,6 +120,8 @@ def main():
           f"{100 * t['update_s'] / t['step_s']:.0f} % | |")
     print(f"| step time spread (min–max), s | {o['spread'][0]:.2f}–{o['spread'][1]:.2f} | "
           f"{t['spread'][0]:.2f}–{t['spread'][1]:.2f} | |")
+    print(f"| process peak RSS over the run (loading included), MiB | {mib(peak_rss(args.rpt))} | "
+          f"{mib(trl.get('peak_rss_bytes'))} | |")
     print(f"\nTRL's rollout includes generate {mean(theirs, 'generate_s'):.2f} s. Parity: prompt tokens per step "
           f"{'identical' if prompt_ok else 'DIFFERENT'} on both sides "
           f"({', '.join(str(round(r['prompt_tokens'])) for r in theirs)} = G × the step's prompt lengths); "
@@ -127,6 +143,8 @@ def main():
         print(f"| share of the step in rollout / update | {100 * s['rollout_s'] / s['step_s']:.0f} % / "
               f"{100 * s['update_s'] / s['step_s']:.0f} % | | |")
         print(f"| step time spread (min–max), s | {min(steps):.2f}–{max(steps):.2f} | | |")
+        print(f"| process peak RSS over the run (loading included), MiB | {mib(peak_rss(args.rpt_shared))} | "
+              f"{mib(trl.get('peak_rss_bytes'))} | |")
         same_gen = [round(m["response_length"] * B * G) for m in shared] == [o_["generated_tokens"] for o_ in ours]
         print(f"\nGenerated tokens per step, --share-prompts run vs the run above: {'identical' if same_gen else 'DIFFERENT'}.")
     if not prompt_ok:

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -256,6 +257,7 @@ def main():
         "rollout_tokens_per_s": mean("generated_tokens") / mean("rollout_s"),
         "update_tokens_per_s": (mean("prompt_tokens") + mean("generated_tokens")) / mean("update_s"),
         "prompt_tokens_per_context": [len(p) for p in prompt_ids], "rpt_tokenize_check": rpt_check,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,   # whole run, loading included
         "steps": steps,
     }
     print(json.dumps({k: v for k, v in result.items() if k != "steps"}))
