@@ -15,6 +15,7 @@
 // k, or along i: then 16 × 16 blocks of pair words are transposed), into rows of pairs: word (i, p) at i·KCP + p,
 // the layout of AMX's A tiles. The portable reference is ck_gemm_bf16_ref.
 #include "CKernels.h"
+#include "amx_tiles.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 #include <unistd.h>
 
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
-#define AMXBF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma,amx-tile,amx-bf16")))
 
 enum { MR = CK_BF16_GEMM_MR, NR = CK_BF16_GEMM_NR, KC = CK_BF16_GEMM_KC, KCP = KC / 2, MC = CK_BF16_GEMM_MC };
 
@@ -47,10 +47,8 @@ void ck_gemm_bf16_ref(int M, int N, int K, const float *a, long a_rs, long a_cs,
         }
 }
 
-// Pairs along k of a packed operand: ceil(K / 2), padded to a multiple of 16 (one AMX tile's rows).
-static inline int padded_pairs(int K) { return ((K + 1) / 2 + 15) / 16 * 16; }
 
-long ck_bf16_packed_b_count(int K, int N) { return (long)((N + NR - 1) / NR) * NR * padded_pairs(K) * 2; }
+long ck_bf16_packed_b_count(int K, int N) { return (long)((N + NR - 1) / NR) * NR * ck_padded_pairs(K) * 2; }
 
 // Words of 16 columns j..j+15 (the first `cols`) of rows k and k+1 (row k+1 zero when has1 is 0), row stride ldk,
 // columns contiguous.
@@ -96,7 +94,7 @@ AVX512BF16 static inline void transpose16(__m512i r[16]) {
 }
 
 AVX512BF16 static void pack_b_avx512(const float *b, long b_rs, long b_cs, int K, int N, int q0, int q1, uint32_t *dst) {
-    int KP = (K + 1) / 2, KPP = padded_pairs(K);
+    int KP = (K + 1) / 2, KPP = ck_padded_pairs(K);
     for (int q = q0; q < q1; q++) {
         uint32_t *panel = dst + (long)q * KPP * NR;
         memset(panel + (long)KP * NR, 0, (size_t)(KPP - KP) * NR * 4);
@@ -136,7 +134,7 @@ static inline uint32_t pair_word(float x0, float x1) {
 }
 
 static void pack_b_ref(const float *b, long b_rs, long b_cs, int K, int N, int q0, int q1, uint32_t *dst) {
-    int KPP = padded_pairs(K);
+    int KPP = ck_padded_pairs(K);
     for (int q = q0; q < q1; q++)
         for (int p = 0; p < KPP; p++)
             for (int j = 0; j < NR; j++) {
@@ -158,7 +156,7 @@ void ck_bf16_pack_b(const float *b, long b_rs, long b_cs, int K, int N, int q0, 
 // padded with zeros to a multiple of `row_pad`, pairs to a multiple of 16.
 AVX512BF16 static void pack_a_block(const float *a, long a_rs, long a_cs, int i0, int mc, int k0, int kc, int row_pad,
                                     uint32_t *ap) {
-    int kpp = padded_pairs(kc), rows = (mc + row_pad - 1) / row_pad * row_pad;
+    int kpp = ck_padded_pairs(kc), rows = (mc + row_pad - 1) / row_pad * row_pad;
     if (a_cs == 1) {
         for (int i = 0; i < rows; i++) {
             uint32_t *dst = ap + (long)i * KCP;
@@ -217,12 +215,6 @@ AVX512BF16 static void tile_avx512(const uint32_t *a, const uint32_t *b, float *
 // slices of A and tiles 6-7 two 16-column slices of B, each 16 rows of 64 bytes (16 pairs along k).
 enum { AMX_MR = 32 };
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
 // Linux gives a process AMX's tile state only after it asks (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA).
 static int amx_available(void) {
     unsigned eax, ebx, ecx, edx;
@@ -248,7 +240,7 @@ void ck_bf16_gemm_disable_amx(int disable) {
 }
 
 AMXBF16 static void amx_configure(void) {
-    tile_config cfg;
+    ck_tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
@@ -294,7 +286,7 @@ long ck_bf16_gemm_scratch_count(void) { return (long)MC * KC; }
 
 AMXBF16 static void gemm_blocks(int K, const float *a, long a_rs, long a_cs, const uint32_t *bp, float *c, long ldc,
                                 int m0, int m1, int n0, int n1, int accumulate, uint32_t *ap, int amx) {
-    int KPP = padded_pairs(K), mr_tile = amx ? AMX_MR : MR;
+    int KPP = ck_padded_pairs(K), mr_tile = amx ? AMX_MR : MR;
     if (amx) amx_configure();
     for (int pc = 0; pc < K; pc += KC) {
         int kc = K - pc < KC ? K - pc : KC;
@@ -307,7 +299,7 @@ AMXBF16 static void gemm_blocks(int K, const float *a, long a_rs, long a_cs, con
                 for (int ir = 0; ir < mc; ir += mr_tile) {
                     int mr = mc - ir < mr_tile ? mc - ir : mr_tile;
                     float *ct = c + (long)(ic + ir) * ldc + jc;
-                    if (amx) tile_amx(ap + (long)ir * KCP, b, ct, ldc, padded_pairs(kc), mr, nr, accumulate || pc > 0);
+                    if (amx) tile_amx(ap + (long)ir * KCP, b, ct, ldc, ck_padded_pairs(kc), mr, nr, accumulate || pc > 0);
                     else tile_avx512(ap + (long)ir * KCP, b, ct, ldc, (kc + 1) / 2, mr, nr, accumulate || pc > 0);
                 }
             }
@@ -319,7 +311,7 @@ AMXBF16 static void gemm_blocks(int K, const float *a, long a_rs, long a_cs, con
 // The same blocks with plain loops (CPUs without AVX-512 BF16): per KC block, the pairs' products summed in order.
 static void gemm_portable(int K, const float *a, long a_rs, long a_cs, const uint32_t *bp, float *c, long ldc,
                           int m0, int m1, int n0, int n1, int accumulate) {
-    int KPP = padded_pairs(K);
+    int KPP = ck_padded_pairs(K);
     for (int i = m0; i < m1; i++)
         for (int j = n0; j < n1; j++) {
             float total = accumulate ? c[(long)i * ldc + j] : 0;

@@ -90,6 +90,38 @@ public enum GemmBF16 {
         }
     }
 
+    /// Values of the scratch `multiplyRows` needs for `rows` rows of `columns` values.
+    public static func rowsScratchCount(rows: Int, columns: Int) -> Int {
+        Int(ck_bf16_rows_x_count(Int32(rows), Int32(columns)))
+    }
+
+    /// Several decode-sized products of the same x in one parallel region: y_i[M, N_i] (+)= x[M, K] · B_i, each B_i a
+    /// packed Wᵀ [K, N_i] (ck_gemm_bf16_rows: on AMX, every panel of B read once as one stream). Threads split the
+    /// panels of all products; each output element is summed in one order whatever the split. `scratch` holds
+    /// `rowsScratchCount(rows: M, columns: K)` values.
+    public static func multiplyRows(_ x: UnsafePointer<Float>, _ outputs: [(b: PackedBF16Matrix, y: UnsafeMutablePointer<Float>)],
+                                    M: Int, K: Int, accumulate: Bool = false, scratch: UnsafeMutablePointer<UInt16>) {
+        guard M > 0, !outputs.isEmpty else { return }
+        precondition(outputs.allSatisfy { $0.b.rows == K }, "GemmBF16.multiplyRows: a packed matrix has the wrong depth")
+        let t0 = Matmul.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        defer { Matmul.profile?.record(M, outputs.reduce(0) { $0 + $1.b.columns }, K, since: t0) }
+        ck_bf16_rows_pack_x(x, Int32(M), Int32(K), scratch)
+        let panels = outputs.map { ($0.b.columns + panelColumns - 1) / panelColumns }
+        let box = UnsafeSendable((UnsafePointer(scratch), outputs, panels))
+        Parallel.forRange(panels.reduce(0, +), minChunk: 4) { u0, u1 in
+            let (xa, outputs, panels) = box.value
+            var base = 0
+            for (o, count) in zip(outputs, panels) {
+                let lo = max(u0, base) - base, hi = min(u1, base + count) - base
+                if lo < hi {
+                    ck_gemm_bf16_rows(xa, Int32(M), Int32(K), o.b.values, o.y, o.b.columns, Int32(lo * panelColumns),
+                                      Int32(min(hi * panelColumns, o.b.columns)), accumulate ? 1 : 0)
+                }
+                base += count
+            }
+        }
+    }
+
     /// `Matmul.gemm`'s product in bf16 for two fp32 operands: C[M, N] (+)= op(A) · op(B), B packed on the way.
     public static func gemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int, _ a: UnsafePointer<Float>, lda: Int,
                             _ b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int,

@@ -1,8 +1,8 @@
 // Linear layers with bf16 weights, y = x · Wᵀ, for decode and rollouts (docs/kernels.md §4): the weights are
 // read as bf16 (half the bytes of fp32), x is rounded to bf16 once per call into a caller-provided scratch
 // buffer, and products accumulate in fp32 (VDPBF16PS; ck_gemm_nt_small_bf16). Only products with at most
-// `maxRows` rows come here (from `amxRows` rows only where GemmBF16 has no AMX); larger products in bf16 run
-// GemmBF16 (docs/kernels.md §5).
+// `maxRows` rows come here (from `amxRows` rows only where the CPU has no AMX: there they run GemmBF16.multiplyRows,
+// docs/kernels.md §7); larger products in bf16 run GemmBF16 (docs/kernels.md §5).
 
 import CKernels
 import Dispatch
@@ -11,9 +11,10 @@ public enum MatmulBF16 {
     /// Up to this many rows of x use the bf16 kernel (a batch of decoded sequences).
     public static let maxRows = 64
 
-    /// From this many rows, where the bf16 GEMM runs on AMX tiles (GemmBF16.usesAMX), products go to it instead
-    /// (docs/kernels.md §4: on Intel cores this kernel is compute-bound from a few rows, AMX is not).
-    public static let amxRows = 8
+    /// From this many rows, where the CPU has AMX tiles (GemmBF16.usesAMX), products go to the AMX decode kernel
+    /// (GemmBF16.multiplyRows) instead (docs/kernels.md §7: on the Intel Xeon this kernel is compute-bound from a few
+    /// rows, and the AMX one read the weights 1.5–2.8× faster at 2–8 rows).
+    public static let amxRows = 2
 
     /// True when this CPU runs the bf16 kernels natively (AVX-512 BF16); elsewhere bf16 inference is not offered.
     public static var isSupported: Bool { ck_has_avx512bf16() != 0 }

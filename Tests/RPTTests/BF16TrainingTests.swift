@@ -86,6 +86,73 @@ private let autocastModels = ["qwen3_f32", "llama_rope_llama3", "qwen2_bf16_tied
         #expect(run([(0, M, 0, 64), (0, M, 64, N)]) == whole)
     }
 
+    /// The decode-sized kernel (ck_gemm_bf16_rows, `GemmBF16.multiplyRows`) against the plain-loop reference on fp32
+    /// operands, AMX and the portable path, rows 1–64 with ragged row blocks, columns with panel tails, K odd and past
+    /// one GEMM block, accumulating or not; on AMX with K ≤ the GEMM's block, the same bits as the GEMM (the same tile
+    /// products in the same order); and several products fused in one call equal to separate calls.
+    @Test(arguments: [true, false]) func decodeRowsKernelMatchesTheReference(_ amx: Bool) throws {
+        if amx && !GemmBF16.usesAMX { return }
+        GemmBF16.setAMX(enabled: amx)
+        defer { GemmBF16.setAMX(enabled: true) }
+        var rng = RandomGenerator(seed: 21)
+        for (M, N, K) in [(1, 40, 64), (3, 33, 7), (8, 96, 512), (16, 128, 96), (17, 70, 300), (40, 45, 256), (64, 64, 513)] {
+            let x = randomMatrix(M * K, &rng), w = randomMatrix(N * K, &rng), y0 = randomMatrix(M * N, &rng)
+            // W [N, K] as a linear layer stores it; the packs hold Wᵀ [K, N].
+            let packed = w.withUnsafeBufferPointer {
+                PackedBF16Matrix($0.baseAddress!, rows: K, columns: N, rowStride: 1, columnStride: K)
+            }
+            var scratch = [UInt16](repeating: 0xFFFF, count: GemmBF16.rowsScratchCount(rows: M, columns: K))
+            for accumulate in [false, true] {
+                var ours = y0, ref = y0, gemm = y0
+                x.withUnsafeBufferPointer { xp in
+                    ours.withUnsafeMutableBufferPointer { yp in
+                        scratch.withUnsafeMutableBufferPointer {
+                            GemmBF16.multiplyRows(xp.baseAddress!, [(packed, yp.baseAddress!)], M: M, K: K, accumulate: accumulate,
+                                                  scratch: $0.baseAddress!)
+                        }
+                    }
+                    w.withUnsafeBufferPointer { wp in
+                        ck_gemm_bf16_ref(Int32(M), Int32(N), Int32(K), xp.baseAddress!, K, 1, wp.baseAddress!, 1, K, &ref, N,
+                                         accumulate ? 1 : 0)
+                    }
+                    gemm.withUnsafeMutableBufferPointer {
+                        GemmBF16.multiply(xp.baseAddress!, rowStride: K, columnStride: 1, packed, $0.baseAddress!, ldc: N, M: M,
+                                          accumulate: accumulate, threaded: false)
+                    }
+                }
+                let tol = Float(K) * 4e-7 + 1e-6
+                #expect(maxAbsDiff(ours, ref) <= tol, "M \(M) N \(N) K \(K) amx \(amx): \(maxAbsDiff(ours, ref))")
+                if amx && K <= Int(CK_BF16_GEMM_KC) {
+                    #expect(ours == gemm, "M \(M) N \(N) K \(K): not the GEMM's bits")
+                }
+            }
+            // Fused: this product and a second one of the same x (another width) in one call, split across threads.
+            let n2 = N / 2 + 5, w2 = randomMatrix(n2 * K, &rng)
+            let packed2 = w2.withUnsafeBufferPointer {
+                PackedBF16Matrix($0.baseAddress!, rows: K, columns: n2, rowStride: 1, columnStride: K)
+            }
+            var a = [Float](repeating: 0, count: M * N), b = [Float](repeating: 0, count: M * n2)
+            var a1 = a, b1 = b
+            x.withUnsafeBufferPointer { xp in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    a.withUnsafeMutableBufferPointer { ap in
+                        b.withUnsafeMutableBufferPointer { bp in
+                            GemmBF16.multiplyRows(xp.baseAddress!, [(packed, ap.baseAddress!), (packed2, bp.baseAddress!)], M: M, K: K,
+                                                  scratch: sp.baseAddress!)
+                        }
+                    }
+                    a1.withUnsafeMutableBufferPointer {
+                        GemmBF16.multiplyRows(xp.baseAddress!, [(packed, $0.baseAddress!)], M: M, K: K, scratch: sp.baseAddress!)
+                    }
+                    b1.withUnsafeMutableBufferPointer {
+                        GemmBF16.multiplyRows(xp.baseAddress!, [(packed2, $0.baseAddress!)], M: M, K: K, scratch: sp.baseAddress!)
+                    }
+                }
+            }
+            #expect(a == a1 && b == b1, "M \(M) N \(N) K \(K): fused products differ from separate ones")
+        }
+    }
+
     @Test(arguments: autocastModels) func lossAndGradientsMatchPyTorchAutocast(_ name: String) throws {
         let g = try GradientCase(name)
         let autocast = try SafeTensorsFile(path: Repo.fixtureModel(name) + "/autocast_bf16.safetensors")

@@ -66,6 +66,16 @@ long ck_bf16_gemm_scratch_count(void);
 /// aligned, ck_bf16_gemm_scratch_count values, or NULL for a buffer the calling thread keeps.
 void ck_gemm_bf16(int M, int N, int K, const float *a, long a_rs, long a_cs, const uint16_t *bpacked, float *c, long ldc,
                   int m0, int m1, int n0, int n1, int accumulate, uint16_t *scratch);
+/// Values (uint16) of the x buffer ck_gemm_bf16_rows reads for M rows of K values: rows padded with zeros to a
+/// multiple of 16, each row ck_bf16_packed_b_count's pairs of K (padded to a multiple of 16) long.
+long ck_bf16_rows_x_count(int M, int K);
+/// x [M, K] (fp32, row-major) as that buffer: bf16 (round to nearest even), padding zero.
+void ck_bf16_rows_pack_x(const float *x, int M, int K, uint16_t *dst);
+/// y[i, j] (+)= Σ_k x[i, k] · B[k, j] in fp32 for all i < M, j in [n0, n1) (n0 a multiple of NR): x from
+/// ck_bf16_rows_pack_x, B packed by ck_bf16_pack_b, y row-major with row stride ldy. For a few rows (decode): AMX
+/// tiles streaming each panel of B once where ck_bf16_gemm_uses_amx, plain loops otherwise.
+void ck_gemm_bf16_rows(const uint16_t *xa, int M, int K, const uint16_t *bpacked, float *y, long ldy, int n0, int n1,
+                       int accumulate);
 /// The reference: the same sum with plain loops over unpacked fp32 operands (B's (k, j) at b[k·b_rs + j·b_cs]).
 void ck_gemm_bf16_ref(int M, int N, int K, const float *a, long a_rs, long a_cs, const float *b, long b_rs, long b_cs,
                       float *c, long ldc, int accumulate);

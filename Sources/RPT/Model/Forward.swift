@@ -69,7 +69,8 @@ public final class ForwardWorkspace: @unchecked Sendable {
         gate = .allocate(capacity: cap * c.intermediateSize)
         up = .allocate(capacity: cap * c.intermediateSize)
         positions = .allocate(capacity: cap)
-        xb = .allocate(capacity: min(cap, MatmulBF16.maxRows) * max(c.hiddenSize, c.qDim, c.intermediateSize))
+        xb = .allocate(capacity: GemmBF16.rowsScratchCount(rows: min(cap, MatmulBF16.maxRows),
+                                                           columns: max(c.hiddenSize, c.qDim, c.intermediateSize)))
         capacityTokens = cap
     }
 }
@@ -97,14 +98,19 @@ extension Model {
     }
 
     /// y (+)= x · Wᵀ for weights at `offset`s of the parameter buffer. When `inferenceDType` is bf16: decode-sized
-    /// products read the bf16 copies (MatmulBF16), larger ones (prefill, and batched decode from
-    /// MatmulBF16.amxRows rows where the GEMM has AMX) run the bf16 GEMM on packed weights (GemmBF16); fp32 otherwise.
+    /// products read the bf16 copies (MatmulBF16), or, from MatmulBF16.amxRows rows where the CPU has AMX, the GEMM's
+    /// packed weights through the AMX decode kernel (GemmBF16.multiplyRows); larger ones (prefill) run the bf16 GEMM
+    /// (GemmBF16.multiply); fp32 otherwise.
     private func linearProducts(_ ws: ForwardWorkspace) -> LinearProducts {
         let p = params.base, pb = bf16Weights(), scratch = ws.xb!, params = self.params
         return { x, outputs, M, K, accumulate in
-            if let pb, M <= MatmulBF16.maxRows, !(M >= MatmulBF16.amxRows && GemmBF16.usesAMX) {
+            let amx = M >= MatmulBF16.amxRows && GemmBF16.usesAMX
+            if let pb, M <= MatmulBF16.maxRows, !amx {
                 MatmulBF16.ntFused(x, outputs.map { (pb + $0.offset, $0.y, $0.n) }, M: M, K: K, accumulate: accumulate,
                                    packed: true, scratch: scratch)
+            } else if pb != nil, M <= MatmulBF16.maxRows, let packs = self.bf16PrefillWeights() {
+                GemmBF16.multiplyRows(x, outputs.map { (packs.packs($0.offset, for: params).forward, $0.y) }, M: M, K: K,
+                                      accumulate: accumulate, scratch: scratch)
             } else if pb != nil, let packs = self.bf16PrefillWeights() {
                 for o in outputs {
                     GemmBF16.multiply(x, rowStride: K, columnStride: 1, packs.packs(o.offset, for: params).forward, o.y,

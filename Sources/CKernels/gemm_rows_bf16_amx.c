@@ -1,0 +1,133 @@
+// Decode-sized bf16 products on AMX (docs/kernels.md §7): y[M, N] (+)= x[M, K] · B for 1–64 rows of x, a batch of
+// sequences decoded together, B the bf16 GEMM's packed weights (ck_bf16_pack_b of Wᵀ, panels of NR columns with
+// bf16 pairs along k). The large GEMM (gemm_bf16.c) blocks k in KC steps and pads A to 32 rows, which is right for
+// prefill; for a handful of rows it read the weights at 12 GB/s. Here each NR-column panel is read front to back
+// over all of k as one prefetched stream, the panels of a thread's range one after another, so the weights flow
+// from memory once per call like the GEMV's (§3), and the 16 × 16 tiles of x (rows padded with zeros to 16) are
+// reused from L1 by every panel. Rows beyond 32 run a second pass over the same panel, which is then in cache.
+// For k ≤ KC the tile products are the GEMM's, in the same order (tests compare the two bit for bit).
+#include "CKernels.h"
+#include "amx_tiles.h"
+#include <immintrin.h>
+#include <string.h>
+
+enum { NR = CK_BF16_GEMM_NR };
+
+// How far ahead (bytes) the panel stream is prefetched: 4 steps of 16 pairs × NR columns.
+#define ROWS_PREFETCH 8192
+
+long ck_bf16_rows_x_count(int M, int K) { return (long)((M + 15) / 16 * 16) * ck_padded_pairs(K) * 2; }
+
+void ck_bf16_rows_pack_x(const float *x, int M, int K, uint16_t *dst) {
+    long stride = (long)ck_padded_pairs(K) * 2;
+    int rows = (M + 15) / 16 * 16;
+    for (int i = 0; i < rows; i++) {
+        uint16_t *d = dst + i * stride;
+        if (i < M) {
+            ck_f32_to_bf16(x + (long)i * K, d, K);
+            memset(d + K, 0, (size_t)(stride - K) * sizeof(uint16_t));
+        } else {
+            memset(d, 0, (size_t)stride * sizeof(uint16_t));
+        }
+    }
+}
+
+static inline float bf16_float(uint32_t h) {
+    uint32_t u = h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// Without AMX: the same sums with plain loops, the pairs of each output in k order.
+static void rows_portable(const uint16_t *xa, int M, int K, const uint32_t *bp, float *y, long ldy, int n0, int n1,
+                          int accumulate) {
+    int KPP = ck_padded_pairs(K);
+    for (int i = 0; i < M; i++)
+        for (int j = n0; j < n1; j++) {
+            const uint16_t *xr = xa + (long)i * KPP * 2;
+            const uint32_t *col = bp + (long)(j / NR) * KPP * NR + j % NR;
+            float s = 0;
+            for (int p = 0; p < KPP; p++) {
+                uint32_t w = col[(long)p * NR];
+                s += bf16_float(xr[2 * p]) * bf16_float(w & 0xFFFF) + bf16_float(xr[2 * p + 1]) * bf16_float(w >> 16);
+            }
+            float *dst = y + (long)i * ldy + j;
+            *dst = accumulate ? *dst + s : s;
+        }
+}
+
+AMXBF16 static void rows_configure(void) {
+    ck_tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
+    _tile_loadconfig(&cfg);
+}
+
+// Tiles 0-3: C, rows 0-15 / 16-31 of the pass × columns 0-15 / 16-31 of the panel; 4-5: x, the pass's two 16-row
+// blocks; 6-7: the panel's two 16-column halves, 16 pairs each.
+AMXBF16 static void rows_amx(const uint16_t *xa, int M, int K, const uint32_t *bp, float *y, long ldy, int n0, int n1,
+                             int accumulate) {
+    int KPP = ck_padded_pairs(K), blocks = (M + 15) / 16;
+    long lda = (long)KPP * 4;   // bytes per row of x
+    const char *end = (const char *)(bp + (long)((n1 + NR - 1) / NR) * KPP * NR);
+    float out[32 * NR] __attribute__((aligned(64)));
+    rows_configure();
+    for (int q = n0 / NR; q * NR < n1; q++) {
+        const uint32_t *panel = bp + (long)q * KPP * NR;
+        int cols = n1 - q * NR < NR ? n1 - q * NR : NR;
+        __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+        __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : (__mmask16)(cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+        for (int b = 0; b < blocks; b += 2) {
+            int two = b + 1 < blocks;
+            const char *x0 = (const char *)xa + (long)b * 16 * lda, *x1 = x0 + 16 * lda;
+            _tile_zero(0);
+            _tile_zero(1);
+            if (two) { _tile_zero(2); _tile_zero(3); }
+            for (int p = 0; p < KPP; p += 16) {
+                const uint32_t *chunk = panel + (long)p * NR;
+                if (b == 0) {
+                    const char *ahead = (const char *)chunk + ROWS_PREFETCH;
+                    if (ahead < end)
+                        for (int l = 0; l < 16 * NR * 4 / 64; l++) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
+                }
+                _tile_loadd(6, chunk, NR * 4);
+                _tile_loadd(7, chunk + 16, NR * 4);
+                _tile_loadd(4, x0 + (long)p * 4, lda);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                if (two) {
+                    _tile_loadd(5, x1 + (long)p * 4, lda);
+                    _tile_dpbf16ps(2, 5, 6);
+                    _tile_dpbf16ps(3, 5, 7);
+                }
+            }
+            _tile_stored(0, out, NR * 4);
+            _tile_stored(1, out + 16, NR * 4);
+            if (two) {
+                _tile_stored(2, out + 16 * NR, NR * 4);
+                _tile_stored(3, out + 16 * NR + 16, NR * 4);
+            }
+            int rows = M - b * 16 < 32 ? M - b * 16 : 32;
+            for (int i = 0; i < rows; i++) {
+                float *row = y + (long)(b * 16 + i) * ldy + q * NR;
+                __m512 v0 = _mm512_load_ps(out + i * NR), v1 = _mm512_load_ps(out + i * NR + 16);
+                if (accumulate) {
+                    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
+                    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
+                }
+                _mm512_mask_storeu_ps(row, m0, v0);
+                _mm512_mask_storeu_ps(row + 16, m1, v1);
+            }
+        }
+    }
+    _tile_release();
+}
+
+void ck_gemm_bf16_rows(const uint16_t *xa, int M, int K, const uint16_t *bpacked, float *y, long ldy, int n0, int n1,
+                       int accumulate) {
+    if (M <= 0 || n0 >= n1) return;
+    if (ck_bf16_gemm_uses_amx()) rows_amx(xa, M, K, (const uint32_t *)bpacked, y, ldy, n0, n1, accumulate);
+    else rows_portable(xa, M, K, (const uint32_t *)bpacked, y, ldy, n0, n1, accumulate);
+}
