@@ -5,6 +5,7 @@
 //  - `rows`: one query row at a time (decode, short prefill), parallel over (row, KV head);
 //  - `blocked`: blocks of query rows through sgemm (long prefill), where the matrix units win.
 
+import CKernels
 import Foundation
 
 public struct AttentionHeads: Sendable {
@@ -33,8 +34,10 @@ public enum Attention {
     /// out[r] = attention of q[r] over view(r), for r in 0..<rows. q and out are [rows, qDim]. The query heads that share
     /// a KV head run together over blocks of keys, so the cache is read once per KV head rather than once per query head
     /// (split per head when there are too few (row, KV head) pairs to keep every thread busy).
+    /// `portable`: the Swift loops even where the AVX-512 kernel runs (tests compare the two).
     public static func rows(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, shape: AttentionHeads,
-                            view: (Int) -> KVView) {
+                            portable: Bool = false, view: (Int) -> KVView) {
+        let avx512 = !portable && ck_has_avx512() != 0
         let views = (0..<rows).map(view)
         let maxCount = views.map(\.count).max() ?? 0
         let heads = rows * shape.kvHeads >= 2 * Parallel.threads ? shape.group : 1   // query heads per item
@@ -45,11 +48,29 @@ public enum Attention {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: max(maxCount * heads, 1)) { scores in
                 for item in i0..<i1 {
                     let r = item / itemsPerRow, h = item % itemsPerRow * heads
-                    group(q: q + r * shape.qDim + h * shape.headDim, out: out + r * shape.qDim + h * shape.headDim,
-                          heads: heads, view: views[r], kvHead: h / shape.group, shape: shape, scores: scores.baseAddress!)
+                    let qh = q + r * shape.qDim + h * shape.headDim, oh = out + r * shape.qDim + h * shape.headDim
+                    if avx512 {
+                        groupAVX512(q: qh, out: oh, heads: heads, view: views[r], kvHead: h / shape.group, shape: shape,
+                                    scores: scores.baseAddress!)
+                    } else {
+                        group(q: qh, out: oh, heads: heads, view: views[r], kvHead: h / shape.group, shape: shape,
+                              scores: scores.baseAddress!)
+                    }
                 }
             }
         }
+    }
+
+    /// `group` through the C kernels (ck_attention_scores, ck_attention_values; docs/kernels.md §7): FMA, 16 keys'
+    /// scores summed in one tree, the value rows read once per 4 heads. Same result up to fp32 rounding.
+    @inline(__always)
+    static func groupAVX512(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
+                            shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
+        let d = shape.headDim, n = view.count
+        let k = view.keys + kvHead * d, v = view.values + kvHead * d
+        ck_attention_scores(q, Int32(heads), Int32(d), k, v, shape.kvDim, Int32(n), shape.scale, scores)
+        for j in 0..<heads { Vector.softmax(scores + j * n, count: n) }
+        ck_attention_values(scores, Int32(heads), Int32(d), v, shape.kvDim, Int32(n), out)
     }
 
     /// `heads` consecutive query heads (q and out [heads, headDim]) that read KV head `kvHead`. Each head's sums run over

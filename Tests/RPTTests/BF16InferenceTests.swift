@@ -137,7 +137,7 @@ struct BF16InferenceTests {
         #expect(agree >= seq.count - 1, "\(name): greedy agreement \(agree)/\(seq.count)")
     }
 
-    /// A decode step of several sequences (M = 8 rows per product: on AMX CPUs the bf16 GEMM's tiles, MatmulBF16.amxRows)
+    /// A decode step of several sequences (M = 8 rows per product: on AMX CPUs the AMX decode kernel, MatmulBF16.amxRows)
     /// stays within bf16 tolerance of PyTorch's fp32 logits for every sequence.
     @Test(arguments: ["qwen2_f32", "llama_f32"])
     func batchedDecodeInBF16MatchesPyTorchWithinBF16Tolerance(_ name: String) throws {

@@ -10,6 +10,11 @@
 extern "C" {
 #endif
 
+/// Asks for the `bytes` from p (whole cache lines) to be brought into the caches; never faults. Inlined into Swift.
+static inline void ck_prefetch(const void *p, int bytes) {
+    for (int i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i, 0, 3);
+}
+
 /// 1 when the CPU has AVX-512F (the fast fp32 kernels), 0 otherwise.
 int ck_has_avx512(void);
 /// 1 when the CPU has AVX-512 BF16 (VDPBF16PS) and AVX-512 BW (the bf16 kernels need both).
@@ -24,6 +29,13 @@ void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K
 /// The sum of x[0..<n], read as the decode kernels read weights (one stream with software prefetch): `rpt bench`
 /// times it for the read bandwidth decode can reach.
 float ck_stream_sum(const float *x, long n);
+
+/// Decode attention of `heads` query heads q [heads, d] over the n cached rows of their KV head (key t at
+/// k + t·stride, value t at v + t·stride): scores[j·n + t] = scale · q_j · k_t (AVX-512 where the CPU has it).
+void ck_attention_scores(const float *q, int heads, int d, const float *k, const float *v, long stride, int n, float scale,
+                         float *scores);
+/// out[j·d + c] = Σ_t scores[j·n + t] · v[t·stride + c], the second half of ck_attention_scores after a softmax.
+void ck_attention_values(const float *scores, int heads, int d, const float *v, long stride, int n, float *out);
 
 /// bf16 (the upper 16 bits of an IEEE float, rounded to nearest even) from fp32: n values.
 void ck_f32_to_bf16(const float *x, uint16_t *y, long n);
