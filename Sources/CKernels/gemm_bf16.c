@@ -26,6 +26,7 @@
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
 enum { MR = CK_BF16_GEMM_MR, NR = CK_BF16_GEMM_NR, KC = CK_BF16_GEMM_KC, KCP = KC / 2, MC = CK_BF16_GEMM_MC };
+_Static_assert(NR == 32, "ck_store_block32 writes blocks of 32 columns");
 
 static inline float bf16_value(float f) {
     uint32_t u;
@@ -239,14 +240,6 @@ void ck_bf16_gemm_disable_amx(int disable) {
     else { amx_enabled = -1; (void)ck_bf16_gemm_uses_amx(); }
 }
 
-AMXBF16 static void amx_configure(void) {
-    ck_tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
-    _tile_loadconfig(&cfg);
-}
-
 AMXBF16 static void tile_amx(const uint32_t *a, const uint32_t *b, float *c, long ldc, int kpp, int mr, int nr,
                              int accumulate) {
     _tile_zero(0);
@@ -268,18 +261,7 @@ AMXBF16 static void tile_amx(const uint32_t *a, const uint32_t *b, float *c, lon
     _tile_stored(1, out + 16, NR * 4);
     _tile_stored(2, out + 16 * NR, NR * 4);
     _tile_stored(3, out + 16 * NR + 16, NR * 4);
-    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : (__mmask16)(nr > 16 ? (1u << (nr - 16)) - 1 : 0);
-    for (int i = 0; i < mr; i++) {
-        float *row = c + (long)i * ldc;
-        __m512 v0 = _mm512_load_ps(out + i * NR), v1 = _mm512_load_ps(out + i * NR + 16);
-        if (accumulate) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
-        }
-        _mm512_mask_storeu_ps(row, m0, v0);
-        _mm512_mask_storeu_ps(row + 16, m1, v1);
-    }
+    ck_store_block32(out, c, ldc, mr, nr, accumulate);
 }
 
 long ck_bf16_gemm_scratch_count(void) { return (long)MC * KC; }
@@ -287,7 +269,7 @@ long ck_bf16_gemm_scratch_count(void) { return (long)MC * KC; }
 AMXBF16 static void gemm_blocks(int K, const float *a, long a_rs, long a_cs, const uint32_t *bp, float *c, long ldc,
                                 int m0, int m1, int n0, int n1, int accumulate, uint32_t *ap, int amx) {
     int KPP = ck_padded_pairs(K), mr_tile = amx ? AMX_MR : MR;
-    if (amx) amx_configure();
+    if (amx) ck_amx_configure16();
     for (int pc = 0; pc < K; pc += KC) {
         int kc = K - pc < KC ? K - pc : KC;
         for (int ic = m0; ic < m1; ic += MC) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 enum { NR = CK_BF16_GEMM_NR };
+_Static_assert(NR == 32, "ck_store_block32 writes blocks of 32 columns");
 
 // How far ahead (bytes) the panel stream is prefetched: 4 steps of 16 pairs × NR columns.
 #define ROWS_PREFETCH 8192
@@ -57,14 +58,6 @@ static void rows_portable(const uint16_t *xa, int M, int K, const uint32_t *bp, 
         }
 }
 
-AMXBF16 static void rows_configure(void) {
-    ck_tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
-    _tile_loadconfig(&cfg);
-}
-
 // Tiles 0-3: C, rows 0-15 / 16-31 of the pass × columns 0-15 / 16-31 of the panel; 4-5: x, the pass's two 16-row
 // blocks; 6-7: the panel's two 16-column halves, 16 pairs each.
 AMXBF16 static void rows_amx(const uint16_t *xa, int M, int K, const uint32_t *bp, float *y, long ldy, int n0, int n1,
@@ -73,12 +66,10 @@ AMXBF16 static void rows_amx(const uint16_t *xa, int M, int K, const uint32_t *b
     long lda = (long)KPP * 4;   // bytes per row of x
     const char *end = (const char *)(bp + (long)((n1 + NR - 1) / NR) * KPP * NR);
     float out[32 * NR] __attribute__((aligned(64)));
-    rows_configure();
+    ck_amx_configure16();
     for (int q = n0 / NR; q * NR < n1; q++) {
         const uint32_t *panel = bp + (long)q * KPP * NR;
         int cols = n1 - q * NR < NR ? n1 - q * NR : NR;
-        __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
-        __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : (__mmask16)(cols > 16 ? (1u << (cols - 16)) - 1 : 0);
         for (int b = 0; b < blocks; b += 2) {
             int two = b + 1 < blocks;
             const char *x0 = (const char *)xa + (long)b * 16 * lda, *x1 = x0 + 16 * lda;
@@ -109,17 +100,7 @@ AMXBF16 static void rows_amx(const uint16_t *xa, int M, int K, const uint32_t *b
                 _tile_stored(2, out + 16 * NR, NR * 4);
                 _tile_stored(3, out + 16 * NR + 16, NR * 4);
             }
-            int rows = M - b * 16 < 32 ? M - b * 16 : 32;
-            for (int i = 0; i < rows; i++) {
-                float *row = y + (long)(b * 16 + i) * ldy + q * NR;
-                __m512 v0 = _mm512_load_ps(out + i * NR), v1 = _mm512_load_ps(out + i * NR + 16);
-                if (accumulate) {
-                    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
-                    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
-                }
-                _mm512_mask_storeu_ps(row, m0, v0);
-                _mm512_mask_storeu_ps(row + 16, m1, v1);
-            }
+            ck_store_block32(out, y + (long)b * 16 * ldy + q * NR, ldy, M - b * 16 < 32 ? M - b * 16 : 32, cols, accumulate);
         }
     }
     _tile_release();

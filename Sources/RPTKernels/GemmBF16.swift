@@ -107,18 +107,12 @@ public enum GemmBF16 {
         defer { Matmul.profile?.record(M, outputs.reduce(0) { $0 + $1.b.columns }, K, since: t0) }
         ck_bf16_rows_pack_x(x, Int32(M), Int32(K), scratch)
         let panels = outputs.map { ($0.b.columns + panelColumns - 1) / panelColumns }
-        let box = UnsafeSendable((UnsafePointer(scratch), outputs, panels))
-        Parallel.forRange(panels.reduce(0, +), minChunk: 4) { u0, u1 in
-            let (xa, outputs, panels) = box.value
-            var base = 0
-            for (o, count) in zip(outputs, panels) {
-                let lo = max(u0, base) - base, hi = min(u1, base + count) - base
-                if lo < hi {
-                    ck_gemm_bf16_rows(xa, Int32(M), Int32(K), o.b.values, o.y, o.b.columns, Int32(lo * panelColumns),
-                                      Int32(min(hi * panelColumns, o.b.columns)), accumulate ? 1 : 0)
-                }
-                base += count
-            }
+        let box = UnsafeSendable((UnsafePointer(scratch), outputs))
+        Parallel.forPieces(panels, minChunk: 4) { i, lo, hi in
+            let (xa, outputs) = box.value
+            let o = outputs[i]
+            ck_gemm_bf16_rows(xa, Int32(M), Int32(K), o.b.values, o.y, o.b.columns, Int32(lo * panelColumns),
+                              Int32(min(hi * panelColumns, o.b.columns)), accumulate ? 1 : 0)
         }
     }
 

@@ -69,14 +69,10 @@ public enum Matmul {
         let total = outputs.reduce(0) { $0 + $1.n }
         defer { profile?.record(M, total, K, since: t0) }
         let box = UnsafeSendable((x, outputs))
-        Parallel.forRange(total, minChunk: 64) { r0, r1 in
+        Parallel.forPieces(outputs.map(\.n), minChunk: 64) { i, lo, hi in
             let (x, outputs) = box.value
-            var base = 0
-            for o in outputs {
-                let lo = max(r0, base), hi = min(r1, base + o.n)
-                if lo < hi { ck_gemm_nt_small(x, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(lo - base), Int32(hi - base), 0) }
-                base += o.n
-            }
+            let o = outputs[i]
+            ck_gemm_nt_small(x, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(lo), Int32(hi), 0)
         }
     }
 

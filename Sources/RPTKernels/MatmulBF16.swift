@@ -59,21 +59,14 @@ public enum MatmulBF16 {
         defer { Matmul.profile?.record(M, total, K, since: t0) }
         ck_f32_to_bf16(x, scratch, M * K)
         let groups = outputs.map { ($0.n + 7) / 8 }
-        let box = UnsafeSendable((UnsafePointer(scratch), outputs, groups))
-        Parallel.forRange(groups.reduce(0, +), minChunk: 8) { u0, u1 in
-            let (xb, outputs, groups) = box.value
-            var base = 0
-            for (o, g) in zip(outputs, groups) {
-                let lo = max(u0, base) - base, hi = min(u1, base + g) - base
-                if lo < hi {
-                    let n0 = Int32(lo * 8), n1 = Int32(min(hi * 8, o.n))
-                    if packed && packs(rows: o.n, columns: K) {
-                        ck_gemm_nt_small_bf16_packed(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(o.n), n0, n1, accumulate ? 1 : 0)
-                    } else {
-                        ck_gemm_nt_small_bf16(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), n0, n1, accumulate ? 1 : 0)
-                    }
-                }
-                base += g
+        let box = UnsafeSendable((UnsafePointer(scratch), outputs))
+        Parallel.forPieces(groups, minChunk: 8) { i, lo, hi in
+            let (xb, outputs) = box.value
+            let o = outputs[i], n0 = Int32(lo * 8), n1 = Int32(min(hi * 8, o.n))
+            if packed && packs(rows: o.n, columns: K) {
+                ck_gemm_nt_small_bf16_packed(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), Int32(o.n), n0, n1, accumulate ? 1 : 0)
+            } else {
+                ck_gemm_nt_small_bf16(xb, o.w, o.y, Int32(M), Int32(K), Int32(o.n), n0, n1, accumulate ? 1 : 0)
             }
         }
     }

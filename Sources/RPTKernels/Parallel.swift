@@ -44,6 +44,20 @@ public enum Parallel {
             }
         }
     }
+
+    /// `forRange` over several pieces laid end to end (counts[i] units each, e.g. the row groups of several products):
+    /// each thread gets one range of the total and calls body(piece, lo, hi) for the part [lo, hi) of every piece that
+    /// range covers, pieces in order.
+    public static func forPieces(_ counts: [Int], minChunk: Int = 1, _ body: (Int, Int, Int) -> Void) {
+        forRange(counts.reduce(0, +), minChunk: minChunk) { u0, u1 in
+            var base = 0
+            for (i, count) in counts.enumerated() {
+                let lo = max(u0, base) - base, hi = min(u1, base + count) - base
+                if lo < hi { body(i, lo, hi) }
+                base += count
+            }
+        }
+    }
 }
 
 /// Carries a non-Sendable value (a closure over raw pointers) into `concurrentPerform`, whose chunks
