@@ -48,7 +48,6 @@ void ck_gemm_bf16_ref(int M, int N, int K, const float *a, long a_rs, long a_cs,
         }
 }
 
-
 long ck_bf16_packed_b_count(int K, int N) { return (long)((N + NR - 1) / NR) * NR * ck_padded_pairs(K) * 2; }
 
 // Words of 16 columns j..j+15 (the first `cols`) of rows k and k+1 (row k+1 zero when has1 is 0), row stride ldk,
