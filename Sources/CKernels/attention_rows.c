@@ -3,9 +3,11 @@
 // after the caller's softmax, out_j = Σ_t s_j[t] · v_t. AVX-512 with FMA: the scores of 16 keys are summed across
 // their 16 partial vectors in one transposing tree (a dot product per key would end in a horizontal sum each), the
 // keys of a 16-key block serve every head from L1, and the value rows are read once per block of up to 4 heads and
-// 64 dimensions, the outputs held in registers. The cache rows of one KV head are d floats every `stride`, too
+// 64 dimensions, the outputs held in registers. The cache rows of one KV head are d values every `stride`, too
 // short a run for the hardware prefetcher, so the next block's keys and this block's values are prefetched.
-// Portable loops are the fallback; the Swift path (Attention.group) is the reference on CPUs without AVX-512.
+// The cache holds fp32 or bf16 (docs/kernels.md §8: half the bytes; a bf16 value widens to fp32 exactly, so both
+// run the same fp32 arithmetic). Portable loops are the fallback; for fp32 the Swift path (Attention.group) is the
+// reference on CPUs without AVX-512.
 #include "CKernels.h"
 #include <immintrin.h>
 
@@ -25,14 +27,31 @@ AVX512 static inline __m512 sum16(const __m512 p[16]) {
     return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), f);
 }
 
-AVX512 static void scores_avx512(const float *q, int heads, int d, const float *k, const float *v, long stride, int n,
-                                 float scale, float *scores) {
+// 16 cache values from element i of p (fp32, or bf16 widened to fp32); lanes cleared in `m` read 0 and no memory.
+AVX512 static inline __attribute__((always_inline)) __m512 load16(const void *p, long i, __mmask16 m, int bf16) {
+    if (!bf16) return m == 0xFFFF ? _mm512_loadu_ps((const float *)p + i) : _mm512_maskz_loadu_ps(m, (const float *)p + i);
+    const uint16_t *h = (const uint16_t *)p + i;
+    __m256i raw;
+    if (m == 0xFFFF) raw = _mm256_loadu_si256((const __m256i *)h);
+    else {   // a row's last d % 16 values (masked 16-bit loads need AVX-512 BW)
+        uint16_t part[16] = {0};
+        for (int l = 0; l < 16; l++)
+            if (m >> l & 1) part[l] = h[l];
+        raw = _mm256_loadu_si256((const __m256i *)part);
+    }
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+}
+
+AVX512 static inline __attribute__((always_inline)) void scores_avx512(const float *q, int heads, int d, const void *k,
+                                                                       const void *v, long stride, int n, float scale,
+                                                                       float *scores, int bf16) {
+    int size = bf16 ? 2 : 4;
     __mmask16 tail = d % 16 ? (__mmask16)((1u << (d % 16)) - 1) : (__mmask16)0xFFFF;
     for (int t0 = 0; t0 < n; t0 += 16) {
         int count = n - t0 < 16 ? n - t0 : 16;
         for (int i = 0; i < count; i++) {
-            ck_prefetch(k + (long)(t0 + 16 + i) * stride, 4 * d);
-            ck_prefetch(v + (long)(t0 + i) * stride, 4 * d);
+            ck_prefetch((const char *)k + ((long)(t0 + 16 + i) * stride) * size, size * d);
+            ck_prefetch((const char *)v + ((long)(t0 + i) * stride) * size, size * d);
         }
         for (int j = 0; j < heads; j++) {
             const float *qj = q + (long)j * d;
@@ -40,10 +59,10 @@ AVX512 static void scores_avx512(const float *q, int heads, int d, const float *
             for (int i = 0; i < 16; i++) {
                 __m512 a = _mm512_setzero_ps();
                 if (i < count) {
-                    const float *kr = k + (long)(t0 + i) * stride;
+                    long row = (long)(t0 + i) * stride;
                     int c = 0;
-                    for (; c + 16 <= d; c += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(qj + c), _mm512_loadu_ps(kr + c), a);
-                    if (c < d) a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, qj + c), _mm512_maskz_loadu_ps(tail, kr + c), a);
+                    for (; c + 16 <= d; c += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(qj + c), load16(k, row + c, 0xFFFF, bf16), a);
+                    if (c < d) a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, qj + c), load16(k, row + c, tail, bf16), a);
                 }
                 p[i] = a;
             }
@@ -54,16 +73,16 @@ AVX512 static void scores_avx512(const float *q, int heads, int d, const float *
 }
 
 // HC heads (from j0) × NZ vectors of 16 dimensions (from c; the last one masked by `last`), over every key.
-AVX512 static inline __attribute__((always_inline)) void values_tile(const float *scores, int n, const float *v, long stride,
+AVX512 static inline __attribute__((always_inline)) void values_tile(const float *scores, int n, const void *v, long stride,
                                                                      float *out, int d, int c, int j0, int HC, int NZ,
-                                                                     __mmask16 last) {
+                                                                     __mmask16 last, int bf16) {
     __m512 acc[4][4];
     for (int j = 0; j < HC; j++)
         for (int z = 0; z < NZ; z++) acc[j][z] = _mm512_setzero_ps();
     for (int t = 0; t < n; t++) {
-        const float *vr = v + (long)t * stride + c;
+        long row = (long)t * stride + c;
         __m512 x[4];
-        for (int z = 0; z < NZ; z++) x[z] = z == NZ - 1 ? _mm512_maskz_loadu_ps(last, vr + 16 * z) : _mm512_loadu_ps(vr + 16 * z);
+        for (int z = 0; z < NZ; z++) x[z] = load16(v, row + 16 * z, z == NZ - 1 ? last : (__mmask16)0xFFFF, bf16);
         for (int j = 0; j < HC; j++) {
             __m512 a = _mm512_set1_ps(scores[(long)(j0 + j) * n + t]);
             for (int z = 0; z < NZ; z++) acc[j][z] = _mm512_fmadd_ps(a, x[z], acc[j][z]);
@@ -75,9 +94,10 @@ AVX512 static inline __attribute__((always_inline)) void values_tile(const float
 }
 
 #define VALUES_CASE(HC, NZ) \
-    case (HC) * 8 + (NZ): values_tile(scores, n, v, stride, out, d, c, j0, HC, NZ, last); break;
+    case (HC) * 8 + (NZ): values_tile(scores, n, v, stride, out, d, c, j0, HC, NZ, last, bf16); break;
 
-AVX512 static void values_avx512(const float *scores, int heads, int d, const float *v, long stride, int n, float *out) {
+AVX512 static inline __attribute__((always_inline)) void values_avx512(const float *scores, int heads, int d, const void *v,
+                                                                       long stride, int n, float *out, int bf16) {
     for (int c = 0; c < d; c += 64) {
         int w = d - c < 64 ? d - c : 64, nz = (w + 15) / 16;
         __mmask16 last = w % 16 ? (__mmask16)((1u << (w % 16)) - 1) : (__mmask16)0xFFFF;
@@ -93,23 +113,61 @@ AVX512 static void values_avx512(const float *scores, int heads, int d, const fl
     }
 }
 
-void ck_attention_scores(const float *q, int heads, int d, const float *k, const float *v, long stride, int n, float scale,
-                         float *scores) {
-    if (ck_has_avx512()) { scores_avx512(q, heads, d, k, v, stride, n, scale, scores); return; }
+// One specialisation per cache type, so each keeps its loads in registers.
+AVX512 static void scores_f32(const float *q, int heads, int d, const void *k, const void *v, long stride, int n, float scale,
+                              float *scores) { scores_avx512(q, heads, d, k, v, stride, n, scale, scores, 0); }
+AVX512 static void scores_bf16(const float *q, int heads, int d, const void *k, const void *v, long stride, int n, float scale,
+                               float *scores) { scores_avx512(q, heads, d, k, v, stride, n, scale, scores, 1); }
+AVX512 static void values_f32(const float *scores, int heads, int d, const void *v, long stride, int n, float *out) {
+    values_avx512(scores, heads, d, v, stride, n, out, 0);
+}
+AVX512 static void values_bf16(const float *scores, int heads, int d, const void *v, long stride, int n, float *out) {
+    values_avx512(scores, heads, d, v, stride, n, out, 1);
+}
+
+// Element i of a cache (fp32 or bf16), as fp32.
+static inline float element(const void *p, long i, int bf16) {
+    return bf16 ? ck_bf16_value(((const uint16_t *)p)[i]) : ((const float *)p)[i];
+}
+
+static void scores_portable(const float *q, int heads, int d, const void *k, long stride, int n, float scale, float *scores,
+                            int bf16) {
     for (int j = 0; j < heads; j++)
         for (int t = 0; t < n; t++) {
             float s = 0;
-            for (int c = 0; c < d; c++) s += q[(long)j * d + c] * k[(long)t * stride + c];
+            for (int c = 0; c < d; c++) s += q[(long)j * d + c] * element(k, (long)t * stride + c, bf16);
             scores[(long)j * n + t] = s * scale;
         }
 }
 
-void ck_attention_values(const float *scores, int heads, int d, const float *v, long stride, int n, float *out) {
-    if (ck_has_avx512()) { values_avx512(scores, heads, d, v, stride, n, out); return; }
+static void values_portable(const float *scores, int heads, int d, const void *v, long stride, int n, float *out, int bf16) {
     for (int j = 0; j < heads; j++)
         for (int c = 0; c < d; c++) {
             float s = 0;
-            for (int t = 0; t < n; t++) s += scores[(long)j * n + t] * v[(long)t * stride + c];
+            for (int t = 0; t < n; t++) s += scores[(long)j * n + t] * element(v, (long)t * stride + c, bf16);
             out[(long)j * d + c] = s;
         }
+}
+
+void ck_attention_scores(const float *q, int heads, int d, const float *k, const float *v, long stride, int n, float scale,
+                         float *scores) {
+    if (ck_has_avx512()) scores_f32(q, heads, d, k, v, stride, n, scale, scores);
+    else scores_portable(q, heads, d, k, stride, n, scale, scores, 0);
+}
+
+void ck_attention_values(const float *scores, int heads, int d, const float *v, long stride, int n, float *out) {
+    if (ck_has_avx512()) values_f32(scores, heads, d, v, stride, n, out);
+    else values_portable(scores, heads, d, v, stride, n, out, 0);
+}
+
+void ck_attention_scores_bf16(const float *q, int heads, int d, const uint16_t *k, const uint16_t *v, long stride, int n,
+                              float scale, float *scores, int portable) {
+    if (!portable && ck_has_avx512()) scores_bf16(q, heads, d, k, v, stride, n, scale, scores);
+    else scores_portable(q, heads, d, k, stride, n, scale, scores, 1);
+}
+
+void ck_attention_values_bf16(const float *scores, int heads, int d, const uint16_t *v, long stride, int n, float *out,
+                              int portable) {
+    if (!portable && ck_has_avx512()) values_bf16(scores, heads, d, v, stride, n, out);
+    else values_portable(scores, heads, d, v, stride, n, out, 1);
 }

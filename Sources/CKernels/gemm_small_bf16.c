@@ -13,12 +13,6 @@
 
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
-static inline float bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 // Round to nearest even; NaN stays NaN (quiet bit set), as VCVTNEPS2BF16 does.
 static inline uint16_t f32_to_bf16(float f) {
@@ -49,13 +43,17 @@ void ck_f32_to_bf16(const float *x, uint16_t *y, long n) {
     else ck_f32_to_bf16_ref(x, y, n);
 }
 
+void ck_bf16_to_f32(const uint16_t *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = ck_bf16_value(x[i]);
+}
+
 void ck_gemm_nt_small_bf16_ref(const uint16_t *x, const uint16_t *w, float *y, int M, int K, int ldy, int n0, int n1,
                                int accumulate) {
     for (int m = 0; m < M; m++) {
         for (int n = n0; n < n1; n++) {
             float s = 0;
             const uint16_t *xr = x + (long)m * K, *wr = w + (long)n * K;
-            for (int k = 0; k < K; k++) s += bf16_to_f32(xr[k]) * bf16_to_f32(wr[k]);
+            for (int k = 0; k < K; k++) s += ck_bf16_value(xr[k]) * ck_bf16_value(wr[k]);
             y[(long)m * ldy + n] = accumulate ? y[(long)m * ldy + n] + s : s;
         }
     }
@@ -225,7 +223,7 @@ void ck_gemm_nt_small_bf16_packed_ref(const uint16_t *x, const uint16_t *w, floa
             long step;
             const uint16_t *wr = row_start(w, K, N, 1, n, &step);
             float s = 0;
-            for (int k = 0; k < K; k++) s += bf16_to_f32(x[(long)m * K + k]) * bf16_to_f32(wr[(k / 32) * step + k % 32]);
+            for (int k = 0; k < K; k++) s += ck_bf16_value(x[(long)m * K + k]) * ck_bf16_value(wr[(k / 32) * step + k % 32]);
             y[(long)m * ldy + n] = accumulate ? y[(long)m * ldy + n] + s : s;
         }
     }

@@ -17,13 +17,18 @@ public struct AttentionHeads: Sendable {
     public var scale: Float { 1 / Float(headDim).squareRoot() }
 }
 
-/// Where one query row reads its keys and values: the first `count` cache rows of its sequence.
+/// Where one query row reads its keys and values: the first `count` cache rows of its sequence, fp32 or bf16.
 public struct KVView {
-    public var keys: UnsafePointer<Float>
-    public var values: UnsafePointer<Float>
+    public var keys: UnsafeRawPointer
+    public var values: UnsafeRawPointer
     public var count: Int
+    /// Keys and values are bf16 (the upper halves of fp32 values); otherwise fp32.
+    public var bf16: Bool
     public init(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int) {
-        self.keys = keys; self.values = values; self.count = count
+        self.keys = UnsafeRawPointer(keys); self.values = UnsafeRawPointer(values); self.count = count; bf16 = false
+    }
+    public init(bf16Keys keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, count: Int) {
+        self.keys = UnsafeRawPointer(keys); self.values = UnsafeRawPointer(values); self.count = count; bf16 = true
     }
 }
 
@@ -49,7 +54,10 @@ public enum Attention {
                 for item in i0..<i1 {
                     let r = item / itemsPerRow, h = item % itemsPerRow * heads
                     let qh = q + r * shape.qDim + h * shape.headDim, oh = out + r * shape.qDim + h * shape.headDim
-                    if avx512 {
+                    if views[r].bf16 {
+                        groupBF16(q: qh, out: oh, heads: heads, view: views[r], kvHead: h / shape.group, shape: shape,
+                                  scores: scores.baseAddress!, portable: !avx512)
+                    } else if avx512 {
                         groupAVX512(q: qh, out: oh, heads: heads, view: views[r], kvHead: h / shape.group, shape: shape,
                                     scores: scores.baseAddress!)
                     } else {
@@ -67,10 +75,24 @@ public enum Attention {
     static func groupAVX512(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
                             shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
         let d = shape.headDim, n = view.count
-        let k = view.keys + kvHead * d, v = view.values + kvHead * d
+        let k = view.keys.assumingMemoryBound(to: Float.self) + kvHead * d
+        let v = view.values.assumingMemoryBound(to: Float.self) + kvHead * d
         ck_attention_scores(q, Int32(heads), Int32(d), k, v, shape.kvDim, Int32(n), shape.scale, scores)
         for j in 0..<heads { Vector.softmax(scores + j * n, count: n) }
         ck_attention_values(scores, Int32(heads), Int32(d), v, shape.kvDim, Int32(n), out)
+    }
+
+    /// `groupAVX512` over a bf16 cache (ck_attention_scores_bf16, ck_attention_values_bf16): the same fp32 arithmetic on
+    /// the widened values; `portable`: the C kernels' portable loops.
+    @inline(__always)
+    static func groupBF16(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
+                          shape: AttentionHeads, scores: UnsafeMutablePointer<Float>, portable: Bool) {
+        let d = shape.headDim, n = view.count, p: Int32 = portable ? 1 : 0
+        let k = view.keys.assumingMemoryBound(to: UInt16.self) + kvHead * d
+        let v = view.values.assumingMemoryBound(to: UInt16.self) + kvHead * d
+        ck_attention_scores_bf16(q, Int32(heads), Int32(d), k, v, shape.kvDim, Int32(n), shape.scale, scores, p)
+        for j in 0..<heads { Vector.softmax(scores + j * n, count: n) }
+        ck_attention_values_bf16(scores, Int32(heads), Int32(d), v, shape.kvDim, Int32(n), out, p)
     }
 
     /// `heads` consecutive query heads (q and out [heads, headDim]) that read KV head `kvHead`. Each head's sums run over
@@ -79,7 +101,7 @@ public enum Attention {
     static func group(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
                       shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
         let d = shape.headDim, stride = shape.kvDim
-        let k = view.keys + kvHead * d, v = view.values + kvHead * d
+        let k = view.keys.assumingMemoryBound(to: Float.self) + kvHead * d, v = view.values.assumingMemoryBound(to: Float.self) + kvHead * d
         let n = view.count
         var t0 = 0
         while t0 < n {

@@ -1,6 +1,6 @@
 // bf16 inference weights (docs/kernels.md §4): the AVX-512 BF16 kernels against their portable reference loops,
 // the bf16 products against exact fp32 within bf16's error bound, decode in bf16 against PyTorch's fp32 logits
-// (Tests/Fixtures/models) within a bf16 tolerance, prefill through the bf16 GEMM (docs/kernels.md §5) within bf16 rounding of fp32, and the
+// (Tests/Fixtures/models) within a bf16 tolerance (weights and KV cache in bf16, docs/kernels.md §8), prefill through the bf16 GEMM (docs/kernels.md §5) within bf16 rounding of fp32, and the
 // copy following the parameters after an optimizer step.
 
 import Foundation
@@ -12,9 +12,10 @@ import CKernels
 private func bits(_ f: Float) -> UInt32 { f.bitPattern }
 private func bf16ToFloat(_ h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
 
-/// One token at a time through the cache (every product has M = 1: the bf16 GEMV path), logits of every position.
+/// One token at a time through a bf16 cache, as the backend makes for bf16 inference (every product has M = 1: the
+/// bf16 GEMV path), logits of every position.
 private func decodeLogits(_ model: Model, _ tokens: [Int]) throws -> [Float] {
-    let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
+    let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count, storage: .bf16)
     let ws = ForwardWorkspace()
     var out: [Float] = []
     for t in tokens { out += try model.forward(ForwardBatch(decode: [t], slots: [0]), cache: cache, logits: .lastOfEachSegment, workspace: ws) }
@@ -147,7 +148,7 @@ struct BF16InferenceTests {
         try #require(slots.count >= MatmulBF16.amxRows)
         let theirs = Array(try r.ref.floats("logits")[0..<(seq.count * r.vocab)])
         let scale = theirs.map { abs($0) }.max()!
-        let cache = KVCache(config: r.model.config, slots: slots.count, capacity: seq.count)
+        let cache = KVCache(config: r.model.config, slots: slots.count, capacity: seq.count, storage: .bf16)
         let ws = ForwardWorkspace()
         var perSlot = [[Float]](repeating: [], count: slots.count)
         for t in seq {

@@ -143,6 +143,66 @@ private func randomArray(_ n: Int, _ rng: inout RandomGenerator, scale: Float = 
         }
     }
 
+    /// Decode attention over a bf16 cache (ck_attention_scores_bf16 / ck_attention_values_bf16): the AVX-512 kernel
+    /// equals, bit for bit, the fp32 kernel run on the widened cache (a bf16 value widens exactly, the arithmetic is
+    /// the same), and both it and the portable loops lie within 1e-5 of double-precision attention over the rounded
+    /// values. Same shapes as above, tails of d % 16 included (read without touching the bytes past a row).
+    @Test(arguments: [(8, 2, 64), (4, 4, 32), (6, 2, 80), (4, 1, 128), (10, 2, 72)])
+    func rowAttentionOverABF16Cache(heads: Int, kvHeads: Int, headDim: Int) {
+        let shape = AttentionHeads(heads: heads, kvHeads: kvHeads, headDim: headDim), d = headDim
+        var rng = RandomGenerator(seed: UInt64(heads * 1000 + headDim + 7))
+        for rows in [1, 3, 9] {
+            let counts = (0..<rows).map { 1 + ($0 * 37 + 11) % 150 }
+            // Each row's cache in its own exactly-sized allocation (the kernel's tail must not read past a row).
+            let stored = counts.map { n -> (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>) in
+                let k = UnsafeMutablePointer<UInt16>.allocate(capacity: n * shape.kvDim)
+                let v = UnsafeMutablePointer<UInt16>.allocate(capacity: n * shape.kvDim)
+                ck_f32_to_bf16_ref(randomArray(n * shape.kvDim, &rng), k, n * shape.kvDim)
+                ck_f32_to_bf16_ref(randomArray(n * shape.kvDim, &rng), v, n * shape.kvDim)
+                return (k, v)
+            }
+            defer { for (k, v) in stored { k.deallocate(); v.deallocate() } }
+            let wide = zip(stored, counts).map { kv, n in
+                ((0..<(n * shape.kvDim)).map { ck_bf16_value(kv.0[$0]) }, (0..<(n * shape.kvDim)).map { ck_bf16_value(kv.1[$0]) })
+            }
+            let wideStored = wide.map { kv in
+                let k = UnsafeMutablePointer<Float>.allocate(capacity: kv.0.count), v = UnsafeMutablePointer<Float>.allocate(capacity: kv.1.count)
+                k.initialize(from: kv.0, count: kv.0.count); v.initialize(from: kv.1, count: kv.1.count)
+                return (k, v)
+            }
+            defer { for (k, v) in wideStored { k.deallocate(); v.deallocate() } }
+            let q = randomArray(rows * shape.qDim, &rng, scale: 2)
+            var fast = [Float](repeating: .nan, count: rows * shape.qDim), widened = fast, portable = fast
+            let views = stored.enumerated().map { r, kv in KVView(bf16Keys: kv.0, values: kv.1, count: counts[r]) }
+            let wideViews = wideStored.enumerated().map { r, kv in KVView(keys: kv.0, values: kv.1, count: counts[r]) }
+            q.withUnsafeBufferPointer { qp in
+                fast.withUnsafeMutableBufferPointer { op in
+                    Attention.rows(q: qp.baseAddress!, out: op.baseAddress!, rows: rows, shape: shape) { views[$0] }
+                }
+                portable.withUnsafeMutableBufferPointer { op in
+                    Attention.rows(q: qp.baseAddress!, out: op.baseAddress!, rows: rows, shape: shape, portable: true) { views[$0] }
+                }
+                widened.withUnsafeMutableBufferPointer { op in
+                    Attention.rows(q: qp.baseAddress!, out: op.baseAddress!, rows: rows, shape: shape) { wideViews[$0] }
+                }
+            }
+            if ck_has_avx512() != 0 { #expect(fast == widened, "rows \(rows)") }
+            for r in 0..<rows {
+                let (k, v) = wide[r], n = counts[r]
+                for h in 0..<heads {
+                    let g = h / shape.group, qh = Array(q[(r * shape.qDim + h * d)..<(r * shape.qDim + (h + 1) * d)])
+                    let logits = (0..<n).map { t in (0..<d).reduce(0.0) { $0 + Double(qh[$1]) * Double(k[t * shape.kvDim + g * d + $1]) } / Double(d).squareRoot() }
+                    let m = logits.max()!, w = logits.map { Foundation.exp($0 - m) }, z = w.reduce(0, +)
+                    for i in 0..<d {
+                        let ref = (0..<n).reduce(0.0) { $0 + w[$1] / z * Double(v[$1 * shape.kvDim + g * d + i]) }
+                        #expect(abs(Double(fast[r * shape.qDim + h * d + i]) - ref) < 1e-5, "rows \(rows), row \(r), head \(h)")
+                        #expect(abs(Double(portable[r * shape.qDim + h * d + i]) - ref) < 1e-5, "portable: rows \(rows), row \(r), head \(h)")
+                    }
+                }
+            }
+        }
+    }
+
     /// A long prompt (blocked sgemm attention) gives the same logits as feeding it token by token
     /// (the row path), for every position.
     @Test func blockedAttentionEqualsRowPath() throws {
@@ -156,6 +216,45 @@ private func randomArray(_ n: Int, _ rng: inout RandomGenerator, scale: Float = 
             stepwise += try model.forward(ForwardBatch(decode: [t], slots: [0]), cache: cache, logits: .all)
         }
         #expect(maxAbsDiff(blocked, stepwise) < 1e-4)
+    }
+
+    /// A bf16 KV cache (docs/kernels.md §8): a long prompt through the blocked path (which reads a widened copy) gives
+    /// the logits of feeding it token by token through the bf16 row kernels, and both differ from the fp32 cache's
+    /// logits by bf16 rounding (more than the paths differ from each other, less than 2 % of the largest logit). A backend with bf16 inference weights makes
+    /// bf16 caches, and G samples copied from one prompt slot continue exactly as that slot would.
+    @Test func bf16CacheMatchesItsRowPathAndStaysNearFP32() throws {
+        let model = try Model.load(path: Repo.fixtureModel("qwen3_f32"))
+        var rng = RandomGenerator(seed: 9)
+        let tokens = (0..<150).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }
+        let fp32 = try allLogits(model, tokens)
+        let blocked = try allLogits(model, tokens, cache: .bf16)
+        let cache = KVCache(config: model.config, slots: 3, capacity: tokens.count, storage: .bf16)
+        #expect(cache.byteCount == 2 * model.config.numLayers * 3 * tokens.count * model.config.kvDim * 2)
+        var stepwise: [Float] = []
+        for t in tokens.prefix(100) {
+            stepwise += try model.forward(ForwardBatch(decode: [t], slots: [0]), cache: cache, logits: .all)
+        }
+        cache.copySlot(from: 0, to: 2)
+        for t in tokens.dropFirst(100) {
+            stepwise += try model.forward(ForwardBatch(decode: [t], slots: [2]), cache: cache, logits: .all)
+        }
+        // The two paths' fp32 differences (sgemm against the row kernel, ~1e-5) can move a later layer's key or value
+        // across a bf16 rounding boundary, one step of 2^-8 relative: hence 1e-3 here where fp32 caches agree within
+        // 1e-4 (blockedAttentionEqualsRowPath), still far below the cache's own rounding (position 0 attends to one
+        // value, so its logits move by that value's rounding: ~0.02 here).
+        let scale = fp32.map { abs($0) }.max()!
+        let rounding = maxAbsDiff(blocked, fp32)
+        #expect(maxAbsDiff(blocked, stepwise) < 1e-3)
+        #expect(maxAbsDiff(blocked, stepwise) < rounding / 10)
+        #expect(rounding > 1e-3 && rounding < 0.02 * scale)
+
+        let backend = CPUBackend(model: model)
+        #expect((try backend.makeCache(slots: 1, capacity: 4) as? KVCache)?.storage == .fp32)
+        if MatmulBF16.isSupported {
+            model.inferenceDType = .bf16
+            defer { model.inferenceDType = .fp32 }
+            #expect((try backend.makeCache(slots: 1, capacity: 4) as? KVCache)?.storage == .bf16)
+        }
     }
 
     @Test func topKEntropyMatchesDefinition() {

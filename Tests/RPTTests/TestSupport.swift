@@ -44,8 +44,8 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 /// Logits of every position of one sequence (fresh cache).
-func allLogits(_ model: Model, _ tokens: [Int]) throws -> [Float] {
-    let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count)
+func allLogits(_ model: Model, _ tokens: [Int], cache storage: KVCache.Storage = .fp32) throws -> [Float] {
+    let cache = KVCache(config: model.config, slots: 1, capacity: tokens.count, storage: storage)
     return try model.forward(ForwardBatch(tokens: tokens, segments: [.init(slot: 0, count: tokens.count)]), cache: cache, logits: .all)
 }
 

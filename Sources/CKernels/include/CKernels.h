@@ -36,9 +36,23 @@ void ck_attention_scores(const float *q, int heads, int d, const float *k, const
                          float *scores);
 /// out[j·d + c] = Σ_t scores[j·n + t] · v[t·stride + c], the second half of ck_attention_scores after a softmax.
 void ck_attention_values(const float *scores, int heads, int d, const float *v, long stride, int n, float *out);
+/// ck_attention_scores over a bf16 cache (keys and values bf16, the same strides in elements); `portable` runs the
+/// portable loops even on AVX-512 CPUs (tests compare the two).
+void ck_attention_scores_bf16(const float *q, int heads, int d, const uint16_t *k, const uint16_t *v, long stride, int n,
+                              float scale, float *scores, int portable);
+/// ck_attention_values over a bf16 cache.
+void ck_attention_values_bf16(const float *scores, int heads, int d, const uint16_t *v, long stride, int n, float *out,
+                              int portable);
 
 /// bf16 (the upper 16 bits of an IEEE float, rounded to nearest even) from fp32: n values.
 void ck_f32_to_bf16(const float *x, uint16_t *y, long n);
+/// fp32 from bf16 (exact): n values.
+void ck_bf16_to_f32(const uint16_t *x, float *y, long n);
+/// One bf16 value as fp32 (exact).
+static inline float ck_bf16_value(uint16_t h) {
+    union { uint32_t u; float f; } b = { (uint32_t)h << 16 };
+    return b.f;
+}
 /// The portable reference version of ck_f32_to_bf16.
 void ck_f32_to_bf16_ref(const float *x, uint16_t *y, long n);
 /// ck_gemm_nt_small with bf16 activations x [M, K] and bf16 weights w [N, K], accumulated in fp32 (VDPBF16PS when

@@ -52,7 +52,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
               floats <= Int(ProcessInfo.processInfo.physicalMemory / 4) else {
             throw RPTError("a KV cache of \(slots) sequences × \(capacity) positions does not fit in this machine's memory")
         }
-        return KVCache(config: c, slots: slots, capacity: capacity)
+        // bf16 weights for inference keep the cache in bf16 too (docs/kernels.md §8).
+        return KVCache(config: c, slots: slots, capacity: capacity, storage: model.inferenceDType == .bf16 ? .bf16 : .fp32)
     }
 
     public func forward(_ batch: ForwardBatch, cache: any InferenceCache, rows: LogitRows) throws -> any HeadRows {

@@ -182,9 +182,8 @@ extension Model {
                 // Append keys/values to the cache, then attend over each slot's cache.
                 var row = 0
                 for seg in batch.segments {
-                    let start = cache.lengths[seg.slot]
-                    (cache.keys(layer: l, slot: seg.slot) + start * c.kvDim).update(from: b.k + row * c.kvDim, count: seg.count * c.kvDim)
-                    (cache.values(layer: l, slot: seg.slot) + start * c.kvDim).update(from: b.v + row * c.kvDim, count: seg.count * c.kvDim)
+                    cache.write(layer: l, slot: seg.slot, position: cache.lengths[seg.slot], keys: b.k + row * c.kvDim,
+                                values: b.v + row * c.kvDim, count: seg.count)
                     row += seg.count
                 }
                 attend(batch: batch, cache: cache, layer: l, q: b.q, out: b.att, shape: shape)
@@ -210,9 +209,10 @@ extension Model {
         for seg in batch.segments {
             let start = cache.lengths[seg.slot]
             if seg.count >= 32 {
-                Attention.blocked(q: q + row * shape.qDim, out: out + row * shape.qDim, count: seg.count, start: start,
-                                  keys: cache.keys(layer: l, slot: seg.slot), values: cache.values(layer: l, slot: seg.slot),
-                                  shape: shape)
+                cache.withFP32Rows(layer: l, slot: seg.slot, count: start + seg.count) { keys, values in
+                    Attention.blocked(q: q + row * shape.qDim, out: out + row * shape.qDim, count: seg.count, start: start,
+                                      keys: keys, values: values, shape: shape)
+                }
             } else {
                 rowSegments.append((row, seg.slot, start, seg.count))
             }
@@ -222,10 +222,9 @@ extension Model {
         // Gather the rows handled one by one; each sees its own causal prefix of its slot.
         var rowIndex: [Int] = [], views: [KVView] = []
         for s in rowSegments {
-            let kp = UnsafePointer(cache.keys(layer: l, slot: s.slot)), vp = UnsafePointer(cache.values(layer: l, slot: s.slot))
             for j in 0..<s.count {
                 rowIndex.append(s.row + j)
-                views.append(KVView(keys: kp, values: vp, count: s.start + j + 1))
+                views.append(cache.view(layer: l, slot: s.slot, count: s.start + j + 1))
             }
         }
         if rowIndex.count == batch.tokens.count {
