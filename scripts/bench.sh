@@ -20,6 +20,10 @@
 # NICE= (a prefix for every measured command, e.g. "nice -n 10").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The load before this script's own setup (build, exports): whether other processes are running. Read later, the
+# 1-minute average would also hold the setup's work, which is over before the first measure.
+read -r LOAD1 LOAD5 LOAD15 _ < /proc/loadavg 2>/dev/null || { LOAD1=0; LOAD5=0; LOAD15=0; }
+export BENCH_LOAD_START="$LOAD1 $LOAD5 $LOAD15"
 
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-5}
@@ -79,7 +83,6 @@ for t in f32 bf16; do $RPT export --to gguf --model "$M" --out "$OUT/bench-$t.gg
 
 rm -rf "$OUT"/rpt-*.json "$OUT"/torch-*.json "$OUT"/llamacpp-*.json "$OUT/pairs"
 "$PYTHON" scripts/bench_table.py --record-env start "$OUT"
-read -r LOAD1 _ < /proc/loadavg 2>/dev/null || LOAD1=0
 if awk -v l="$LOAD1" -v c="$(nproc 2>/dev/null || echo 1)" 'BEGIN { exit !(l > 0.25 * c) }'; then
     echo "bench: WARNING: load average $LOAD1 on $(nproc) cores: other processes are running; PyTorch's and llama.cpp's" \
          "OpenMP threads stall on a busy machine, so this run's numbers are not representative (the table says so)" >&2

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(name: .customLong("inference-dtype"), help: "Weights decode reads: fp32 or bf16 (AVX-512 BF16 CPUs).")
+    @Option(name: .customLong("inference-dtype"), help: "Weights decode reads: fp32 or bf16 (AVX-512 BF16 CPUs; the KV cache in bf16 too).")
     var inferenceDType: InferenceDType = .fp32
 
     @Option(name: .customLong("prefill-lens"), help: "Comma-separated prompt lengths for prefill.")

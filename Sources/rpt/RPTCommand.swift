@@ -58,7 +58,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for the compute kernels (default: all cores).")
     var threads: Int?
 
-    @Option(name: .customLong("inference-dtype"), help: "Weights decoding reads: fp32 | bf16 (AVX-512 BF16 CPUs; prefill through the bf16 GEMM, on AMX where the CPU has it).")
+    @Option(name: .customLong("inference-dtype"), help: "Weights decoding reads: fp32 | bf16 (AVX-512 BF16 CPUs; prefill through the bf16 GEMM, on AMX where the CPU has it; the KV cache in bf16 too).")
     var inferenceDType: InferenceDType = .fp32
 
     func load() throws -> LanguageModel {

@@ -44,7 +44,7 @@ struct TrainFlags: StageFlags {
     @Option(name: .customLong("save-steps"), help: "Also save at these steps, comma-separated (e.g. log-spaced for a scaling curve).") var saveSteps: StepList?
     @Option(name: .customLong("report-to"), help: "none | tensorboard: metrics also as TensorBoard events in OUT/tensorboard (default \(d.reportTo)).")
     var reportTo: String?
-    @Option(name: .customLong("inference-dtype"), help: "Weights rollouts read: fp32 | bf16 (AVX-512 BF16 CPUs; the loss stays fp32) (default \(d.inferenceDType.rawValue)).")
+    @Option(name: .customLong("inference-dtype"), help: "Weights rollouts read: fp32 | bf16 (AVX-512 BF16 CPUs; the KV cache in bf16 too; the loss stays fp32) (default \(d.inferenceDType.rawValue)).")
     var inferenceDType: InferenceDType?
     @Option(name: .customLong("train-dtype"), help: "Precision of the update's matrix products: fp32 | bf16 (bf16 operands, fp32 sums and weights, as PyTorch's bf16 autocast; AVX-512 BF16 CPUs) (default \(d.trainDType.rawValue)).")
     var trainDType: TrainingDType?
