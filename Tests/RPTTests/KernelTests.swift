@@ -219,9 +219,9 @@ private func randomArray(_ n: Int, _ rng: inout RandomGenerator, scale: Float = 
     }
 
     /// A bf16 KV cache (docs/kernels.md §8): a long prompt through the blocked path (which reads a widened copy) gives
-    /// the logits of feeding it token by token through the bf16 row kernels, and both differ from the fp32 cache's
-    /// logits by bf16 rounding (more than the paths differ from each other, less than 2 % of the largest logit). A backend with bf16 inference weights makes
-    /// bf16 caches, and G samples copied from one prompt slot continue exactly as that slot would.
+    /// the logits of feeding it token by token through the bf16 row kernels, with the sequence moved to another slot
+    /// by copySlot midway; both differ from the fp32 cache's logits by bf16 rounding (more than the paths differ from
+    /// each other, less than 2 % of the largest logit). A backend with bf16 inference weights makes bf16 caches.
     @Test func bf16CacheMatchesItsRowPathAndStaysNearFP32() throws {
         let model = try Model.load(path: Repo.fixtureModel("qwen3_f32"))
         var rng = RandomGenerator(seed: 9)
