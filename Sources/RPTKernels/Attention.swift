@@ -1,7 +1,8 @@
 // Causal scaled-dot-product attention with grouped-query heads over a key/value cache
 // (softmax(q·kᵀ/√d)·v; "Attention Is All You Need" §3.2, GQA: query head h reads KV head h / (H/H_kv)).
 //
-// Keys and values of one sequence are rows [position][kvHeads · headDim] in the cache. Two paths:
+// Keys and values of one sequence: a KV head's rows every `rowStride` values, KV heads `headStride` apart (KVLayout:
+// the KV cache keeps each head's rows contiguous, docs/kernels.md §8). Two paths:
 //  - `rows`: one query row at a time (decode, short prefill), parallel over (row, KV head);
 //  - `blocked`: blocks of query rows through sgemm (long prefill), where the matrix units win.
 
@@ -17,18 +18,36 @@ public struct AttentionHeads: Sendable {
     public var scale: Float { 1 / Float(headDim).squareRoot() }
 }
 
-/// Where one query row reads its keys and values: the first `count` cache rows of its sequence, fp32 or bf16.
+/// Where a KV head's keys (or values) lie, in elements: position t of KV head g at g · headStride + t · rowStride.
+public struct KVLayout: Sendable, Equatable {
+    public var rowStride: Int, headStride: Int
+    public init(rowStride: Int, headStride: Int) { self.rowStride = rowStride; self.headStride = headStride }
+    /// Rows [position][kvHeads · headDim], as the K and V projections write them.
+    public static func positionMajor(_ shape: AttentionHeads) -> KVLayout {
+        KVLayout(rowStride: shape.kvDim, headStride: shape.headDim)
+    }
+    /// [kvHead][capacity][headDim]: each KV head's rows one contiguous run (the KV cache).
+    public static func headMajor(_ shape: AttentionHeads, capacity: Int) -> KVLayout {
+        KVLayout(rowStride: shape.headDim, headStride: capacity * shape.headDim)
+    }
+}
+
+/// Where one query row reads its keys and values: the first `count` cache rows of its sequence, fp32 or bf16, laid out
+/// as `layout` says (nil: position-major).
 public struct KVView {
     public var keys: UnsafeRawPointer
     public var values: UnsafeRawPointer
     public var count: Int
     /// Keys and values are bf16 (the upper halves of fp32 values); otherwise fp32.
     public var bf16: Bool
-    public init(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int) {
+    public var layout: KVLayout?
+    public init(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, layout: KVLayout? = nil) {
         self.keys = UnsafeRawPointer(keys); self.values = UnsafeRawPointer(values); self.count = count; bf16 = false
+        self.layout = layout
     }
-    public init(bf16Keys keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, count: Int) {
+    public init(bf16Keys keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, count: Int, layout: KVLayout? = nil) {
         self.keys = UnsafeRawPointer(keys); self.values = UnsafeRawPointer(values); self.count = count; bf16 = true
+        self.layout = layout
     }
 }
 
@@ -74,12 +93,12 @@ public enum Attention {
     @inline(__always)
     static func groupAVX512(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
                             shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
-        let d = shape.headDim, n = view.count
-        let k = view.keys.assumingMemoryBound(to: Float.self) + kvHead * d
-        let v = view.values.assumingMemoryBound(to: Float.self) + kvHead * d
-        ck_attention_scores(q, Int32(heads), Int32(d), k, v, shape.kvDim, Int32(n), shape.scale, scores)
+        let d = shape.headDim, n = view.count, layout = view.layout ?? .positionMajor(shape)
+        let k = view.keys.assumingMemoryBound(to: Float.self) + kvHead * layout.headStride
+        let v = view.values.assumingMemoryBound(to: Float.self) + kvHead * layout.headStride
+        ck_attention_scores(q, Int32(heads), Int32(d), k, v, layout.rowStride, Int32(n), shape.scale, scores)
         for j in 0..<heads { Vector.softmax(scores + j * n, count: n) }
-        ck_attention_values(scores, Int32(heads), Int32(d), v, shape.kvDim, Int32(n), out)
+        ck_attention_values(scores, Int32(heads), Int32(d), v, layout.rowStride, Int32(n), out)
     }
 
     /// `groupAVX512` over a bf16 cache (ck_attention_scores_bf16, ck_attention_values_bf16): the same fp32 arithmetic on
@@ -87,12 +106,12 @@ public enum Attention {
     @inline(__always)
     static func groupBF16(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
                           shape: AttentionHeads, scores: UnsafeMutablePointer<Float>, portable: Bool) {
-        let d = shape.headDim, n = view.count, p: Int32 = portable ? 1 : 0
-        let k = view.keys.assumingMemoryBound(to: UInt16.self) + kvHead * d
-        let v = view.values.assumingMemoryBound(to: UInt16.self) + kvHead * d
-        ck_attention_scores_bf16(q, Int32(heads), Int32(d), k, v, shape.kvDim, Int32(n), shape.scale, scores, p)
+        let d = shape.headDim, n = view.count, p: Int32 = portable ? 1 : 0, layout = view.layout ?? .positionMajor(shape)
+        let k = view.keys.assumingMemoryBound(to: UInt16.self) + kvHead * layout.headStride
+        let v = view.values.assumingMemoryBound(to: UInt16.self) + kvHead * layout.headStride
+        ck_attention_scores_bf16(q, Int32(heads), Int32(d), k, v, layout.rowStride, Int32(n), shape.scale, scores, p)
         for j in 0..<heads { Vector.softmax(scores + j * n, count: n) }
-        ck_attention_values_bf16(scores, Int32(heads), Int32(d), v, shape.kvDim, Int32(n), out, p)
+        ck_attention_values_bf16(scores, Int32(heads), Int32(d), v, layout.rowStride, Int32(n), out, p)
     }
 
     /// `heads` consecutive query heads (q and out [heads, headDim]) that read KV head `kvHead`. Each head's sums run over
@@ -100,8 +119,9 @@ public enum Attention {
     @inline(__always)
     static func group(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int, view: KVView, kvHead: Int,
                       shape: AttentionHeads, scores: UnsafeMutablePointer<Float>) {
-        let d = shape.headDim, stride = shape.kvDim
-        let k = view.keys.assumingMemoryBound(to: Float.self) + kvHead * d, v = view.values.assumingMemoryBound(to: Float.self) + kvHead * d
+        let d = shape.headDim, layout = view.layout ?? .positionMajor(shape), stride = layout.rowStride
+        let k = view.keys.assumingMemoryBound(to: Float.self) + kvHead * layout.headStride
+        let v = view.values.assumingMemoryBound(to: Float.self) + kvHead * layout.headStride
         let n = view.count
         var t0 = 0
         while t0 < n {
@@ -137,11 +157,12 @@ public enum Attention {
 
     /// Causal attention for `count` consecutive query rows of one sequence whose first row is at cache
     /// position `start` (rows at positions start..<start+count; the cache holds start+count rows).
-    /// q/out are [count, qDim]. Uses blocks of `block` query rows and two sgemms per head and block.
+    /// q/out are [count, qDim]. Uses blocks of `block` query rows and two sgemms per head and block. `layout`: where the
+    /// keys and values lie (nil: position-major).
     public static func blocked(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int, start: Int,
                                keys: UnsafePointer<Float>, values: UnsafePointer<Float>, shape: AttentionHeads,
-                               block: Int = 128) {
-        let d = shape.headDim
+                               layout: KVLayout? = nil, block: Int = 128) {
+        let d = shape.headDim, layout = layout ?? .positionMajor(shape)
         let total = start + count
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * total)
         defer { scores.deallocate() }
@@ -153,7 +174,7 @@ public enum Attention {
                 let g = h / shape.group
                 // scores[rb, keysNeeded] = scale · Q_h · K_gᵀ
                 Matmul.gemm(transA: false, transB: true, M: rb, N: keysNeeded, K: d, alpha: shape.scale,
-                            q + r0 * shape.qDim + h * d, lda: shape.qDim, keys + g * d, ldb: shape.kvDim,
+                            q + r0 * shape.qDim + h * d, lda: shape.qDim, keys + g * layout.headStride, ldb: layout.rowStride,
                             beta: 0, scores, ldc: keysNeeded)
                 // causal softmax: row i sees keys 0...start+r0+i
                 let box = UnsafeSendable(scores)
@@ -167,7 +188,8 @@ public enum Attention {
                 }
                 // out_h[rb, d] = P · V_g
                 Matmul.gemm(transA: false, transB: false, M: rb, N: d, K: keysNeeded, scores, lda: keysNeeded,
-                            values + g * d, ldb: shape.kvDim, beta: 0, out + r0 * shape.qDim + h * d, ldc: shape.qDim)
+                            values + g * layout.headStride, ldb: layout.rowStride, beta: 0, out + r0 * shape.qDim + h * d,
+                            ldc: shape.qDim)
             }
             r0 += rb
         }

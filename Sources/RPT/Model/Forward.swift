@@ -209,9 +209,9 @@ extension Model {
         for seg in batch.segments {
             let start = cache.lengths[seg.slot]
             if seg.count >= 32 {
-                cache.withFP32Rows(layer: l, slot: seg.slot, count: start + seg.count) { keys, values in
+                cache.withFP32Rows(layer: l, slot: seg.slot, count: start + seg.count) { keys, values, layout in
                     Attention.blocked(q: q + row * shape.qDim, out: out + row * shape.qDim, count: seg.count, start: start,
-                                      keys: keys, values: values, shape: shape)
+                                      keys: keys, values: values, shape: shape, layout: layout)
                 }
             } else {
                 rowSegments.append((row, seg.slot, start, seg.count))

@@ -1,8 +1,9 @@
-// The key/value cache: for every layer, `slots` independent sequences of up to `capacity` positions,
-// each row kvHeads · headDim values. A slot holds one sequence being generated; G samples of one prompt
-// take G slots that start as copies of the prompt's slot (the prompt is prefilled once).
-// Values are fp32, or bf16 (docs/kernels.md §8: half the bytes decode attention reads; llama.cpp keeps f16 by
-// default): keys and values are rounded to bf16 once, when they are written, and read back as exact fp32.
+// The key/value cache: for every layer, `slots` independent sequences of up to `capacity` positions. A slot holds one
+// sequence being generated; G samples of one prompt take G slots that start as copies of the prompt's slot (the prompt
+// is prefilled once). Within a layer and slot each KV head's rows are one contiguous run, [kvHead][capacity][headDim]
+// (KVLayout.headMajor), so decode attention, which reads one KV head per call, reads one stream (docs/kernels.md §8).
+// Values are fp32, or bf16 (§8: half the bytes decode attention reads; llama.cpp keeps f16 by default): keys and
+// values are rounded to bf16 once, when they are written, and read back as exact fp32.
 
 import CKernels
 import RPTKernels
@@ -12,6 +13,9 @@ public final class KVCache: InferenceCache, @unchecked Sendable {
 
     public let layers: Int, slots: Int, capacity: Int, kvDim: Int
     public let storage: Storage
+    /// Where a slot's keys and values lie (the same for every layer and slot).
+    public let layout: KVLayout
+    private let kvHeads: Int, headDim: Int
     /// Number of filled positions per slot.
     public var lengths: [Int]
     private let keys: UnsafeMutableRawPointer
@@ -24,6 +28,10 @@ public final class KVCache: InferenceCache, @unchecked Sendable {
         self.capacity = capacity
         self.kvDim = config.kvDim
         self.storage = storage
+        kvHeads = config.numKVHeads
+        headDim = config.headDim
+        layout = .headMajor(AttentionHeads(heads: config.numHeads, kvHeads: config.numKVHeads, headDim: config.headDim),
+                            capacity: capacity)
         elementSize = storage == .fp32 ? 4 : 2
         lengths = Array(repeating: 0, count: slots)
         let bytes = max(layers * slots * capacity * kvDim * elementSize, 1)
@@ -36,22 +44,27 @@ public final class KVCache: InferenceCache, @unchecked Sendable {
     /// Bytes held by the cache.
     public var byteCount: Int { 2 * layers * slots * capacity * kvDim * elementSize }
 
-    /// Byte offset of a cache row.
-    @inline(__always) private func offset(layer: Int, slot: Int, position: Int = 0) -> Int {
-        ((layer * slots + slot) * capacity + position) * kvDim * elementSize
+    /// Byte offset of KV head `head`'s row at `position` of a slot.
+    @inline(__always) private func offset(layer: Int, slot: Int, head: Int = 0, position: Int = 0) -> Int {
+        (((layer * slots + slot) * kvHeads + head) * capacity + position) * headDim * elementSize
     }
 
-    /// Writes `count` rows of keys and values (fp32, [count, kvDim]) at positions `position...` of a slot.
+    /// Writes `count` rows of keys and values (fp32, [count, kvDim], position-major as the projections make them) at
+    /// positions `position...` of a slot.
     public func write(layer: Int, slot: Int, position: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>,
                       count: Int) {
-        let at = offset(layer: layer, slot: slot, position: position), n = count * kvDim
-        switch storage {
-        case .fp32:
-            (keys + at).assumingMemoryBound(to: Float.self).update(from: k, count: n)
-            (values + at).assumingMemoryBound(to: Float.self).update(from: v, count: n)
-        case .bf16:
-            ck_f32_to_bf16(k, (keys + at).assumingMemoryBound(to: UInt16.self), n)
-            ck_f32_to_bf16(v, (values + at).assumingMemoryBound(to: UInt16.self), n)
+        for h in 0..<kvHeads {
+            for r in 0..<count {
+                let at = offset(layer: layer, slot: slot, head: h, position: position + r), from = r * kvDim + h * headDim
+                switch storage {
+                case .fp32:
+                    (keys + at).assumingMemoryBound(to: Float.self).update(from: k + from, count: headDim)
+                    (values + at).assumingMemoryBound(to: Float.self).update(from: v + from, count: headDim)
+                case .bf16:
+                    ck_f32_to_bf16(k + from, (keys + at).assumingMemoryBound(to: UInt16.self), headDim)
+                    ck_f32_to_bf16(v + from, (values + at).assumingMemoryBound(to: UInt16.self), headDim)
+                }
+            }
         }
     }
 
@@ -61,28 +74,32 @@ public final class KVCache: InferenceCache, @unchecked Sendable {
         switch storage {
         case .fp32:
             return KVView(keys: UnsafePointer((keys + at).assumingMemoryBound(to: Float.self)),
-                          values: UnsafePointer((values + at).assumingMemoryBound(to: Float.self)), count: count)
+                          values: UnsafePointer((values + at).assumingMemoryBound(to: Float.self)), count: count, layout: layout)
         case .bf16:
             return KVView(bf16Keys: UnsafePointer((keys + at).assumingMemoryBound(to: UInt16.self)),
-                          values: UnsafePointer((values + at).assumingMemoryBound(to: UInt16.self)), count: count)
+                          values: UnsafePointer((values + at).assumingMemoryBound(to: UInt16.self)), count: count, layout: layout)
         }
     }
 
-    /// Runs `body` with the first `count` rows of a slot's keys and values as fp32 [count, kvDim]: the cache itself,
-    /// or (bf16) a widened copy.
+    /// Runs `body` with the first `count` rows of a slot's keys and values as fp32, and where they lie: the cache
+    /// itself, or (bf16) a widened copy, [kvHead][count][headDim].
     public func withFP32Rows<R>(layer: Int, slot: Int, count: Int,
-                                _ body: (UnsafePointer<Float>, UnsafePointer<Float>) throws -> R) rethrows -> R {
+                                _ body: (UnsafePointer<Float>, UnsafePointer<Float>, KVLayout) throws -> R) rethrows -> R {
         let at = offset(layer: layer, slot: slot)
         switch storage {
         case .fp32:
-            return try body((keys + at).assumingMemoryBound(to: Float.self), (values + at).assumingMemoryBound(to: Float.self))
+            return try body((keys + at).assumingMemoryBound(to: Float.self), (values + at).assumingMemoryBound(to: Float.self),
+                            layout)
         case .bf16:
-            let n = count * kvDim
-            return try withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2 * n, 1)) { wide in
-                let k = wide.baseAddress!, v = k + n
-                ck_bf16_to_f32((keys + at).assumingMemoryBound(to: UInt16.self), k, n)
-                ck_bf16_to_f32((values + at).assumingMemoryBound(to: UInt16.self), v, n)
-                return try body(k, v)
+            let n = count * headDim
+            return try withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2 * kvHeads * n, 1)) { wide in
+                let k = wide.baseAddress!, v = k + kvHeads * n
+                for h in 0..<kvHeads {
+                    let from = offset(layer: layer, slot: slot, head: h)
+                    ck_bf16_to_f32((keys + from).assumingMemoryBound(to: UInt16.self), k + h * n, n)
+                    ck_bf16_to_f32((values + from).assumingMemoryBound(to: UInt16.self), v + h * n, n)
+                }
+                return try body(k, v, KVLayout(rowStride: headDim, headStride: n))
             }
         }
     }
@@ -90,10 +107,13 @@ public final class KVCache: InferenceCache, @unchecked Sendable {
     /// Makes slot `dst` a copy of the first `lengths[src]` positions of slot `src`.
     public func copySlot(from src: Int, to dst: Int) {
         guard src != dst else { return }
-        let bytes = lengths[src] * kvDim * elementSize
+        let bytes = lengths[src] * headDim * elementSize
         for l in 0..<layers {
-            (keys + offset(layer: l, slot: dst)).copyMemory(from: keys + offset(layer: l, slot: src), byteCount: bytes)
-            (values + offset(layer: l, slot: dst)).copyMemory(from: values + offset(layer: l, slot: src), byteCount: bytes)
+            for h in 0..<kvHeads {
+                let to = offset(layer: l, slot: dst, head: h), from = offset(layer: l, slot: src, head: h)
+                (keys + to).copyMemory(from: keys + from, byteCount: bytes)
+                (values + to).copyMemory(from: values + from, byteCount: bytes)
+            }
         }
         lengths[dst] = lengths[src]
     }
