@@ -5,13 +5,19 @@
 // keys of a 16-key block serve every head from L1, and the value rows are read once per block of up to 4 heads and
 // 64 dimensions, the outputs held in registers. The cache rows of one KV head are d values every `stride`, too
 // short a run for the hardware prefetcher, so the next block's keys and this block's values are prefetched.
-// The cache holds fp32 or bf16 (docs/kernels.md §8: half the bytes; a bf16 value widens to fp32 exactly, so both
-// run the same fp32 arithmetic). Portable loops are the fallback; for fp32 the Swift path (Attention.group) is the
-// reference on CPUs without AVX-512.
+// The cache holds fp32 or bf16 (docs/kernels.md §8: half the bytes). Over a bf16 cache the query is rounded to bf16
+// too, as llama.cpp rounds it to its cache type, so each product q·k is a product of two bf16 values, exact in fp32:
+// with AVX-512 BF16, VDPBF16PS takes 32 of them per instruction from the cache as stored (no widening); without it
+// the widened values run through the fp32 kernel. Portable loops are the fallback; for fp32 the Swift path
+// (Attention.group) is the reference on CPUs without AVX-512.
 #include "CKernels.h"
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+#define AVX512BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512bf16,fma")))
+
+// Query values rounded per pass over a group's heads (on the stack: heads × d rounded up to 32 at most this many).
+enum { Q_ROUNDED = 4096 };
 
 // Lane i of the result: the sum of the 16 lanes of p[i].
 AVX512 static inline __m512 sum16(const __m512 p[16]) {
@@ -125,17 +131,72 @@ AVX512 static void values_bf16(const float *scores, int heads, int d, const void
     values_avx512(scores, heads, d, v, stride, n, out, 1);
 }
 
+// Scores over a bf16 cache with VDPBF16PS: qb holds the heads' queries as bf16, each padded with zeros to dp (a
+// multiple of 32) values; a key row's last d % 32 values come through a masked load (no read past the row). Each
+// instruction adds 16 pairs of exact products to 16 lanes, then 16 keys' lanes are summed in the tree of sum16.
+// CH: dp / 32, a constant in the common cases so the query stays in registers.
+AVX512BF16 static inline __attribute__((always_inline)) void scores_dp_bf16(const uint16_t *qb, int dp, int CH, int heads, int d,
+                                                                           const uint16_t *k, const uint16_t *v, long stride,
+                                                                           int n, float scale, float *scores) {
+    __mmask32 tail = d % 32 ? (__mmask32)((1u << (d % 32)) - 1) : (__mmask32)0xFFFFFFFF;
+    for (int t0 = 0; t0 < n; t0 += 16) {
+        int count = n - t0 < 16 ? n - t0 : 16;
+        for (int i = 0; i < count; i++) {
+            ck_prefetch(k + (long)(t0 + 16 + i) * stride, 2 * d);
+            ck_prefetch(v + (long)(t0 + i) * stride, 2 * d);
+        }
+        for (int j = 0; j < heads; j++) {
+            const uint16_t *qj = qb + (long)j * dp;
+            __m512 p[16];
+            for (int i = 0; i < 16; i++) {
+                __m512 a = _mm512_setzero_ps();
+                if (i < count) {
+                    const uint16_t *row = k + (long)(t0 + i) * stride;
+                    for (int c = 0; c < CH; c++) {
+                        __m512i kv = c < CH - 1 || d % 32 == 0 ? _mm512_loadu_si512(row + 32 * c)
+                                                              : _mm512_maskz_loadu_epi16(tail, row + 32 * c);
+                        a = _mm512_dpbf16_ps(a, (__m512bh)_mm512_loadu_si512(qj + 32 * c), (__m512bh)kv);
+                    }
+                }
+                p[i] = a;
+            }
+            __mmask16 m = count == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+            _mm512_mask_storeu_ps(scores + (long)j * n + t0, m, _mm512_mul_ps(sum16(p), _mm512_set1_ps(scale)));
+        }
+    }
+}
+
+AVX512BF16 static void scores_dp_bf16_any(const uint16_t *qb, int dp, int heads, int d, const uint16_t *k, const uint16_t *v,
+                                          long stride, int n, float scale, float *scores) {
+    switch (dp / 32) {
+    case 2: scores_dp_bf16(qb, dp, 2, heads, d, k, v, stride, n, scale, scores); break;
+    case 4: scores_dp_bf16(qb, dp, 4, heads, d, k, v, stride, n, scale, scores); break;
+    default: scores_dp_bf16(qb, dp, dp / 32, heads, d, k, v, stride, n, scale, scores); break;
+    }
+}
+
 // Element i of a cache (fp32 or bf16), as fp32.
 static inline float element(const void *p, long i, int bf16) {
     return bf16 ? ck_bf16_value(((const uint16_t *)p)[i]) : ((const float *)p)[i];
 }
 
+// x rounded to bf16 (nearest even), as fp32.
+static inline float rounded_bf16(float x) {
+    uint16_t h;
+    ck_f32_to_bf16_ref(&x, &h, 1);
+    return ck_bf16_value(h);
+}
+
+// Over a bf16 cache (bf16 = 1) the query is rounded to bf16 first.
 static void scores_portable(const float *q, int heads, int d, const void *k, long stride, int n, float scale, float *scores,
                             int bf16) {
     for (int j = 0; j < heads; j++)
         for (int t = 0; t < n; t++) {
             float s = 0;
-            for (int c = 0; c < d; c++) s += q[(long)j * d + c] * element(k, (long)t * stride + c, bf16);
+            for (int c = 0; c < d; c++) {
+                float qc = q[(long)j * d + c];
+                s += (bf16 ? rounded_bf16(qc) : qc) * element(k, (long)t * stride + c, bf16);
+            }
             scores[(long)j * n + t] = s * scale;
         }
 }
@@ -162,8 +223,26 @@ void ck_attention_values(const float *scores, int heads, int d, const float *v, 
 
 void ck_attention_scores_bf16(const float *q, int heads, int d, const uint16_t *k, const uint16_t *v, long stride, int n,
                               float scale, float *scores, int portable) {
-    if (!portable && ck_has_avx512()) scores_bf16(q, heads, d, k, v, stride, n, scale, scores);
-    else scores_portable(q, heads, d, k, stride, n, scale, scores, 1);
+    int dp = (d + 31) / 32 * 32, kernel = portable || dp > Q_ROUNDED ? 0 : ck_has_avx512bf16() ? 2 : ck_has_avx512();
+    if (kernel == 0) { scores_portable(q, heads, d, k, stride, n, scale, scores, 1); return; }
+    // The query rounded once per call: as bf16 for VDPBF16PS, widened back to fp32 for the fp32 kernel.
+    uint16_t qb[Q_ROUNDED] __attribute__((aligned(64)));
+    float qf[Q_ROUNDED] __attribute__((aligned(64)));
+    int per = Q_ROUNDED / dp;
+    for (int j0 = 0; j0 < heads; j0 += per) {
+        int hc = heads - j0 < per ? heads - j0 : per;
+        for (int j = 0; j < hc; j++) {
+            uint16_t *dst = qb + (long)j * dp;
+            ck_f32_to_bf16(q + (long)(j0 + j) * d, dst, d);
+            for (int c = d; c < dp; c++) dst[c] = 0;
+        }
+        if (kernel == 2) {
+            scores_dp_bf16_any(qb, dp, hc, d, k, v, stride, n, scale, scores + (long)j0 * n);
+        } else {
+            for (int j = 0; j < hc; j++) ck_bf16_to_f32(qb + (long)j * dp, qf + (long)j * d, d);
+            scores_bf16(qf, hc, d, k, v, stride, n, scale, scores + (long)j0 * n);
+        }
+    }
 }
 
 void ck_attention_values_bf16(const float *scores, int heads, int d, const uint16_t *v, long stride, int n, float *out,

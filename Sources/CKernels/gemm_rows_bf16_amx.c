@@ -4,7 +4,8 @@
 // prefill; for a handful of rows it read the weights at 12 GB/s. Here each NR-column panel is read front to back
 // over all of k as one prefetched stream, the panels of a thread's range one after another, so the weights flow
 // from memory once per call like the GEMV's (§3), and the 16 × 16 tiles of x (rows padded with zeros to 16) are
-// reused from L1 by every panel. Rows beyond 32 run a second pass over the same panel, which is then in cache.
+// reused from L1 by every panel, each stored as one contiguous 1 KB tile (a row-major x, 1 KB or more between two
+// rows, made the 16-row tile loads slower). Rows beyond 32 run a second pass over the same panel, then in cache.
 // For k ≤ KC the tile products are the GEMM's, in the same order (tests compare the two bit for bit).
 #include "CKernels.h"
 #include "amx_tiles.h"
@@ -19,18 +20,20 @@ _Static_assert(NR == 32, "ck_store_block32 writes blocks of 32 columns");
 
 long ck_bf16_rows_x_count(int M, int K) { return (long)((M + 15) / 16 * 16) * ck_padded_pairs(K) * 2; }
 
+// Where pair p of row i lies in the x buffer: tile (i / 16, p / 16), row i % 16 of it, pair p % 16 of that row.
+static inline long x_offset(int i, int p, int KPP) {
+    return (((long)(i / 16) * (KPP / 16) + p / 16) * 16 + i % 16) * 32 + (p % 16) * 2;
+}
+
 void ck_bf16_rows_pack_x(const float *x, int M, int K, uint16_t *dst) {
-    long stride = (long)ck_padded_pairs(K) * 2;
-    int rows = (M + 15) / 16 * 16;
-    for (int i = 0; i < rows; i++) {
-        uint16_t *d = dst + i * stride;
-        if (i < M) {
-            ck_f32_to_bf16(x + (long)i * K, d, K);
-            memset(d + K, 0, (size_t)(stride - K) * sizeof(uint16_t));
-        } else {
-            memset(d, 0, (size_t)stride * sizeof(uint16_t));
+    int KPP = ck_padded_pairs(K), rows = (M + 15) / 16 * 16;
+    for (int i = 0; i < rows; i++)
+        for (int p = 0; p < KPP; p += 16) {
+            uint16_t *d = dst + x_offset(i, p, KPP);
+            int k0 = 2 * p, n = i < M && k0 < K ? (K - k0 < 32 ? K - k0 : 32) : 0;
+            if (n > 0) ck_f32_to_bf16(x + (long)i * K + k0, d, n);
+            memset(d + n, 0, (size_t)(32 - n) * sizeof(uint16_t));
         }
-    }
 }
 
 static inline float bf16_float(uint32_t h) {
@@ -46,12 +49,12 @@ static void rows_portable(const uint16_t *xa, int M, int K, const uint32_t *bp, 
     int KPP = ck_padded_pairs(K);
     for (int i = 0; i < M; i++)
         for (int j = n0; j < n1; j++) {
-            const uint16_t *xr = xa + (long)i * KPP * 2;
             const uint32_t *col = bp + (long)(j / NR) * KPP * NR + j % NR;
             float s = 0;
             for (int p = 0; p < KPP; p++) {
                 uint32_t w = col[(long)p * NR];
-                s += bf16_float(xr[2 * p]) * bf16_float(w & 0xFFFF) + bf16_float(xr[2 * p + 1]) * bf16_float(w >> 16);
+                const uint16_t *xp = xa + x_offset(i, p, KPP);
+                s += bf16_float(xp[0]) * bf16_float(w & 0xFFFF) + bf16_float(xp[1]) * bf16_float(w >> 16);
             }
             float *dst = y + (long)i * ldy + j;
             *dst = accumulate ? *dst + s : s;
@@ -63,7 +66,7 @@ static void rows_portable(const uint16_t *xa, int M, int K, const uint32_t *bp, 
 AMXBF16 static void rows_amx(const uint16_t *xa, int M, int K, const uint32_t *bp, float *y, long ldy, int n0, int n1,
                              int accumulate) {
     int KPP = ck_padded_pairs(K), blocks = (M + 15) / 16;
-    long lda = (long)KPP * 4;   // bytes per row of x
+    long tiles = (long)KPP / 16 * 1024;   // bytes of x per 16-row block
     const char *end = (const char *)(bp + (long)((n1 + NR - 1) / NR) * KPP * NR);
     float out[32 * NR] __attribute__((aligned(64)));
     ck_amx_configure16();
@@ -72,7 +75,7 @@ AMXBF16 static void rows_amx(const uint16_t *xa, int M, int K, const uint32_t *b
         int cols = n1 - q * NR < NR ? n1 - q * NR : NR;
         for (int b = 0; b < blocks; b += 2) {
             int two = b + 1 < blocks;
-            const char *x0 = (const char *)xa + (long)b * 16 * lda, *x1 = x0 + 16 * lda;
+            const char *x0 = (const char *)xa + (long)b * tiles, *x1 = x0 + tiles;
             _tile_zero(0);
             _tile_zero(1);
             if (two) { _tile_zero(2); _tile_zero(3); }
@@ -85,11 +88,11 @@ AMXBF16 static void rows_amx(const uint16_t *xa, int M, int K, const uint32_t *b
                 }
                 _tile_loadd(6, chunk, NR * 4);
                 _tile_loadd(7, chunk + 16, NR * 4);
-                _tile_loadd(4, x0 + (long)p * 4, lda);
+                _tile_loadd(4, x0 + (long)p * 64, 64);
                 _tile_dpbf16ps(0, 4, 6);
                 _tile_dpbf16ps(1, 4, 7);
                 if (two) {
-                    _tile_loadd(5, x1 + (long)p * 4, lda);
+                    _tile_loadd(5, x1 + (long)p * 64, 64);
                     _tile_dpbf16ps(2, 5, 6);
                     _tile_dpbf16ps(3, 5, 7);
                 }

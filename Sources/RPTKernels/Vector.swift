@@ -92,6 +92,26 @@ public enum Vector {
         return m
     }
 
+    /// The first index of the largest non-NaN value of x[0..<n], nil when every value is NaN or n is 0 (ck_argmax:
+    /// AVX-512 where the CPU has it; `portable` forces the scalar scan it is tested against).
+    public static func argmax(_ x: UnsafePointer<Float>, count n: Int, portable: Bool = false) -> Int? {
+        let i = ck_argmax(x, n, portable ? 1 : 0)
+        return i < 0 ? nil : i
+    }
+
+    /// x[i] rounded to bf16 (nearest even, ck_f32_to_bf16), kept as fp32.
+    public static func roundToBF16(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 4096) { h in
+            var i = 0
+            while i < n {
+                let m = Swift.min(4096, n - i)
+                ck_f32_to_bf16(x + i, h.baseAddress!, m)
+                ck_bf16_to_f32(h.baseAddress!, x + i, m)
+                i += m
+            }
+        }
+    }
+
     /// x[i] = exp(x[i] - shift); returns the sum.
     @discardableResult
     public static func expShifted(_ x: UnsafeMutablePointer<Float>, shift: Float, count n: Int) -> Float {

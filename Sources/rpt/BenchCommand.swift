@@ -19,6 +19,8 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .customLong("inference-dtype"), help: "Weights decode reads: fp32 or bf16 (AVX-512 BF16 CPUs; the KV cache in bf16 too).")
     var inferenceDType: InferenceDType = .fp32
+    @Option(name: .customLong("kv-cache-dtype"), help: "KV cache: auto (as --inference-dtype) | fp32 | bf16.")
+    var kvCacheDType: KVCacheDType = .auto
 
     @Option(name: .customLong("prefill-lens"), help: "Comma-separated prompt lengths for prefill.")
     var prefillLens: String = "128,512"
@@ -62,6 +64,7 @@ struct BenchCommand: ParsableCommand {
         let m = try Model.load(path: model)
         try inferenceDType.requireSupported()
         m.inferenceDType = inferenceDType
+        m.kvCacheDType = kvCacheDType
         let c = m.config
         var rng = RandomGenerator(seed: 1)
         func randomTokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(rng.next() % UInt64(c.vocabSize)) } }
@@ -80,7 +83,7 @@ struct BenchCommand: ParsableCommand {
         }
         let backend = try m.backend()
         print("model: \(model) (\(c.family.rawValue), \(m.parameterCount) parameters), threads: \(Parallel.threads), "
-              + "inference weights: \(inferenceDType.rawValue)")
+              + "inference weights: \(inferenceDType.rawValue), KV cache: \(kvCacheDType.storage(weights: inferenceDType))")
         let weightBytes = Double(inferenceDType == .bf16 ? 2 : 4)
         // Peak RSS of each measure: the peak mark is reset before it (see PeakRSS), so decode batch 1, measured first,
         // shows what a process needs to decode one sequence.
@@ -166,6 +169,7 @@ struct BenchCommand: ParsableCommand {
                 "bandwidth_gbs": .number(bandwidth / 1e9), "decode_bound_ms": .number(boundMs),
                 "parameters": .number(Double(m.parameterCount)),
                 "inference_dtype": .string(inferenceDType.rawValue),
+                "kv_cache_dtype": .string("\(kvCacheDType.storage(weights: inferenceDType))"),
                 "repeats": .number(Double(repeats)), "prompt_len": .number(Double(prompt)), "new_tokens": .number(Double(newTokens)),
                 "peak_rss_by_measure": .object(peakByMeasure), "peak_rss_per_measure_exact": .bool(rssExact),
                 "peak_rss_bytes": .number(PeakRSS.process()),

@@ -61,6 +61,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("inference-dtype"), help: "Weights decoding reads: fp32 | bf16 (AVX-512 BF16 CPUs; prefill through the bf16 GEMM, on AMX where the CPU has it; the KV cache in bf16 too).")
     var inferenceDType: InferenceDType = .fp32
 
+    @Option(name: .customLong("kv-cache-dtype"), help: "KV cache: auto (as --inference-dtype) | fp32 | bf16 (half the memory and the bytes attention reads; queries rounded to bf16 too).")
+    var kvCacheDType: KVCacheDType = .auto
+
     func load() throws -> LanguageModel {
         if let t = threads { Parallel.setThreads(t) }
         try inferenceDType.requireSupported()
@@ -71,10 +74,12 @@ struct ModelOptions: ParsableArguments {
         }
         let lm = try LanguageModel.load(model: path, tokenizer: tokenizer)
         lm.model.inferenceDType = inferenceDType
+        lm.model.kvCacheDType = kvCacheDType
         return lm
     }
 }
 
-/// `--inference-dtype fp32|bf16`.
+/// `--inference-dtype fp32|bf16`, `--kv-cache-dtype auto|fp32|bf16`.
 extension InferenceDType: ExpressibleByArgument {}
+extension KVCacheDType: ExpressibleByArgument {}
 extension TrainingDType: ExpressibleByArgument {}

@@ -46,6 +46,8 @@ struct TrainFlags: StageFlags {
     var reportTo: String?
     @Option(name: .customLong("inference-dtype"), help: "Weights rollouts read: fp32 | bf16 (AVX-512 BF16 CPUs; the KV cache in bf16 too; the loss stays fp32) (default \(d.inferenceDType.rawValue)).")
     var inferenceDType: InferenceDType?
+    @Option(name: .customLong("kv-cache-dtype"), help: "The rollouts' KV cache: auto (as --inference-dtype) | fp32 | bf16 (half the memory and the bytes attention reads; queries rounded to bf16 too) (default \(d.kvCacheDType.rawValue)).")
+    var kvCacheDType: KVCacheDType?
     @Option(name: .customLong("train-dtype"), help: "Precision of the update's matrix products: fp32 | bf16 (bf16 operands, fp32 sums and weights, as PyTorch's bf16 autocast; AVX-512 BF16 CPUs) (default \(d.trainDType.rawValue)).")
     var trainDType: TrainingDType?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept, 0 = all (default \(d.keepLast)).") var keepLast: Int?

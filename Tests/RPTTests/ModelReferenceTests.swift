@@ -8,6 +8,7 @@
 import Foundation
 import Testing
 @testable import RPT
+import RPTKernels
 
 let referenceModels = ["llama_f32", "llama_bf16_tied", "llama_rope_llama3", "qwen2_f32", "qwen2_bf16_tied",
                        "qwen3_f32", "qwen3_f16_tied_sharded"]
@@ -46,6 +47,35 @@ struct ModelReference {
             worst = max(worst, err)
             #expect(err <= 1e-4, "\(name) sequence \(b): max abs logit error \(err)")
         }
+    }
+
+    /// fp32 weights with a bf16 KV cache (`--kv-cache-dtype bf16`, as llama.cpp's 16-bit cache by default): the backend
+    /// makes bf16 caches, and decoding token by token (the bf16 attention kernels, queries rounded to bf16) stays within
+    /// bf16 tolerance of PyTorch's fp32 logits with the same greedy token at all but at most one position.
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func fp32WeightsWithABF16CacheStayNearPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {
+        let r = try ModelReference(name)
+        r.model.kvCacheDType = .bf16
+        let backend = try kind.make(model: r.model)
+        let seq = try r.sequence(0)
+        let cache = try backend.makeCache(slots: 1, capacity: seq.count)
+        #expect((cache as? KVCache)?.storage == .bf16)
+        var ours: [Float] = []
+        for t in seq {
+            ours += try backend.logits(backend.forward(ForwardBatch(decode: [t], slots: [0]), cache: cache, rows: .all))
+        }
+        let theirs = Array(try r.ref.floats("logits")[0..<(seq.count * r.vocab)])
+        let scale = theirs.map { abs($0) }.max()!, err = maxAbsDiff(ours, theirs)
+        print("\(name): fp32 weights, bf16 cache, max abs logit error vs PyTorch fp32 \(err) (largest logit \(scale))")
+        #expect(err > 1e-5 && err <= 0.02 * scale + 1e-3, "\(name): \(err)")
+        let agree = (0..<seq.count).filter { p in
+            let row = { (x: [Float]) in (0..<r.vocab).max { x[p * r.vocab + $0] < x[p * r.vocab + $1] }! }
+            return row(ours) == row(theirs)
+        }.count
+        #expect(agree >= seq.count - 1, "\(name): greedy agreement \(agree)/\(seq.count)")
+        r.model.kvCacheDType = .fp32
+        r.model.inferenceDType = MatmulBF16.isSupported ? .bf16 : .fp32
+        #expect((try backend.makeCache(slots: 1, capacity: 4) as? KVCache)?.storage == .fp32)
     }
 
     /// Both sequences in one packed batch (different lengths, separate cache slots) give the same logits.

@@ -21,7 +21,8 @@ import Testing
             ("--kl", "0.5", "klCoefficient", .number(0.5)), ("--epochs", "2", "epochs", .number(2)), ("--mini-batches", "2", "miniBatches", .number(2)),
             ("--dynamic-sampling-from", "30%", "dynamicSamplingFromStep", .string("30%")), ("--save-every", "4", "saveEvery", .number(4)),
             ("--save-steps", "1,2,8", "saveSteps", .array([.number(1), .number(2), .number(8)])), ("--report-to", "tensorboard", "reportTo", .string("tensorboard")),
-            ("--inference-dtype", "bf16", "inferenceDType", .string("bf16")), ("--keep-last", "0", "keepLast", .number(0)),
+            ("--inference-dtype", "bf16", "inferenceDType", .string("bf16")), ("--kv-cache-dtype", "bf16", "kvCacheDType", .string("bf16")),
+            ("--keep-last", "0", "keepLast", .number(0)),
             ("--share-prompts", "", "sharePrompts", .bool(true)), ("--train-dtype", "bf16", "trainDType", .string("bf16")),
         ], ["--config", "--stop-after", "--resume", "--print-options", "--threads", "--help", "--version"]),
         ("pretrain", [

@@ -36,13 +36,18 @@ void ck_attention_scores(const float *q, int heads, int d, const float *k, const
                          float *scores);
 /// out[j·d + c] = Σ_t scores[j·n + t] · v[t·stride + c], the second half of ck_attention_scores after a softmax.
 void ck_attention_values(const float *scores, int heads, int d, const float *v, long stride, int n, float *out);
-/// ck_attention_scores over a bf16 cache (keys and values bf16, the same strides in elements); `portable` runs the
-/// portable loops even on AVX-512 CPUs (tests compare the two).
+/// ck_attention_scores over a bf16 cache (keys and values bf16, the same strides in elements), with q rounded to bf16
+/// (nearest even) first, so every product is exact: VDPBF16PS on AVX-512 BF16 CPUs, the fp32 kernel over widened
+/// values on other AVX-512 CPUs; `portable` runs the portable loops even there (tests compare them).
 void ck_attention_scores_bf16(const float *q, int heads, int d, const uint16_t *k, const uint16_t *v, long stride, int n,
                               float scale, float *scores, int portable);
 /// ck_attention_values over a bf16 cache.
 void ck_attention_values_bf16(const float *scores, int heads, int d, const uint16_t *v, long stride, int n, float *out,
                               int portable);
+
+/// The first index of the largest non-NaN value of x[0..<n] (greedy decoding's argmax), -1 when every value is NaN or
+/// n is 0; `portable` runs the scalar scan even on AVX-512 CPUs (tests compare the two).
+long ck_argmax(const float *x, long n, int portable);
 
 /// bf16 (the upper 16 bits of an IEEE float, rounded to nearest even) from fp32: n values.
 void ck_f32_to_bf16(const float *x, uint16_t *y, long n);
@@ -93,7 +98,8 @@ long ck_bf16_gemm_scratch_count(void);
 void ck_gemm_bf16(int M, int N, int K, const float *a, long a_rs, long a_cs, const uint16_t *bpacked, float *c, long ldc,
                   int m0, int m1, int n0, int n1, int accumulate, uint16_t *scratch);
 /// Values (uint16) of the x buffer ck_gemm_bf16_rows reads for M rows of K values: rows padded with zeros to a
-/// multiple of 16, each row ck_bf16_packed_b_count's pairs of K (padded to a multiple of 16) long.
+/// multiple of 16, K to a multiple of 32, stored as AMX A tiles (16 rows × 32 values, 1 KB each, one after another:
+/// the tiles of rows 0–15 along k, then those of rows 16–31, ...).
 long ck_bf16_rows_x_count(int M, int K);
 /// x [M, K] (fp32, row-major) as that buffer: bf16 (round to nearest even), padding zero.
 void ck_bf16_rows_pack_x(const float *x, int M, int K, uint16_t *dst);

@@ -52,8 +52,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
               floats <= Int(ProcessInfo.processInfo.physicalMemory / 4) else {
             throw RPTError("a KV cache of \(slots) sequences × \(capacity) positions does not fit in this machine's memory")
         }
-        // bf16 weights for inference keep the cache in bf16 too (docs/kernels.md §8).
-        return KVCache(config: c, slots: slots, capacity: capacity, storage: model.inferenceDType == .bf16 ? .bf16 : .fp32)
+        // By default bf16 weights for inference keep the cache in bf16 too (docs/kernels.md §8).
+        return KVCache(config: c, slots: slots, capacity: capacity, storage: model.kvCacheDType.storage(weights: model.inferenceDType))
     }
 
     public func forward(_ batch: ForwardBatch, cache: any InferenceCache, rows: LogitRows) throws -> any HeadRows {

@@ -11,12 +11,11 @@ public enum Distribution {
         logits[token] - Vector.logSumExp(logits, count: vocab)
     }
 
-    /// Index of the first largest value (torch.argmax's convention).
+    /// Index of the first largest value (torch.argmax's convention); NaNs are passed over, but a NaN first value
+    /// (or no values) gives 0.
     public static func argmax(_ p: UnsafePointer<Float>, count: Int) -> Int {
-        var best = 0
-        var value = p[0]
-        for i in 1..<max(count, 1) where p[i] > value { value = p[i]; best = i }
-        return best
+        guard count > 0, !p[0].isNaN else { return 0 }
+        return Vector.argmax(p, count: count) ?? 0
     }
 
     /// Indices of the k largest logits, largest first (ties: lower index first).

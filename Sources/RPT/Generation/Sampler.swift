@@ -30,7 +30,7 @@ public enum Sampler {
     public static func sample(_ logits: UnsafePointer<Float>, vocab: Int, params: SamplingParameters,
                               rng: inout RandomGenerator) -> Int {
         if params.temperature == 0 || params.topK == 1 {
-            return Distribution.topK(logits, vocab: vocab, k: 1).first ?? 0
+            return Vector.argmax(logits, count: vocab) ?? 0   // topK(k: 1)'s token: NaNs passed over
         }
         let invT = 1 / params.temperature
         // Candidates in descending order when truncation is on; all tokens in index order otherwise.

@@ -65,6 +65,8 @@ public struct RPTTrainOptions: StageOptions {
     /// Weights the rollouts read (InferenceWeights.swift): fp32, or a bf16 copy refreshed after every update.
     /// The loss's log-probabilities (old and new) are computed in fp32 either way.
     public var inferenceDType: InferenceDType = .fp32
+    /// Precision of the rollouts' KV cache (KVCacheDType): auto follows `inferenceDType`.
+    public var kvCacheDType: KVCacheDType = .auto
     /// Precision of the update's products (TrainingDType.swift): fp32, or bf16 operands with fp32 sums, master
     /// weights and optimizer. Log-probabilities of the loss then carry bf16 rounding (old and new alike).
     public var trainDType: TrainingDType = .fp32

@@ -97,6 +97,7 @@ public final class RPTTrainer {
         // Optimizer, reference, GRPO.
         try o.inferenceDType.requireSupported()
         policy.inferenceDType = o.inferenceDType
+        policy.kvCacheDType = o.kvCacheDType
         try o.trainDType.requireSupported()
         policy.trainingDType = o.trainDType
         let backend = try policy.backend(optimizer: AdamWSettings(beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay))

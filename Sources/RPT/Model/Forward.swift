@@ -209,6 +209,8 @@ extension Model {
         for seg in batch.segments {
             let start = cache.lengths[seg.slot]
             if seg.count >= 32 {
+                // Over a bf16 cache the query is rounded to bf16 as the row kernels round it (ck_attention_scores_bf16).
+                if cache.storage == .bf16 { Vector.roundToBF16(q + row * shape.qDim, count: seg.count * shape.qDim) }
                 cache.withFP32Rows(layer: l, slot: seg.slot, count: start + seg.count) { keys, values, layout in
                     Attention.blocked(q: q + row * shape.qDim, out: out + row * shape.qDim, count: seg.count, start: start,
                                       keys: keys, values: values, shape: shape, layout: layout)

@@ -121,3 +121,18 @@ public final class KVCache: InferenceCache, @unchecked Sendable {
     public func reset(slot: Int) { lengths[slot] = 0 }
     public func resetAll() { for s in 0..<slots { lengths[s] = 0 } }
 }
+
+/// Precision of the KV cache (`--kv-cache-dtype`; llama.cpp's --cache-type-k/v, vLLM's --kv-cache-dtype): `auto`
+/// follows the inference weights (bf16 weights keep a bf16 cache, fp32 weights an fp32 one); `fp32` or `bf16` choose
+/// it whatever the weights. A bf16 cache runs on every CPU (the attention kernels have portable loops).
+public enum KVCacheDType: String, Sendable, CaseIterable, Codable {
+    case auto, fp32, bf16
+
+    public func storage(weights: InferenceDType) -> KVCache.Storage {
+        switch self {
+        case .auto: weights == .bf16 ? .bf16 : .fp32
+        case .fp32: .fp32
+        case .bf16: .bf16
+        }
+    }
+}

@@ -14,6 +14,8 @@ public final class Model: @unchecked Sendable {
     public var inferenceDType: InferenceDType = .fp32 {
         didSet { if inferenceDType == .fp32 { bf16Lock.lock(); bf16Prefill = nil; bf16Lock.unlock() } }
     }
+    /// Precision of the caches `CPUBackend.makeCache` makes (KVCacheDType; `auto` follows `inferenceDType`).
+    public var kvCacheDType: KVCacheDType = .auto
     private let bf16Lock = NSLock()
     private var bf16: BF16Weights?
     /// Precision of the training products (TrainingDType.swift). Set `.bf16` only after
