@@ -25,6 +25,10 @@ struct EvalFlags: StageFlags {
     @Option(name: .customLong("per-category"), help: "mcq: at most this many questions per category.") var perCategory: Int?
     @Option(name: .customLong("batch"), help: "Reasoning: items per generation batch (default \(d.itemsPerBatch)).") var itemsPerBatch: Int?
     @Option(name: .customLong("batch-tokens"), help: "Standard mode: tokens per forward call (default \(d.batchTokens)).") var batchTokens: Int?
+    @Option(name: .customLong("inference-dtype"), help: "Weights the models' forward passes read: fp32 | bf16 (AVX-512 BF16 CPUs; the KV cache in bf16 too) (default \(d.inferenceDType.rawValue)).")
+    var inferenceDType: InferenceDType?
+    @Option(name: .customLong("kv-cache-dtype"), help: "KV cache: auto (as --inference-dtype) | fp32 | bf16 (queries rounded to bf16 too) (default \(d.kvCacheDType.rawValue)).")
+    var kvCacheDType: KVCacheDType?
     @Option(help: "Random seed: subset and samples (default \(d.seed)).") var seed: UInt64?
     @Option(help: "Write every reasoning response to this JSONL (for rpt patterns).") var dump: String?
     @Option(name: .customLong("reward-command"), help: "Reasoning mode: a program deciding correctness (reward ≥ 1), as for `rpt train` (docs/custom-rewards.md).")

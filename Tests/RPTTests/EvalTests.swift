@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 @testable import RPT
+import RPTKernels
 
 @Suite struct EvalTests {
     // MARK: statistics
@@ -274,5 +275,26 @@ import Testing
         #expect(j["paired"] == nil && j["results"]!.array![0]["outcomes"]!["samples"] == nil)
         let bad = try runRPT(["eval", "--model", Repo.fixtureModel("qwen2_f32"), "--data", dir + "/missing.jsonl"])
         #expect(bad.status != 0 && bad.stderr.contains("missing.jsonl"))
+    }
+
+    /// `--kv-cache-dtype bf16` (and `--inference-dtype bf16` where the CPU has AVX-512 BF16) evaluates the same positions
+    /// with outcomes that agree with fp32's almost everywhere (bf16 rounding can flip a near-tie's argmax).
+    @Test func cliEvaluatesWithABF16CacheAndWeights() throws {
+        let dir = temporaryDirectory("eval-cli-bf16")
+        let data = try writeValidation(dir)
+        func outcomes(_ extra: [String], _ name: String) throws -> [Double] {
+            let r = try runRPT(["eval", "--model", Repo.fixtureModel("qwen2_f32"), "--data", data, "--mode", "ntp", "--out", dir + "/\(name).json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try JSON.load(path: dir + "/\(name).json")["results"]!.array![0]["outcomes"]!["greedy"]!.array!.map { $0.double! }
+        }
+        let fp32 = try outcomes([], "fp32")
+        var variants = [try outcomes(["--kv-cache-dtype", "bf16"], "cache")]
+        if MatmulBF16.isSupported { variants.append(try outcomes(["--inference-dtype", "bf16"], "weights")) }
+        for v in variants {
+            #expect(v.count == fp32.count)
+            #expect(Double(zip(v, fp32).filter { $0 == $1 }.count) >= 0.9 * Double(fp32.count))
+        }
+        let wrong = try runRPT(["eval", "--model", Repo.fixtureModel("qwen2_f32"), "--data", data, "--kv-cache-dtype", "fp16"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("kv-cache-dtype"))
     }
 }

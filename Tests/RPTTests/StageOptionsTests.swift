@@ -60,6 +60,7 @@ import Testing
             ("--seed", "9", "seed", .number(9)), ("--dump", "r.jsonl", "dump", .string("r.jsonl")), ("--reward-command", "cat", "rewardCommand", .string("cat")),
             ("--reward-timeout", "5", "rewardTimeout", .number(5)), ("--mcq-norm", "token", "optionNormalization", .string("token")),
             ("--mcq", "", "mode", .string("mcq")), ("--mode", "ntp", "mcqMethod", .string("loglikelihood")),
+            ("--inference-dtype", "bf16", "inferenceDType", .string("bf16")), ("--kv-cache-dtype", "bf16", "kvCacheDType", .string("bf16")),
         ], ["--model", "--label", "--tokenizer", "--run", "--flops-per-step", "--include-initial", "--out", "--threads", "--baseline",
             "--paired-score", "--resamples", "--server", "--served-model", "--server-tokenizer", "--server-label", "--server-concurrency",
             "--server-timeout", "--server-retries", "--config", "--print-options", "--help", "--version", "--greedy"]),

@@ -46,6 +46,10 @@ public struct EvalOptions: StageOptions {
     public var mcqMethod: MultipleChoiceMethod = .reasoning
     /// mcq log-likelihood: the score that picks the option (all three are reported).
     public var optionNormalization: OptionNormalization = .byte
+    /// Weights the evaluated models' forward passes read (InferenceWeights.swift): fp32, or bf16 (AVX-512 BF16 CPUs).
+    public var inferenceDType: InferenceDType = .fp32
+    /// Their KV cache (KVCacheDType): auto follows `inferenceDType`.
+    public var kvCacheDType: KVCacheDType = .auto
 
     /// The flag names where they differ from the option's, and lm-eval's.
     public static let aliases: [String: String] = [
@@ -73,6 +77,7 @@ public struct EvalOptions: StageOptions {
     public func validate() throws {
         func bad(_ m: String) -> RPTError { RPTError(m, file: "rpt eval") }
         guard samples >= 0 else { throw bad("--samples must be ≥ 0") }
+        try inferenceDType.requireSupported()
         guard temperature >= 0, topP > 0, topP <= 1 else { throw bad("--temperature must be ≥ 0 and --top-p in (0, 1]") }
         guard maxResponseTokens >= 1, maxPromptTokens >= 1, itemsPerBatch >= 1, batchTokens >= 1 else {
             throw bad("--max-response-tokens, --max-prompt-tokens, --batch and the batch tokens must be ≥ 1")

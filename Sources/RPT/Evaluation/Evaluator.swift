@@ -80,6 +80,9 @@ public final class Evaluator {
         if let server = target.server { return try evaluate(target, server: server, dump: dump) }
         let start = Date()
         let lm = try LanguageModel.load(model: target.path, tokenizer: target.tokenizer)
+        try options.inferenceDType.requireSupported()
+        lm.model.inferenceDType = options.inferenceDType
+        lm.model.kvCacheDType = options.kvCacheDType
         try evalSet.checkVocabulary(lm.model.config.vocabSize, of: target.label, file: options.data)
         let backend = try lm.model.backend()
         let progress = ProgressLine(total: itemCount, label: "eval \(target.label)", plainEvery: ProgressLine.plainInterval)
