@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The speed benchmarks in one run, on one machine, same shapes, same random-token workloads, same thread count:
-#   swift-rpt  `rpt bench` with fp32 and with bf16 inference weights (--inference-dtype bf16), and `rpt bench --train`;
+#   swift-rpt  `rpt bench` with fp32 and with bf16 inference weights (--inference-dtype bf16), fp32 weights with a bf16
+#              KV cache (--kv-cache-dtype bf16: llama.cpp F32's settings), and `rpt bench --train`;
 #   PyTorch    scripts/bench_pytorch.py and scripts/bench_pytorch_train.py, fp32 and bf16 autocast;
 #   llama.cpp  scripts/bench_llamacpp.py (llama-cpp-python) on GGUFs from `rpt export --to gguf --type f32|bf16`.
 # Model: "the bench model" (scripts/make_bench_model.py: random Qwen2, 56M) with the 32768-id tokenizer of
@@ -90,11 +91,13 @@ fi
 SHAPES=(--threads "$THREADS" --prefill-lens "$PREFILL_LENS" --batches "$BATCHES" --prompt-len "$PROMPT_LEN"
         --new-tokens "$NEW_TOKENS" --repeats "$REPEATS")
 
-echo "== swift-rpt inference (fp32, bf16)"
+echo "== swift-rpt inference (fp32, bf16; fp32 weights with a bf16 KV cache, as llama.cpp's F32 with its f16 cache)"
 for d in fp32 bf16; do
     $NICE $RPT bench --model runs/bench-model-f32 --inference-dtype $d --prefill-logits all,last "${SHAPES[@]}" \
         --json "$OUT/rpt-$d.json"
 done
+$NICE $RPT bench --model runs/bench-model-f32 --inference-dtype fp32 --kv-cache-dtype bf16 --prefill-logits all,last \
+    "${SHAPES[@]}" --json "$OUT/rpt-fp32-kvbf16.json"
 echo "== PyTorch inference (fp32, bf16 autocast)"
 for a in none bf16; do
     d=$([[ $a == none ]] && echo fp32 || echo bf16)

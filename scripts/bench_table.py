@@ -23,6 +23,7 @@ import time
 ENGINES = [  # column, file, label
     ("rpt32", "rpt-fp32.json", "swift-rpt fp32"),
     ("rpt16", "rpt-bf16.json", "swift-rpt bf16"),
+    ("rpt32kv", "rpt-fp32-kvbf16.json", "swift-rpt fp32, bf16 KV cache"),
     ("pt32", "torch-fp32.json", "PyTorch fp32"),
     ("pt16", "torch-bf16.json", "PyTorch bf16 autocast"),
     ("ll32", "llamacpp-f32.json", "llama.cpp F32"),
@@ -195,7 +196,7 @@ def main():
         print()
     heads = [label for _, _, label in ENGINES]
     ratio_heads = ["swift-rpt bf16 / llama.cpp BF16", "swift-rpt fp32 / llama.cpp F32",
-                   "swift-rpt / PyTorch bf16 autocast"]
+                   "swift-rpt fp32, bf16 KV cache / llama.cpp F32", "swift-rpt / PyTorch bf16 autocast"]
     print("Throughput, tokens/s, median [min..max] of the repeats; ratios: median ratio [worst..best].")
     print()
     print("| measure | " + " | ".join(heads + ratio_heads) + " |")
@@ -205,10 +206,11 @@ def main():
         line = [fmt_rate(cells.get(k)) for k, _, _ in ENGINES]
         if is_train:
             ours = "rpt16" if cells.get("rpt16") else "rpt32"
-            ratios = ["—", "—", fmt_ratio(cells.get(ours), cells.get("pt16"), targets.get("train"))]
+            ratios = ["—", "—", "—", fmt_ratio(cells.get(ours), cells.get("pt16"), targets.get("train"))]
         else:
             ratios = [fmt_ratio(cells.get("rpt16"), cells.get("ll16"), targets.get("bf16")),
                       fmt_ratio(cells.get("rpt32"), cells.get("ll32"), targets.get("fp32")),
+                      fmt_ratio(cells.get("rpt32kv"), cells.get("ll32")),
                       fmt_ratio(cells.get("rpt16"), cells.get("pt16"))]
         print(f"| {label} | " + " | ".join(line + ratios) + " |")
     print()
@@ -222,6 +224,11 @@ def main():
     else:
         print("Training runs in fp32 in swift-rpt (its row is in the fp32 column; the ratio is swift-rpt fp32 / PyTorch bf16 "
               "autocast); the inference ratio against PyTorch is swift-rpt bf16 / PyTorch bf16 autocast.")
+
+    if res.get("rpt32kv"):
+        print()
+        print("The column \"swift-rpt fp32, bf16 KV cache\" is `rpt bench --kv-cache-dtype bf16` with fp32 weights: the "
+              "settings of llama.cpp's F32 column, whose KV cache is f16 by default; \"swift-rpt fp32\" keeps an fp32 cache.")
 
     paired_decode(d)
 
