@@ -223,7 +223,10 @@ void ck_attention_values(const float *scores, int heads, int d, const float *v, 
 
 void ck_attention_scores_bf16(const float *q, int heads, int d, const uint16_t *k, const uint16_t *v, long stride, int n,
                               float scale, float *scores, int portable) {
-    int dp = (d + 31) / 32 * 32, kernel = portable || dp > Q_ROUNDED ? 0 : ck_has_avx512bf16() ? 2 : ck_has_avx512();
+    // portable: 0 the fastest path this CPU has, 1 the portable loops, 2 the fp32 kernel over widened values (what
+    // AVX-512 CPUs without BF16 run; tests run it everywhere).
+    int dp = (d + 31) / 32 * 32, avx512 = ck_has_avx512();
+    int kernel = portable == 1 || dp > Q_ROUNDED || !avx512 ? 0 : portable == 2 ? 1 : ck_has_avx512bf16() ? 2 : 1;
     if (kernel == 0) { scores_portable(q, heads, d, k, stride, n, scale, scores, 1); return; }
     // The query rounded once per call: as bf16 for VDPBF16PS, widened back to fp32 for the fp32 kernel.
     uint16_t qb[Q_ROUNDED] __attribute__((aligned(64)));

@@ -213,6 +213,47 @@ private func randomArray(_ n: Int, _ rng: inout RandomGenerator, scale: Float = 
         }
     }
 
+    /// The three score paths over a bf16 cache (ck_attention_scores_bf16): the fp32 kernel over widened values (what
+    /// AVX-512 CPUs without BF16 run, forced here) equals, bit for bit, ck_attention_scores over the widened keys and the
+    /// rounded query; it, VDPBF16PS (where the CPU has it) and the portable loops lie within fp32 rounding of double
+    /// precision over the rounded values. Key counts around the 16-key blocks, d with tails of d % 32.
+    @Test func scorePathsOverABF16Cache() {
+        var rng = RandomGenerator(seed: 31)
+        for (heads, d) in [(1, 32), (4, 64), (5, 72), (2, 80), (3, 128)] {
+            for n in [1, 15, 16, 17, 150] {
+                var kb = [UInt16](repeating: 0, count: n * d)
+                ck_f32_to_bf16_ref(randomArray(n * d, &rng), &kb, n * d)
+                let kw = kb.map { ck_bf16_value($0) }
+                let q = randomArray(heads * d, &rng, scale: 2)
+                var qr = q
+                qr.withUnsafeMutableBufferPointer { Vector.roundToBF16($0.baseAddress!, count: $0.count) }
+                let scale = 1 / Float(d).squareRoot()
+                func scores(_ mode: Int32) -> [Float] {
+                    var out = [Float](repeating: .nan, count: heads * n)
+                    ck_attention_scores_bf16(q, Int32(heads), Int32(d), kb, kb, d, Int32(n), scale, &out, mode)
+                    return out
+                }
+                var fp32 = [Float](repeating: .nan, count: heads * n)
+                ck_attention_scores(qr, Int32(heads), Int32(d), kw, kw, d, Int32(n), scale, &fp32)
+                let widened = scores(2), fastest = scores(0), portable = scores(1)
+                if ck_has_avx512() != 0 { #expect(widened == fp32, "heads \(heads), d \(d), n \(n)") }
+                for j in 0..<heads {
+                    for t in 0..<n {
+                        var exact = 0.0, magnitude = 0.0
+                        for c in 0..<d {
+                            let p = Double(qr[j * d + c]) * Double(kw[t * d + c])
+                            exact += p; magnitude += abs(p)
+                        }
+                        exact *= Double(scale); magnitude *= Double(scale)
+                        for (name, x) in [("widened", widened), ("fastest", fastest), ("portable", portable)] {
+                            #expect(abs(Double(x[j * n + t]) - exact) <= 1e-6 * magnitude + 1e-7, "\(name): heads \(heads), d \(d), n \(n)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// A long prompt (blocked sgemm attention) gives the same logits as feeding it token by token
     /// (the row path), for every position.
     @Test func blockedAttentionEqualsRowPath() throws {

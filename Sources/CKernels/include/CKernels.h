@@ -38,7 +38,8 @@ void ck_attention_scores(const float *q, int heads, int d, const float *k, const
 void ck_attention_values(const float *scores, int heads, int d, const float *v, long stride, int n, float *out);
 /// ck_attention_scores over a bf16 cache (keys and values bf16, the same strides in elements), with q rounded to bf16
 /// (nearest even) first, so every product is exact: VDPBF16PS on AVX-512 BF16 CPUs, the fp32 kernel over widened
-/// values on other AVX-512 CPUs; `portable` runs the portable loops even there (tests compare them).
+/// values on other AVX-512 CPUs; `portable` 1 runs the portable loops even there, 2 the fp32 kernel over widened
+/// values even on AVX-512 BF16 CPUs (tests compare them).
 void ck_attention_scores_bf16(const float *q, int heads, int d, const uint16_t *k, const uint16_t *v, long stride, int n,
                               float scale, float *scores, int portable);
 /// ck_attention_values over a bf16 cache.
