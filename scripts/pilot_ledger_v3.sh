@@ -13,8 +13,23 @@
 # that bends the v3 curves. Rule, fixed before it ran: v4 replaces v3 for held-out runs only if its development-set
 # minimum R² over seeds × splits (best candidate schedule, same rule as above) is at least 0.95; otherwise v3 stays
 # and the pilot is reported. Run: bash scripts/pilot_ledger_v3.sh runs/reproduce/ledger-v2 runs/pilot-v4 "3 4 5" cosine:0:0
-# Usage: bash scripts/pilot_ledger_v3.sh [V2_DIR] [OUT] [SEEDS] [LR_SCHEDULE]
-#        (defaults: runs/reproduce/ledger-v2, runs/pilot-v3, "3 4 5", constant)
+#
+# v5 pilot (RESULTS.md, "Ledger stories, v5 pilot"): the same pilot with RL's rollouts sampled at temperature 0.5
+# instead of 0.8 (5th argument), from the one seed whose v3 stages survive (seed 6, runs/reproduce/ledger-v3-seed6-check2);
+# (b) is evaluated on the same development positions in standard mode for G1's comparison. Rule, fixed before it ran:
+# v5 replaces v3 for held-out runs only if, on the development set, its final (d) beats v3's final (d) on hard by at
+# least 2 points and its minimum R² over splits (log2 schedule) is at least v3's. Run:
+#   bash scripts/pilot_ledger_v3.sh runs/reproduce/ledger-v3-seed6-check2 runs/pilot-v5-t08 6 constant 0.8
+#   bash scripts/pilot_ledger_v3.sh runs/reproduce/ledger-v3-seed6-check2 runs/pilot-v5-t05 6 constant 0.5
+#
+# v6 pilot (RESULTS.md, "Ledger stories, v6 pilot"): RL started from a cold start trained longer, so that its
+# calculations are right more often: the seed's supervised control (e), which is (c) trained on for (d)'s FLOPs
+# on more demonstrations (6th argument: the stage RL starts from). Rule, fixed before it ran: a configuration whose
+# cold start is trained that much longer replaces v3 only if, on the development set, RL from (e) ends at least 2
+# points above v3's final (d) on hard. Run:
+#   bash scripts/pilot_ledger_v3.sh runs/reproduce/ledger-v3-seed6-check2 runs/pilot-v6 6 constant 0.8 e
+# Usage: bash scripts/pilot_ledger_v3.sh [V2_DIR] [OUT] [SEEDS] [LR_SCHEDULE] [TEMPERATURE] [COLD_START_STAGE]
+#        (defaults: runs/reproduce/ledger-v2, runs/pilot-v3, "3 4 5", constant, 0.8, c)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${RPT:-.build/release/rpt}
@@ -22,6 +37,8 @@ V2=${1:-runs/reproduce/ledger-v2}
 P=${2:-runs/pilot-v3}
 SEEDS=${3:-3 4 5}
 SCHEDULE=${4:-constant}
+TEMPERATURE=${5:-0.8}
+COLD=${6:-c}
 DENSE=1,2,3,4,6,8,12,16,24,32,48,64,96,120
 FMT=(--template Assets/reproduce/prompt.txt --chat raw --max-prompt-tokens 200)
 mkdir -p "$P"
@@ -29,16 +46,16 @@ mkdir -p "$P"
 for s in $SEEDS; do
     S=$V2/seed-$s
     A=$(ls -d "$S"/a/step-* | tail -1)
-    C=$(ls -d "$S"/c/step-* | tail -1)
+    C=$(ls -d "$S"/$COLD/step-* | tail -1)
     D=$P/seed-$s
     mkdir -p "$D"
     [ -f "$D/prep-dev/val.jsonl" ] || $R prepare --corpus "$P/dev.jsonl" --val-docs 500 --entropy-threshold 0.5 --out "$D/prep-dev" \
         --policy "$A" --proxy "$A" --calculations --min-context 8 --max-context-tokens 192 --seed "$s"
     [ -f "$D/d/step-000120/trainer_state.json" ] || $R train --model "$C" --data "$S/rl.jsonl" --out "$D/d" --steps 120 --batch-size 16 \
-        --group-size 8 --lr 0.0001 --lr-schedule "$SCHEDULE" --temperature 0.8 --max-response-tokens 40 --kl 0.05 --dynamic-sampling-from 0 \
+        --group-size 8 --lr 0.0001 --lr-schedule "$SCHEDULE" --temperature "$TEMPERATURE" --max-response-tokens 40 --kl 0.05 --dynamic-sampling-from 0 \
         --save-every 120 --save-steps "$DENSE" --keep-last 0 --seed "$s" "${FMT[@]}"
     # The same run as v2's (d)? Its per-step metrics must be identical (with v2's constant schedule).
-    [ "$SCHEDULE" = constant ] && python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
+    [ "$SCHEDULE" = constant ] && [ "$TEMPERATURE" = 0.8 ] && [ "$COLD" = c ] && python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
 import json, sys
 keys = ("reward_mean", "loss", "grad_norm", "kl", "flops", "groups_dropped_fraction")
 a, b = ([{k: json.loads(l).get(k) for k in keys} for l in open(f)] for f in sys.argv[1:3])
@@ -46,6 +63,9 @@ print(f"seed {sys.argv[3]}: RL " + ("identical to" if a == b else "DIFFERENT fro
 EOF
     [ -f "$D/eval-dev.json" ] || $R eval --run "$D/d" --include-initial --baseline initial --out "$D/eval-dev.json" --mode reasoning \
         --max-response-tokens 40 --batch 64 "${FMT[@]}" --data "$D/prep-dev/val.jsonl" --resamples 200 --seed 0 --max-positions 6000
+    B=$(ls -d "$S"/b/step-* 2>/dev/null | tail -1 || true)
+    [ -z "$B" ] || [ -f "$D/eval-dev-b.json" ] || $R eval --model "$B" --label ntp-matched --out "$D/eval-dev-b.json" --mode ntp \
+        "${FMT[@]}" --data "$D/prep-dev/val.jsonl" --resamples 200 --seed 0 --max-positions 6000
 done
 python3 - "$R" "$P" $SEEDS <<'EOF'
 import json, subprocess, sys
