@@ -28,8 +28,11 @@
 # cold start is trained that much longer replaces v3 only if, on the development set, RL from (e) ends at least 2
 # points above v3's final (d) on hard. Run:
 #   bash scripts/pilot_ledger_v3.sh runs/reproduce/ledger-v3-seed6-check2 runs/pilot-v6 6 constant 0.8 e
-# Usage: bash scripts/pilot_ledger_v3.sh [V2_DIR] [OUT] [SEEDS] [LR_SCHEDULE] [TEMPERATURE] [COLD_START_STAGE]
-#        (defaults: runs/reproduce/ledger-v2, runs/pilot-v3, "3 4 5", constant, 0.8, c)
+#
+# v8 pilot (scripts/pilot_ledger_v8.sh): RL's learning rate (7th argument) and where the checkpoints start.
+# Usage: bash scripts/pilot_ledger_v3.sh [V2_DIR] [OUT] [SEEDS] [LR_SCHEDULE] [TEMPERATURE] [COLD_START_STAGE] [LR]
+#        (defaults: runs/reproduce/ledger-v2, runs/pilot-v3, "3 4 5", constant, 0.8, c, 0.0001);
+#        PILOT_NO_CHOICE=1 stops after the evaluations (the caller chooses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${RPT:-.build/release/rpt}
@@ -39,6 +42,7 @@ SEEDS=${3:-3 4 5}
 SCHEDULE=${4:-constant}
 TEMPERATURE=${5:-0.8}
 COLD=${6:-c}
+LR=${7:-0.0001}
 DENSE=1,2,3,4,6,8,12,16,24,32,48,64,96,120
 FMT=(--template Assets/reproduce/prompt.txt --chat raw --max-prompt-tokens 200)
 mkdir -p "$P"
@@ -52,10 +56,10 @@ for s in $SEEDS; do
     [ -f "$D/prep-dev/val.jsonl" ] || $R prepare --corpus "$P/dev.jsonl" --val-docs 500 --entropy-threshold 0.5 --out "$D/prep-dev" \
         --policy "$A" --proxy "$A" --calculations --min-context 8 --max-context-tokens 192 --seed "$s"
     [ -f "$D/d/step-000120/trainer_state.json" ] || $R train --model "$C" --data "$S/rl.jsonl" --out "$D/d" --steps 120 --batch-size 16 \
-        --group-size 8 --lr 0.0001 --lr-schedule "$SCHEDULE" --temperature "$TEMPERATURE" --max-response-tokens 40 --kl 0.05 --dynamic-sampling-from 0 \
+        --group-size 8 --lr "$LR" --lr-schedule "$SCHEDULE" --temperature "$TEMPERATURE" --max-response-tokens 40 --kl 0.05 --dynamic-sampling-from 0 \
         --save-every 120 --save-steps "$DENSE" --keep-last 0 --seed "$s" "${FMT[@]}"
     # The same run as v2's (d)? Its per-step metrics must be identical (with v2's constant schedule).
-    [ "$SCHEDULE" = constant ] && [ "$TEMPERATURE" = 0.8 ] && [ "$COLD" = c ] && python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
+    [ "$SCHEDULE" = constant ] && [ "$TEMPERATURE" = 0.8 ] && [ "$COLD" = c ] && [ "$LR" = 0.0001 ] && [ -f "$S/d/metrics.jsonl" ] && python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
 import json, sys
 keys = ("reward_mean", "loss", "grad_norm", "kl", "flops", "groups_dropped_fraction")
 a, b = ([{k: json.loads(l).get(k) for k in keys} for l in open(f)] for f in sys.argv[1:3])
@@ -67,6 +71,7 @@ EOF
     [ -z "$B" ] || [ -f "$D/eval-dev-b.json" ] || $R eval --model "$B" --label ntp-matched --out "$D/eval-dev-b.json" --mode ntp \
         "${FMT[@]}" --data "$D/prep-dev/val.jsonl" --resamples 200 --seed 0 --max-positions 6000
 done
+[ "${PILOT_NO_CHOICE:-0}" = 1 ] && exit 0
 python3 - "$R" "$P" $SEEDS <<'EOF'
 import json, subprocess, sys
 R, P, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
