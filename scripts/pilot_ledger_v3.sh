@@ -59,7 +59,7 @@ for s in $SEEDS; do
         --group-size 8 --lr "$LR" --lr-schedule "$SCHEDULE" --temperature "$TEMPERATURE" --max-response-tokens 40 --kl 0.05 --dynamic-sampling-from 0 \
         --save-every 120 --save-steps "$DENSE" --keep-last 0 --seed "$s" "${FMT[@]}"
     # The same run as v2's (d)? Its per-step metrics must be identical (with v2's constant schedule).
-    [ "$SCHEDULE" = constant ] && [ "$TEMPERATURE" = 0.8 ] && [ "$COLD" = c ] && [ "$LR" = 0.0001 ] && [ -f "$S/d/metrics.jsonl" ] && python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
+    [ "$SCHEDULE" = constant ] && [ "$TEMPERATURE" = 0.8 ] && [ "$COLD" = c ] && [ "$LR" = 0.0001 ] && [ -f "$S/d/step-000120/trainer_state.json" ] && python3 - "$S/d/metrics.jsonl" "$D/d/metrics.jsonl" "$s" <<'EOF'
 import json, sys
 keys = ("reward_mean", "loss", "grad_norm", "kl", "flops", "groups_dropped_fraction")
 a, b = ([{k: json.loads(l).get(k) for k in keys} for l in open(f)] for f in sys.argv[1:3])
