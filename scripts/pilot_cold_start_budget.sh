@@ -27,23 +27,4 @@ mkdir -p "$P"
     --eval-every "$EVERY" --save-every "$EVERY" --keep-last 0 --log-every 500
 [ -f "$P/eval-dev.json" ] || $R eval --run "$P/c" --out "$P/eval-dev.json" --dump "$P/responses.jsonl" --mode reasoning \
     --max-response-tokens 40 --batch 64 "${FMT[@]}" --data "$P/prep-dev/val.jsonl" --resamples 200 --seed 0 --max-positions 6000
-python3 - "$P" <<'PY'
-import collections, json, sys
-P = sys.argv[1]
-calc = {}
-for line in open(f"{P}/prep-dev/val.jsonl"):
-    r = json.loads(line)
-    if r.get("calculation"): calc[(r["doc_id"], r["index"])] = r["calculation"]
-n, right, correct = collections.Counter(), collections.Counter(), collections.Counter()
-for line in open(f"{P}/responses.jsonl"):
-    r = json.loads(line)
-    c = calc.get((r["doc_id"], r["index"]))
-    if c is None: continue
-    label = r["label"]
-    n[label] += 1
-    right[label] += r["completion"].split("</think>")[0] == c
-    correct[label] += r["reward"] == 1
-for label in sorted(n):
-    print(f"{label}: calculation exactly right {100 * right[label] / n[label]:.1f} %, boxed answer correct "
-          f"{100 * correct[label] / n[label]:.1f} % of {n[label]} calculation positions")
-PY
+python3 scripts/calculation_right.py "$P/prep-dev/val.jsonl" "$P/responses.jsonl"

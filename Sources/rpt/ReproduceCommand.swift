@@ -113,9 +113,10 @@ struct ReproductionRun {
                 print("pretraining on \(pretrainCorpus); \(pool) pool documents → \(poolCorpus); \(eval) evaluation documents → \(evalCorpus)")
                 return
             }
-            try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(c.corpus.pretrainDocs)", "--seed", "\(seed &* 1000 &+ 1)", "--out", pretrainCorpus])
-            try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(c.corpus.poolDocs)", "--seed", "\(seed &* 1000 &+ 2)", "--out", poolCorpus])
-            try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(c.corpus.evalDocs)", "--seed", "\(c.corpus.evalSeed)", "--out", evalCorpus])
+            let changes = c.corpus.changesPerTotal.map { ["--changes-per-total", "\($0)"] } ?? []
+            try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(c.corpus.pretrainDocs)", "--seed", "\(seed &* 1000 &+ 1)"] + changes + ["--out", pretrainCorpus])
+            try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(c.corpus.poolDocs)", "--seed", "\(seed &* 1000 &+ 2)"] + changes + ["--out", poolCorpus])
+            try InProcess.run(CorpusCommand.self, ["corpus", "--docs", "\(c.corpus.evalDocs)", "--seed", "\(c.corpus.evalSeed)"] + changes + ["--out", evalCorpus])
         }
         try stage("base", c.baseModel.map { "(a) the given base model \($0)" } ?? "(a) NTP pretraining from \(c.model)", outputs: [dir + "/a"]) {
             guard c.baseModel == nil else { return }

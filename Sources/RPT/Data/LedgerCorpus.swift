@@ -19,6 +19,8 @@ public struct LedgerCorpusOptions: Sendable, Equatable {
     public var minTotals = 1
     public var maxTotals = 3
     public var changesPerTotal = 2
+    /// What `changesPerTotal` may be: at least one change, and few enough that a calculation fits a response.
+    public static let changesPerTotalRange = 1...6
     /// Probability of a filler sentence before a change, and between a change and its total.
     public var fillerProbability = 0.35
     public init() {}

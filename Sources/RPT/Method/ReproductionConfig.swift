@@ -19,6 +19,8 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
         public var evalDocs = 500
         /// ledger: the evaluation stories' seed — the same held-out set for every run seed.
         public var evalSeed: UInt64 = 20_261_205
+        /// ledger: changes before each stated total (`rpt corpus --changes-per-total`); absent: the generator's 2.
+        public var changesPerTotal: Int?
         /// jsonl: pretraining corpus, position pool, evaluation documents (never used for training).
         public var pretrain: String?
         public var pool: String?
@@ -159,7 +161,7 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
             return
         }
         // Optional keys are absent from the encoded defaults when nil.
-        let optional: [String: [String]] = ["": ["base_model"], "corpus": ["pretrain", "pool", "eval", "template"], "eval": ["max_positions"],
+        let optional: [String: [String]] = ["": ["base_model"], "corpus": ["pretrain", "pool", "eval", "template", "changes_per_total"], "eval": ["max_positions"],
                                             "prepare": ["max_positions_per_doc"]]
         let known = Set(defaults.object?.keys.map { $0 } ?? []).union(optional[prefix] ?? [])
         for (k, v) in g {
@@ -204,6 +206,9 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
         switch corpus.kind {
         case "ledger":
             guard corpus.pretrainDocs >= 1, corpus.poolDocs >= 2, corpus.evalDocs >= 1 else { throw bad("corpus document counts must be ≥ 1 (pool ≥ 2)") }
+            if let k = corpus.changesPerTotal, !LedgerCorpusOptions.changesPerTotalRange.contains(k) {
+                throw bad("corpus.changes_per_total must be within \(LedgerCorpusOptions.changesPerTotalRange), got \(k)")
+            }
         case "jsonl":
             for (k, p) in [("pretrain", corpus.pretrain), ("pool", corpus.pool), ("eval", corpus.eval)] {
                 guard let p else { throw bad("corpus.\(k) is required for a jsonl corpus") }
