@@ -15,17 +15,26 @@
 # set (c) writes the corpus's calculation exactly right in at least 80 % of calculation positions (v7's rule) and (d)
 # at step 120 answers at least 80 % of calculation positions (RL connects the box to the calculation at both digits).
 # Otherwise v10 is reported as piloted and not adopted.
+# Result (RESULTS.md): (c) 96.2 %, (d) 46.6 %, not adopted; RL now learned the units digit (22 -> 85 %) and unlearned
+# the tens digit (40 -> 11 %): it learns one copying rule, not the one that depends on whether the context already ends
+# with the result's first digit. Hence ledger-v11.json, piloted by this script with the same rule
+# (`bash scripts/pilot_ledger_v10.sh runs/reproduce/ledger-v9/seed-17 runs/pilot-v9 runs/pilot-v11
+# Assets/reproduce/ledger-v11.json`): v10 with demos.calculation_answers 0.5 instead of 0.3, so that the cold start is
+# shown the box following its calculation at both digits more often before RL; adopted (new seeds 18, 19, 20) only if
+# it meets the rule above.
 # Models: seed 17's corpus, base model (a) and positions from v9 (the same commands in v10), then v10's demonstrations,
 # cold start and RL (`rpt reproduce ledger-v10.json`, stopped once RL is done). Evaluation on the development set only
 # (500 stories, `rpt corpus --seed 424242 --changes-per-total 3`, the v9 pilot's), never on a seed's evaluation stories.
-# Usage: bash scripts/pilot_ledger_v10.sh [V9_SEED_17] [V9_PILOT] [OUT]
-#        (defaults: runs/reproduce/ledger-v9/seed-17, runs/pilot-v9, runs/pilot-v10; ~17 minutes on 2 cores)
+# Usage: bash scripts/pilot_ledger_v10.sh [V9_SEED_17] [V9_PILOT] [OUT] [CONFIG]
+#        (defaults: runs/reproduce/ledger-v9/seed-17, runs/pilot-v9, runs/pilot-v10, Assets/reproduce/ledger-v10.json;
+#        ~17 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${RPT:-.build/release/rpt}
 V9=${1:-runs/reproduce/ledger-v9/seed-17}
 DEV=${2:-runs/pilot-v9}
 P=${3:-runs/pilot-v10}
+CONFIG=${4:-Assets/reproduce/ledger-v10.json}
 SEED=17
 S=$P/stages/seed-$SEED
 if [ ! -f "$S/.stages/rpt" ]; then
@@ -34,7 +43,7 @@ if [ ! -f "$S/.stages/rpt" ]; then
         cp -a "$V9/corpus" "$V9/a" "$V9/prep-pool" "$V9/prep-eval" "$S/"
         touch "$S/.stages/corpus" "$S/.stages/base" "$S/.stages/positions"
     fi
-    $R reproduce Assets/reproduce/ledger-v10.json --seeds $SEED --out "$P/stages" &
+    $R reproduce "$CONFIG" --seeds $SEED --out "$P/stages" &
     pid=$!
     while kill -0 $pid 2>/dev/null && [ ! -f "$S/.stages/rpt" ]; do sleep 5; done
     kill $pid 2>/dev/null || true; wait $pid || true
@@ -58,7 +67,7 @@ cold = calc["initial"]["right"]
 final = 100 * results[-1]["splits"]["calculation"]["accuracy"]
 adopted = cold >= 80 and final >= 80
 print(f"(c) calculation exactly right {cold:.1f} % (rule ≥ 80); (d) step 120 answers {final:.1f} % of calculation positions "
-      f"(rule ≥ 80) → v10 {'adopted' if adopted else 'not adopted'}")
+      f"(rule ≥ 80) → {'adopted' if adopted else 'not adopted'}")
 json.dump({"cold_start_calculation_right": cold, "rpt_calculation_accuracy": final, "adopted": adopted},
           open(f"{P}/choice.json", "w"), indent=1)
 PY
