@@ -91,6 +91,35 @@ import Testing
         #expect(share > 0.03 && share < 0.2, "deducible share \(share)")
     }
 
+    @Test(arguments: [1, 3, 6]) func ledgerStoriesComposeTheConfiguredNumberOfChanges(_ changes: Int) throws {
+        var o = LedgerCorpusOptions()
+        o.documents = 200
+        o.seed = 9
+        o.changesPerTotal = changes
+        for s in LedgerCorpus.generate(o) {
+            let (clean, calcs) = CalculatorAnnotations.strip(s)
+            #expect((1...3).contains(calcs.count))
+            var last: Int?
+            for c in calcs {
+                let steps = c.expression.split(separator: ",")
+                #expect(steps.count == changes, "\(c.expression) in \(s)")
+                #expect(Self.arithmeticHolds(c.expression), "\(c.expression) in \(s)")
+                // Each total continues from the one before, and the story's sentences state each change.
+                if let last { #expect(steps[0].hasPrefix("\(last)")) }
+                last = Int(c.result)
+                #expect((10...99).contains(last ?? 0))
+            }
+            let changeSentences = clean.components(separatedBy: ". ").filter {
+                $0.contains(" more") || $0.contains(" lost ") || $0.contains(" gave ")
+            }
+            #expect(changeSentences.count >= calcs.count * changes, "\(clean)")
+        }
+        // The command checks the range before writing anything.
+        let dir = temporaryDirectory("ledger-changes")
+        let r = try runRPT(["corpus", "--docs", "3", "--changes-per-total", "0", "--out", dir + "/c.jsonl"])
+        #expect(r.status != 0 && r.stderr.contains("--changes-per-total") && !FileManager.default.fileExists(atPath: dir + "/c.jsonl"))
+    }
+
     @Test func corpusReaderStripsAnnotationsOnlyWhenAsked() throws {
         let dir = temporaryDirectory("ledger")
         var o = LedgerCorpusOptions()

@@ -19,7 +19,7 @@ import Testing
         let e = expectRPTError(naming: dir + "/b.json") { _ = try ReproductionConfig.load(path: dir + "/b.json") }
         #expect(e?.message.contains("rl.group_sise") == true && e?.message.contains("group_size") == true)
         // The bundled configs load and validate from any working directory.
-        for name in ["ledger", "ledger-v2", "ledger-v3", "ledger-v6", "ledger-v7", "ledger-v8", "gsm8k"] {
+        for name in ["ledger", "ledger-v2", "ledger-v3", "ledger-v6", "ledger-v7", "ledger-v8", "ledger-v9", "ledger-v10", "ledger-v11", "gsm8k"] {
             let path = Repo.path("Assets/reproduce/\(name).json")
             let cfg = try ReproductionConfig.load(path: path)
             try cfg.validate(file: path)
@@ -28,6 +28,15 @@ import Testing
         var bad = c
         bad.rl.checkpoints = [1, 2, 3]
         expectRPTError(naming: "cfg") { try bad.validate(file: "cfg") }
+        // corpus.changes_per_total: absent from a config that does not give it (so runs started before it existed
+        // continue under the same stored config), read when given, checked against the generator's range.
+        let stored = try c.json
+        #expect(c.corpus.changesPerTotal == nil && stored["corpus"]?["changes_per_total"] == nil)
+        #expect(try ReproductionConfig.load(path: Repo.path("Assets/reproduce/ledger-v9.json")).corpus.changesPerTotal == 3)
+        var far = c
+        far.corpus.changesPerTotal = 0
+        let e0 = expectRPTError(naming: "cfg") { try far.validate(file: "cfg") }
+        #expect(e0?.message.contains("corpus.changes_per_total") == true)
     }
 
     static func compareFile(_ path: String, _ groups: [String: (a: Double, b: Double, lo: Double, hi: Double)]) throws {
@@ -84,7 +93,7 @@ import Testing
         let dir = temporaryDirectory("reproduce")
         let config = """
         {"name": "ci", "model": "\(Repo.path("Assets/reproduce/config.json"))", "template": "\(Repo.path("Assets/reproduce/prompt.txt"))",
-         "corpus": {"kind": "ledger", "pretrain_docs": 200, "pool_docs": 40, "eval_docs": 12},
+         "corpus": {"kind": "ledger", "pretrain_docs": 200, "pool_docs": 40, "eval_docs": 12, "changes_per_total": 3},
          "pretrain": {"steps": 12, "batch_size": 8, "seq_len": 127, "schedule": "cosine:2:0.1"},
          "demos": {"docs": 0.5, "untraced_every": 2},
          "sft": {"steps": 10, "batch_size": 8, "schedule": "cosine:2:0.1"},
@@ -104,6 +113,12 @@ import Testing
         // Every stage is printed as a replayable command.
         for command in ["$ rpt corpus", "$ rpt pretrain", "$ rpt prepare", "$ rpt demos", "$ rpt train", "$ rpt eval", "$ rpt compare"] {
             #expect(r.stdout.contains(command))
+        }
+        // The corpus has the configured number of changes before each total, in every file.
+        #expect(r.stdout.contains("--changes-per-total 3"))
+        for file in ["pretrain", "pool", "eval"] {
+            let docs = try CorpusReader.read(path: seed + "/corpus/\(file).jsonl", options: CorpusOptions(calculations: true), onWarning: { _ in }).documents
+            #expect(!docs.isEmpty && docs.allSatisfy { $0.calculations.allSatisfy { $0.expression.split(separator: ",").count == 3 } })
         }
         // Compute matching: (b) gets at least (c) + (d), by less than one of its steps; (e) at least (d).
         let results = try JSON.load(path: seed + "/results.json")
