@@ -3,7 +3,7 @@
 # changes per total) met G2-G5 on its first held-out seed (17) and missed G1 (-0.8 points on hard) and the 45-minute
 # budget (51 minutes). Its RL learned to box the calculation's result at the tens digit (22 -> 99 % of positions) and
 # never at the units digit (14 % throughout): the base model cannot compose three operations, so its argmax units digit
-# is nearly constant ('6'), the argmax demonstrations box that constant in 58 % of units positions, and the cold start
+# is nearly constant ('6'), the argmax demonstrations box that constant, and the cold start
 # learned it (sampled at T = 0.8 it boxed the calculation's units digit in 8.1 % of samples, RESULTS.md), leaving
 # GRPO no rollouts to tell apart. v10 changes two things:
 #   - demos.answer `sample` (the `rpt demos` default) instead of `argmax`: the wrong answers of the demonstrations are

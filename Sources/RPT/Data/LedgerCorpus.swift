@@ -7,8 +7,8 @@
 // GSM8K-style calculator annotation with one step per change (`had <<47+8=55,55-3=52>>52 apples`,
 // CalculatorAnnotations.swift), stripped before any model reads the text. With two changes per total (the
 // default; `changesPerTotal`, `rpt corpus --changes-per-total`), a model predicting the total in one forward
-// pass must compose two operations, while a written calculation does one at a time. Deducible tokens are a minority of all tokens (about one in fourteen). Seeded: the
-// same seed gives the same corpus.
+// pass must compose two operations, while a written calculation does one at a time. Deducible tokens are a
+// minority of all tokens (about one in fourteen). Seeded: the same seed gives the same corpus.
 
 import Foundation
 
