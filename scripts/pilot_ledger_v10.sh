@@ -38,18 +38,12 @@ P=${3:-runs/pilot-v10}
 CONFIG=${4:-Assets/reproduce/ledger-v10.json}
 SEED=17
 S=$P/stages/seed-$SEED
-if [ ! -f "$S/.stages/rpt" ]; then
-    if [ ! -d "$S" ]; then
-        mkdir -p "$S/.stages"
-        cp -a "$V9/corpus" "$V9/a" "$V9/prep-pool" "$V9/prep-eval" "$S/"
-        touch "$S/.stages/corpus" "$S/.stages/base" "$S/.stages/positions"
-    fi
-    $R reproduce "$CONFIG" --seeds $SEED --out "$P/stages" &
-    pid=$!
-    while kill -0 $pid 2>/dev/null && [ ! -f "$S/.stages/rpt" ]; do sleep 5; done
-    kill $pid 2>/dev/null || true; wait $pid || true
-    [ -f "$S/.stages/rpt" ] || { echo "pilot: RL of seed $SEED did not finish" >&2; exit 1; }
+if [ ! -d "$S" ]; then
+    mkdir -p "$S/.stages"
+    cp -a "$V9/corpus" "$V9/a" "$V9/prep-pool" "$V9/prep-eval" "$S/"
+    touch "$S/.stages/corpus" "$S/.stages/base" "$S/.stages/positions"
 fi
+RPT=$R bash scripts/reproduce_until.sh "$CONFIG" $SEED "$P/stages" rpt
 FMT=(--template Assets/reproduce/prompt.txt --chat raw --max-prompt-tokens 200)
 [ -f "$DEV/prep-dev/val.jsonl" ] || { echo "pilot: run scripts/pilot_ledger_v9.sh first (its development set)" >&2; exit 1; }
 [ -f "$P/eval-dev.json" ] || $R eval --run "$S/d" --include-initial --out "$P/eval-dev.json" --dump "$P/responses.jsonl" \

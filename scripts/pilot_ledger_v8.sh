@@ -28,15 +28,8 @@ R=${RPT:-.build/release/rpt}
 P=${1:-runs/pilot-v8}
 SEED=14
 mkdir -p "$P"
-STAGES=$P/stages/seed-$SEED
-if [ ! -f "$STAGES/.stages/cold-start" ]; then
-    # v7's stages up to the cold start; stopped as soon as the cold start is marked done.
-    $R reproduce Assets/reproduce/ledger-v7.json --seeds $SEED --out "$P/stages" &
-    pid=$!
-    while kill -0 $pid 2>/dev/null && [ ! -f "$STAGES/.stages/cold-start" ]; do sleep 5; done
-    kill $pid 2>/dev/null || true; wait $pid || true
-    [ -f "$STAGES/.stages/cold-start" ] || { echo "pilot: the cold start of seed $SEED did not finish" >&2; exit 1; }
-fi
+# v7's stages up to the cold start; stopped as soon as the cold start is marked done.
+RPT=$R bash scripts/reproduce_until.sh Assets/reproduce/ledger-v7.json $SEED "$P/stages" cold-start
 for lr in 0.0001 0.000025; do
     RPT=$R PILOT_NO_CHOICE=1 bash scripts/pilot_ledger_v3.sh "$P/stages" "$P/lr-$lr" $SEED constant 0.8 c $lr
 done

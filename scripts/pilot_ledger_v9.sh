@@ -25,13 +25,7 @@ P=${1:-runs/pilot-v9}
 SEED=17
 mkdir -p "$P"
 S=$P/stages/seed-$SEED
-if [ ! -f "$S/.stages/cold-start" ]; then
-    $R reproduce Assets/reproduce/ledger-v9.json --seeds $SEED --out "$P/stages" &
-    pid=$!
-    while kill -0 $pid 2>/dev/null && [ ! -f "$S/.stages/cold-start" ]; do sleep 5; done
-    kill $pid 2>/dev/null || true; wait $pid || true
-    [ -f "$S/.stages/cold-start" ] || { echo "pilot: the cold start of seed $SEED did not finish" >&2; exit 1; }
-fi
+RPT=$R bash scripts/reproduce_until.sh Assets/reproduce/ledger-v9.json $SEED "$P/stages" cold-start
 A=$(ls -d "$S"/a/step-* | tail -1)
 FMT=(--template Assets/reproduce/prompt.txt --chat raw --max-prompt-tokens 200)
 [ -f "$P/dev.jsonl" ] || $R corpus --docs 500 --seed 424242 --changes-per-total 3 --out "$P/dev.jsonl"
