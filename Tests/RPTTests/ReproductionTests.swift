@@ -19,7 +19,7 @@ import Testing
         let e = expectRPTError(naming: dir + "/b.json") { _ = try ReproductionConfig.load(path: dir + "/b.json") }
         #expect(e?.message.contains("rl.group_sise") == true && e?.message.contains("group_size") == true)
         // The bundled configs load and validate from any working directory.
-        for name in ["ledger", "ledger-v2", "ledger-v3", "ledger-v6", "ledger-v7", "ledger-v8", "ledger-v9", "ledger-v10", "ledger-v11", "gsm8k"] {
+        for name in ["ledger", "ledger-v2", "ledger-v3", "ledger-v6", "ledger-v7", "ledger-v8", "ledger-v9", "ledger-v10", "ledger-v11", "ledger-v12", "gsm8k"] {
             let path = Repo.path("Assets/reproduce/\(name).json")
             let cfg = try ReproductionConfig.load(path: path)
             try cfg.validate(file: path)
