@@ -30,7 +30,7 @@ for SEED in 14 15 16; do
     if [ ! -d "$S" ]; then
         mkdir -p "$S/.stages"
         cp -a "$V8/seed-$SEED/corpus" "$V8/seed-$SEED/a" "$V8/seed-$SEED/prep-pool" "$V8/seed-$SEED/prep-eval" \
-            "$V8/seed-$SEED/demos.jsonl" "$S/"
+            "$V8/seed-$SEED/demos.jsonl" "$V8/seed-$SEED/rl.jsonl" "$S/"
         touch "$S/.stages/corpus" "$S/.stages/base" "$S/.stages/positions" "$S/.stages/demos"
     fi
     RPT=$R bash scripts/reproduce_until.sh "$CONFIG" $SEED "$P/stages" rpt
