@@ -144,9 +144,17 @@ struct ReproductionRun {
             try InProcess.run(DemosCommand.self, ["demos"] + demoArgs + ["--docs", "\(c.demos.docs)", "--rest-entropy-threshold", "\(c.prepare.rlThreshold)",
                                                   "--out", dir + "/demos.jsonl", "--rest", dir + "/rl.jsonl"] + threadArgs)
         }
-        try stage("cold-start", "(c) supervised cold start on the demonstrations", outputs: [dir + "/c"]) {
-            try InProcess.run(PretrainCommand.self, ["pretrain", "--sft", "--model", base, "--data", dir + "/demos.jsonl", "--out", dir + "/c"]
-                              + sftArgs(steps: c.sft.steps, seed: seed) + threadArgs)
+        if let threshold = c.sft.stopAtCalculationsRight {
+            // Resumable: training continues from c's latest checkpoint, and the checks already made are kept.
+            try stage("cold-start", String(format: "(c) supervised cold start on the demonstrations until %.0f%% of its traces at held-out "
+                                           + "calculation positions are right (at most %d steps)", 100 * threshold, c.sft.steps)) {
+                try checkedColdStart(base: base, threshold: threshold)
+            }
+        } else {
+            try stage("cold-start", "(c) supervised cold start on the demonstrations", outputs: [dir + "/c"]) {
+                try InProcess.run(PretrainCommand.self, ["pretrain", "--sft", "--model", base, "--data", dir + "/demos.jsonl", "--out", dir + "/c"]
+                                  + sftArgs(steps: c.sft.steps, seed: seed) + threadArgs)
+            }
         }
         let coldStart = try latest(dir + "/c")
         try stage("rpt", "(d) RPT: GRPO with the prefix-matching reward, checkpoints at steps \(c.rl.checkpoints.map(String.init).joined(separator: ", "))",
@@ -240,11 +248,59 @@ struct ReproductionRun {
         }
     }
 
-    func sftArgs(steps: Int, seed: UInt64) -> [String] {
+    func sftArgs(steps: Int, seed: UInt64, saveEvery: Int? = nil) -> [String] {
         let s = config.sft
         return ["--steps", "\(steps)", "--batch-size", "\(s.batchSize)", "--seq-len", "255", "--lr", "\(s.lr)", "--lr-schedule", s.schedule,
-                "--seed", "\(seed)", "--validation", "0.01", "--eval-every", "\(max(1, steps / 3))", "--save-every", "\(steps)",
+                "--seed", "\(seed)", "--validation", "0.01", "--eval-every", "\(max(1, steps / 3))", "--save-every", "\(saveEvery ?? steps)",
                 "--keep-last", "1", "--log-every", "\(max(1, steps / 10))"]
+    }
+
+    /// (c) with the stopping check (ColdStartChecks.swift): train to the next check step (resuming from c's
+    /// latest checkpoint), answer at the check positions, record the check, until one reaches `threshold` or
+    /// the horizon `sft.steps` is reached. c's latest checkpoint is then the cold start.
+    func checkedColdStart(base: String, threshold: Double) throws {
+        let s = config.sft, every = s.checkEvery ?? ReproductionConfig.SFT.defaultCheckEvery
+        let checkDir = dir + "/cold-start-checks", checkFile = checkDir + "/checks.jsonl", positionsFile = checkDir + "/positions.jsonl"
+        try FileManager.default.createDirectory(atPath: checkDir, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: positionsFile) {
+            let pool = try PositionDataset.read(path: dir + "/prep-pool/train.jsonl")
+            var options = DemonstrationOptions()
+            options.documents = config.demos.docs
+            options.seed = seed
+            let demoDocs = Set(try Demonstrations.demoDocuments(pool, options: options))
+            let positions = ColdStartChecks.positions(pool: pool, excluding: demoDocs, count: s.checkPositions ?? ReproductionConfig.SFT.defaultCheckPositions,
+                                                      seed: seed)
+            guard !positions.isEmpty else {
+                throw RPTError("no calculation position outside the demonstration documents to check the cold start on", file: dir + "/prep-pool/train.jsonl")
+            }
+            try PositionDataset.write(positions, to: positionsFile)
+            print("cold start: checking every \(every) steps on \(positions.count) calculation positions of \(Set(positions.map(\.docId)).count) "
+                  + "documents it never trains on → \(positionsFile)")
+        }
+        let positions = try PositionDataset.read(path: positionsFile)
+        var checks = try ColdStartChecks.read(path: checkFile)
+        while let next = checks.nextStep(every: every, horizon: s.steps, threshold: threshold) {
+            let trained = try Checkpoint.latest(in: dir + "/c").map { try TrainerState.load(path: $0 + "/" + Checkpoint.stateFile).step } ?? 0
+            if trained < next {
+                try InProcess.run(PretrainCommand.self, ["pretrain", "--sft", "--model", base, "--data", dir + "/demos.jsonl", "--out", dir + "/c",
+                                                         "--resume", "--stop-after", "\(next)"] + sftArgs(steps: s.steps, seed: seed, saveEvery: every) + threadArgs)
+            }
+            let checkpoint = try latest(dir + "/c")
+            let step = try TrainerState.load(path: checkpoint + "/" + Checkpoint.stateFile).step
+            guard step == next else { throw RPTError("the cold start's latest checkpoint is at step \(step), not at its check step \(next)", file: checkpoint) }
+            let dump = checkDir + String(format: "/responses-step-%06d.jsonl", step)
+            try InProcess.run(EvalCommand.self, ["eval", "--model", checkpoint, "--label", "cold-start", "--data", positionsFile, "--dump", dump,
+                                                 "--mode", "reasoning", "--max-response-tokens", "\(config.rl.maxResponseTokens)", "--batch", "64",
+                                                 "--resamples", "100", "--seed", "0"] + formatArgs + threadArgs)
+            let check = try ColdStartChecks.check(step: step, dump: dump, positions: positions)
+            checks.checks.append(check)
+            try checks.write(to: checkFile)
+            print(String(format: "cold start: step %d, calculations exactly right in %.1f%% of %d check positions (stop at %.0f%%)",
+                         step, 100 * check.calculationRight, check.responses, 100 * threshold))
+        }
+        print(checks.stoppedEarly(horizon: s.steps, threshold: threshold)
+              ? "cold start: stopped at step \(checks.checks.last!.step) of at most \(s.steps)"
+              : "cold start: the horizon, \(s.steps) steps, came before any check reached the threshold")
     }
 
     func latest(_ run: String) throws -> String {

@@ -19,7 +19,7 @@ import Testing
         let e = expectRPTError(naming: dir + "/b.json") { _ = try ReproductionConfig.load(path: dir + "/b.json") }
         #expect(e?.message.contains("rl.group_sise") == true && e?.message.contains("group_size") == true)
         // The bundled configs load and validate from any working directory.
-        for name in ["ledger", "ledger-v2", "ledger-v3", "ledger-v6", "ledger-v7", "ledger-v8", "ledger-v9", "ledger-v10", "ledger-v11", "ledger-v12", "gsm8k"] {
+        for name in ["ledger", "ledger-v2", "ledger-v3", "ledger-v6", "ledger-v7", "ledger-v8", "ledger-v9", "ledger-v10", "ledger-v11", "ledger-v12", "ledger-v13", "gsm8k"] {
             let path = Repo.path("Assets/reproduce/\(name).json")
             let cfg = try ReproductionConfig.load(path: path)
             try cfg.validate(file: path)
@@ -37,6 +37,25 @@ import Testing
         far.corpus.changesPerTotal = 0
         let e0 = expectRPTError(naming: "cfg") { try far.validate(file: "cfg") }
         #expect(e0?.message.contains("corpus.changes_per_total") == true)
+        // The cold start's stopping check: absent unless given (stored configs stay the same), checked when given.
+        #expect(c.sft.stopAtCalculationsRight == nil && stored["sft"]?["check_every"] == nil)
+        let v13 = try ReproductionConfig.load(path: Repo.path("Assets/reproduce/ledger-v13.json"))
+        #expect(v13.sft.stopAtCalculationsRight == 0.9 && v13.sft.checkEvery == 500 && v13.sft.checkPositions == 1000 && v13.sft.steps == 12000)
+        for (key, value, message) in [("stopAtCalculationsRight", 1.5, "stop_at_calculations_right"), ("checkEvery", 0, "check_every"),
+                                      ("checkPositions", 0, "check_positions")] {
+            var wrong = v13
+            switch key {
+            case "stopAtCalculationsRight": wrong.sft.stopAtCalculationsRight = value
+            case "checkEvery": wrong.sft.checkEvery = Int(value)
+            default: wrong.sft.checkPositions = Int(value)
+            }
+            let e1 = expectRPTError(naming: "cfg") { try wrong.validate(file: "cfg") }
+            #expect(e1?.message.contains("sft.\(message)") == true, "\(String(describing: e1))")
+        }
+        var orphan = v13
+        orphan.sft.stopAtCalculationsRight = nil
+        let e2 = expectRPTError(naming: "cfg") { try orphan.validate(file: "cfg") }
+        #expect(e2?.message.contains("stop_at_calculations_right") == true)
     }
 
     static func compareFile(_ path: String, _ groups: [String: (a: Double, b: Double, lo: Double, hi: Double)]) throws {
@@ -96,7 +115,7 @@ import Testing
          "corpus": {"kind": "ledger", "pretrain_docs": 200, "pool_docs": 40, "eval_docs": 12, "changes_per_total": 3},
          "pretrain": {"steps": 12, "batch_size": 8, "seq_len": 127, "schedule": "cosine:2:0.1"},
          "demos": {"docs": 0.5, "untraced_every": 2},
-         "sft": {"steps": 10, "batch_size": 8, "schedule": "cosine:2:0.1"},
+         "sft": {"steps": 10, "batch_size": 8, "schedule": "cosine:2:0.1", "stop_at_calculations_right": 1.0, "check_every": 4, "check_positions": 30},
          "rl": {"steps": 6, "batch_size": 4, "checkpoints": [1, 2, 3, 4, 5, 6], "max_response_tokens": 24},
          "baseline": {"schedule": "cosine:2:0.1"},
          "eval": {"max_positions": 80, "resamples": 100}}
@@ -143,8 +162,27 @@ import Testing
         let demoDocs = Set(try Demonstrations.demoDocuments(pool, options: demoOptions))
         #expect(!rlDocs.isEmpty && !demoDocs.isEmpty && demoDocs.isDisjoint(with: rlDocs))
         #expect(demoDocs.union(rlDocs).isSubset(of: Set(pool.map(\.docId))))
+        // The cold start's stopping check: checks every 4 steps and at the horizon (a share of 1.0 is not reached by
+        // this tiny model), on calculation positions of RL documents only; the cold start is the horizon's checkpoint.
+        let checks = try ColdStartChecks.read(path: seed + "/cold-start-checks/checks.jsonl")
+        #expect(checks.checks.map(\.step) == [4, 8, 10])
+        #expect(checks.checks.allSatisfy { $0.responses >= 1 && $0.responses <= 30 })
+        #expect(try Checkpoint.latest(in: seed + "/c").map { try TrainerState.load(path: $0 + "/" + Checkpoint.stateFile).step } == 10)
+        let checked = try PositionDataset.read(path: seed + "/cold-start-checks/positions.jsonl")
+        #expect(!checked.isEmpty && checked.allSatisfy { $0.calculation != nil && !demoDocs.contains($0.docId) })
+        #expect(results["cold_start_checks"]?.array?.count == 3 && results["cold_start_stop"]?["step"]?.double == 10)
         let summary = try String(contentsOfFile: dir + "/out/RESULTS.md", encoding: .utf8)
         #expect(summary.contains("| G1 |") && summary.contains("(d) RPT | reasoning"))
+        #expect(summary.contains("stopping check") && summary.contains("| 3 | 10 |"))
+        // A cold-start stage interrupted after its last checkpoint and before its last check continues without
+        // retraining: it checks the checkpoint it has and records the same check.
+        let checksText = try String(contentsOfFile: seed + "/cold-start-checks/checks.jsonl", encoding: .utf8)
+        try ColdStartChecks(Array(checks.checks.prefix(2))).write(to: seed + "/cold-start-checks/checks.jsonl")
+        try FileManager.default.removeItem(atPath: seed + "/.stages/cold-start")
+        let resumed = try runRPT(["reproduce", dir + "/ci.json", "--seeds", "3", "--out", dir + "/out"])
+        #expect(resumed.status == 0, "\(resumed.stderr.suffix(2000))")
+        #expect(resumed.stdout.contains("=== cold-start: (c)") && !resumed.stdout.contains("$ rpt pretrain") && resumed.stdout.contains("$ rpt eval"))
+        #expect(try String(contentsOfFile: seed + "/cold-start-checks/checks.jsonl", encoding: .utf8) == checksText)
         // Run again: every stage is found done; nothing is retrained.
         let again = try runRPT(["reproduce", dir + "/ci.json", "--seeds", "3", "--out", dir + "/out"])
         #expect(again.status == 0, "\(again.stderr.suffix(2000))")

@@ -100,6 +100,15 @@ public struct ReproductionSeedResults: Sendable {
         }
         root["eval_data"] = .object(evalComposition)
         root["flops"] = .object(flops.mapValues { .number($0) })
+        // The cold start's stopping checks, when it had them: its length and how right its calculations were.
+        let checksFile = dir + "/cold-start-checks/checks.jsonl"
+        if FileManager.default.fileExists(atPath: checksFile) {
+            let checks = try ColdStartChecks.read(path: checksFile)
+            root["cold_start_checks"] = checks.json
+            if let last = checks.checks.last {
+                root["cold_start_stop"] = .object(["step": .number(Double(last.step)), "calculation_right": .number(last.calculationRight)])
+            }
+        }
         if let s = try? JSON.load(path: dir + "/stage-seconds.json") { root["seconds"] = s }
         let json = JSON.object(root)
         return ReproductionSeedResults(json: json, text: Self.describe(json, gates: gates))
@@ -117,6 +126,10 @@ public struct ReproductionSeedResults: Sendable {
             lines.append(pad(row.model, 26) + pad(row.mode, 11) + groups.map { g in
                 pad(a?[g]?.double.map { String(format: "%.1f", 100 * $0) } ?? "–", 12)
             }.joined())
+        }
+        if let stop = j["cold_start_stop"], let step = stop["step"]?.double, let right = stop["calculation_right"]?.double {
+            lines.append(String(format: "cold start: %d steps; calculations exactly right in %.1f%% of its check positions at its last check",
+                                Int(step), 100 * right))
         }
         lines.append("gates:")
         for g in gates.gates { lines.append("  \(g.name) \(g.passed ? "met    " : "NOT met") \(g.claim): \(g.evidence)") }
@@ -209,6 +222,18 @@ public struct ReproductionSummary: Sendable {
             md.append("| \(label) | " + ["accuracy", "wrote_calculation", "calculation_right", "box_follows_calculation"].map {
                 Self.stat(values(["trace_use", key, $0]))
             }.joined(separator: " | ") + " |")
+        }
+        if results.contains(where: { $0["cold_start_stop"] != nil }) {
+            md += ["", "The cold start's stopping check (calculations exactly right at held-out calculation positions of the pool's RL documents):", ""]
+            md.append("| seed | steps | calculations exactly right at each check (step: %) |")
+            md.append("|---|---:|---|")
+            for (s, r) in zip(seeds, results) {
+                let checks = (r["cold_start_checks"]?.array ?? []).compactMap { c -> String? in
+                    guard let step = c["step"]?.double, let right = c["calculation_right"]?.double else { return nil }
+                    return String(format: "%d: %.1f", Int(step), 100 * right)
+                }
+                md.append("| \(s) | " + (r["cold_start_stop"]?["step"]?.double.map { String(Int($0)) } ?? "–") + " | " + checks.joined(separator: ", ") + " |")
+            }
         }
         md += ["", "RL data: share of positions inside an annotated calculation (the positions reasoning can compute):", ""]
         md.append("| positions | count | calculation share |")

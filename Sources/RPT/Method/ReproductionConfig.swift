@@ -64,11 +64,20 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
     }
 
     public struct SFT: Codable, Sendable, Equatable {
+        /// Steps; with a stopping check, the schedule's horizon and the most the cold start may take.
         public var steps = 3000
         public var batchSize = 16
         public var lr: Float = 1e-3
         public var schedule = "cosine:50:0.1"
+        /// Stop the cold start at the first check where this share of its traces at held-out calculation
+        /// positions is exactly the corpus's calculation (ColdStartChecks.swift); nil trains all `steps`.
+        public var stopAtCalculationsRight: Double?
+        /// Steps between checks (default 500) and check positions (default 1,000), with the stopping check.
+        public var checkEvery: Int?
+        public var checkPositions: Int?
         public init() {}
+
+        public static let defaultCheckEvery = 500, defaultCheckPositions = 1000
     }
 
     public struct RL: Codable, Sendable, Equatable {
@@ -162,7 +171,7 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
         }
         // Optional keys are absent from the encoded defaults when nil.
         let optional: [String: [String]] = ["": ["base_model"], "corpus": ["pretrain", "pool", "eval", "template", "changes_per_total"], "eval": ["max_positions"],
-                                            "prepare": ["max_positions_per_doc"]]
+                                            "prepare": ["max_positions_per_doc"], "sft": ["stop_at_calculations_right", "check_every", "check_positions"]]
         let known = Set(defaults.object?.keys.map { $0 } ?? []).union(optional[prefix] ?? [])
         for (k, v) in g {
             guard known.contains(k) else {
@@ -228,6 +237,13 @@ public struct ReproductionConfig: Codable, Sendable, Equatable {
             throw bad("rl.checkpoints needs ≥ 6 different steps within 1…rl.steps for the scaling fit")
         }
         guard pretrain.steps >= 1, sft.steps >= 1, rl.steps >= 1 else { throw bad("stage steps must be ≥ 1") }
+        if let t = sft.stopAtCalculationsRight {
+            guard t > 0, t <= 1 else { throw bad("sft.stop_at_calculations_right must be a share in (0, 1], got \(t)") }
+            guard (1...sft.steps).contains(sft.checkEvery ?? SFT.defaultCheckEvery) else { throw bad("sft.check_every must be within 1…sft.steps") }
+            guard (sft.checkPositions ?? SFT.defaultCheckPositions) >= 1 else { throw bad("sft.check_positions must be ≥ 1") }
+        } else if sft.checkEvery != nil || sft.checkPositions != nil {
+            throw bad("sft.check_every and sft.check_positions belong to the stopping check: set sft.stop_at_calculations_right too")
+        }
         // Prompt plus response must fit the model's positions (the base model's config, or the fresh one's).
         let architecture = baseModel.map { $0 + "/config.json" } ?? model
         if let positions = (try? JSON.load(path: architecture))?["max_position_embeddings"]?.double,
