@@ -1,8 +1,9 @@
 // `rpt reproduce CONFIG`: the paper's central comparison in miniature, from bundled assets, per seed
 // (docs/reproduction.md): (a) pretrain a base model from config.json with NTP; prepare entropy-scored positions
 // of a pool and of held-out evaluation documents; (c) a supervised cold start on demonstrations from part of
-// the pool; (d) RPT — GRPO with the prefix-matching reward on the rest of the pool's high-entropy positions,
-// checkpoints spaced for a scaling curve; (b) NTP from (a) for the FLOPs (c) + (d) spent; (e) more
+// the pool, for a fixed number of steps or until its traces calculate right (ColdStartChecks.swift); (d) RPT —
+// GRPO with the prefix-matching reward on the rest of the pool's high-entropy positions, checkpoints spaced for a
+// scaling curve; (b) NTP from (a) for the FLOPs (c) + (d) spent; (e) more
 // supervised demonstrations from (c) for the FLOPs (d) spent; evaluate everything on the same held-out
 // positions (standard mode for a, b, c; reasoning mode for c, d's checkpoints, e), paired differences with
 // document-bootstrap CIs, the Eq. 5 fit, reasoning patterns, the report, and the gates G1–G5. Every stage is
@@ -298,8 +299,9 @@ struct ReproductionRun {
             print(String(format: "cold start: step %d, calculations exactly right in %.1f%% of %d check positions (stop at %.0f%%)",
                          step, 100 * check.calculationRight, check.responses, 100 * threshold))
         }
-        print(checks.stoppedEarly(horizon: s.steps, threshold: threshold)
-              ? "cold start: stopped at step \(checks.checks.last!.step) of at most \(s.steps)"
+        let last = checks.checks.last!
+        print(checks.stoppedEarly(horizon: s.steps, threshold: threshold) ? "cold start: stopped at step \(last.step) of at most \(s.steps)"
+              : last.calculationRight >= threshold ? "cold start: the threshold was reached at the horizon, step \(s.steps)"
               : "cold start: the horizon, \(s.steps) steps, came before any check reached the threshold")
     }
 
