@@ -58,7 +58,7 @@ import Testing
             JSON.object(["label": .string("cold-start"), "kind": .string(kind), "doc_id": .string(doc), "index": .number(Double(index)),
                          "completion": .string(completion), "prediction": .string("7"), "reward": .number(0)]).serialized()
         }
-        // Exactly right, right with another rounding of the trace, no trace, a wrong result; a sample is not scored.
+        // Exactly right, a wrong result, no calculation, exactly right: 2 of 4; a sampled response is not scored.
         let dump = [response("a", 1, "3+4=7</think>\\boxed{7}"), response("a", 2, "2+2=5</think>\\boxed{5}"), response("b", 1, "</think>\\boxed{6}"),
                     response("b", 2, "9+1=10</think>\\boxed{1}"), response("a", 1, "3+4=8</think>\\boxed{8}", kind: "sample")]
         try dump.joined(separator: "\n").write(toFile: dir + "/dump.jsonl", atomically: true, encoding: .utf8)
