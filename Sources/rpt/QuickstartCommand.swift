@@ -119,7 +119,8 @@ struct QuickstartCommand: ParsableCommand {
                              (out + "/report.html", "the report (open in a browser)")] {
             print("  \(path)  —  \(what)")
         }
-        print("The full comparison (pretraining, cold start, compute-matched baselines, 3 seeds): rpt reproduce \(assets)/reproduce/ledger.json --seeds 0,1,2")
+        print("The full comparison (pretraining, cold start, compute-matched baselines, 3 seeds; the latest configuration, RESULTS.md): "
+              + "rpt reproduce \(assets)/reproduce/ledger-v14.json --seeds 26,27,28")
     }
 
     func stage(_ i: Int, _ what: String) {
