@@ -11,12 +11,13 @@ if ! pkg-config --exists openblas 2>/dev/null; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
 fi
-if ! command -v python3 >/dev/null; then
-    # The verl reward module's parity test runs it (standard library only).
-    echo "setup: installing python3 (Debian)" >&2
+if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    # The verl reward module's parity test runs python3 (standard library only); scripts/test.sh's verl and
+    # tensorboard checks make virtual environments, which Debian's python3 can do only with python3-venv.
+    echo "setup: installing python3 and python3-venv (Debian)" >&2
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv >/dev/null
 fi
 if ! command -v swift >/dev/null; then
     echo "setup: the Swift toolchain (6.0 or newer) is required on PATH" >&2
