@@ -120,7 +120,7 @@ struct QuickstartCommand: ParsableCommand {
             print("  \(path)  —  \(what)")
         }
         print("The full comparison (pretraining, cold start, compute-matched baselines, 3 seeds; the latest configuration, RESULTS.md): "
-              + "rpt reproduce \(assets)/reproduce/ledger-v14.json --seeds 26,27,28")
+              + "rpt reproduce \(assets)/reproduce/ledger-v15.json --seeds 29,30,31")
     }
 
     func stage(_ i: Int, _ what: String) {

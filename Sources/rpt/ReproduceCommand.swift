@@ -22,7 +22,7 @@ struct ReproduceCommand: ParsableCommand {
         discussion: """
         Examples:
           rpt reproduce Assets/reproduce/ledger.json --seeds 0,1,2
-          rpt reproduce Assets/reproduce/ledger-v14.json --seeds 26,27,28
+          rpt reproduce Assets/reproduce/ledger-v15.json --seeds 29,30,31
           rpt reproduce Assets/reproduce/gsm8k.json --seeds 0 --out runs/gsm8k
         """)
 

@@ -18,9 +18,14 @@ import Testing
         try #"{"rl": {"group_sise": 4}}"#.write(toFile: dir + "/b.json", atomically: true, encoding: .utf8)
         let e = expectRPTError(naming: dir + "/b.json") { _ = try ReproductionConfig.load(path: dir + "/b.json") }
         #expect(e?.message.contains("rl.group_sise") == true && e?.message.contains("group_size") == true)
-        // The bundled configs load and validate from any working directory.
-        for name in ["ledger", "ledger-v2", "ledger-v3", "ledger-v6", "ledger-v7", "ledger-v8", "ledger-v9", "ledger-v10", "ledger-v11", "ledger-v12", "ledger-v13", "gsm8k"] {
-            let path = Repo.path("Assets/reproduce/\(name).json")
+        // Every bundled config (every JSON file in Assets/reproduce but the model's and tokenizer's files) loads and
+        // validates from any working directory.
+        let modelFiles: Set = ["config.json", "tokenizer.json", "tokenizer_config.json"]
+        let bundled = try FileManager.default.contentsOfDirectory(atPath: Repo.path("Assets/reproduce"))
+            .filter { $0.hasSuffix(".json") && !modelFiles.contains($0) }.sorted()
+        #expect(bundled.contains("ledger.json") && bundled.contains("gsm8k.json") && bundled.contains("ledger-v15.json"))
+        for name in bundled {
+            let path = Repo.path("Assets/reproduce/\(name)")
             let cfg = try ReproductionConfig.load(path: path)
             try cfg.validate(file: path)
             #expect(cfg.rl.checkpoints.count >= 6)
