@@ -93,6 +93,41 @@ struct ModelReference {
         #expect(maxAbsDiff(ours, theirs) <= 1e-4)
     }
 
+    /// Logits for some rows only (the last layer then computes just those rows after writing every row's keys and
+    /// values): the rows match PyTorch, rows out of order too, and the cache left behind continues both sequences as
+    /// after a prefill with every row's logits, also when no row's logits were asked for.
+    @Test(arguments: referenceModels, ComputeBackendKind.allCases)
+    func someRowsMatchPyTorchAndLeaveTheSameCache(_ name: String, _ kind: ComputeBackendKind) throws {
+        let r = try ModelReference(name)
+        let backend = try kind.make(model: r.model)
+        let s0 = try r.sequence(0), s1 = try r.sequence(1)
+        let all = try r.ref.floats("logits")
+        let t = try r.ref.ints("input_ids").count / 2
+        func reference(_ b: Int, _ i: Int) -> [Float] { Array(all[((b * t + i) * r.vocab)..<((b * t + i + 1) * r.vocab)]) }
+        // Both sequences but their last tokens, packed; then their last tokens as one decode step.
+        let p0 = Array(s0.dropLast()), p1 = Array(s1.dropLast())
+        let prefill = ForwardBatch(tokens: p0 + p1, segments: [.init(slot: 0, count: p0.count), .init(slot: 1, count: p1.count)])
+        let cases: [(LogitRows, [(Int, Int)])] = [
+            (.lastOfEachSegment, [(0, p0.count - 1), (1, p1.count - 1)]),
+            (.selected([0, 2, p0.count + 1]), [(0, 0), (0, 2), (1, 1)]),
+            (.selected([p0.count, 1]), [(1, 0), (0, 1)]),
+            (.none, []),
+        ]
+        for (rows, expected) in cases {
+            let cache = try backend.makeCache(slots: 2, capacity: 16)
+            let ours = try backend.logits(backend.forward(prefill, cache: cache, rows: rows))
+            #expect(ours.count == expected.count * r.vocab, "\(name) \(rows)")
+            for (i, (b, pos)) in expected.enumerated() where ours.count == expected.count * r.vocab {
+                let err = maxAbsDiff(Array(ours[(i * r.vocab)..<((i + 1) * r.vocab)]), reference(b, pos))
+                #expect(err <= 1e-4, "\(name) \(rows) row \(i): max abs logit error \(err)")
+            }
+            let next = try backend.logits(backend.forward(ForwardBatch(decode: [s0.last!, s1.last!], slots: [0, 1]),
+                                                          cache: cache, rows: .all))
+            let err = maxAbsDiff(next, reference(0, s0.count - 1) + reference(1, s1.count - 1))
+            #expect(err <= 1e-4, "\(name) \(rows) then decode: max abs logit error \(err)")
+        }
+    }
+
     /// The LM-head reductions a backend returns instead of logits: log p(next token), top-16 entropy, argmax.
     @Test(arguments: referenceModels, ComputeBackendKind.allCases)
     func logProbsAndEntropyMatchPyTorch(_ name: String, _ kind: ComputeBackendKind) throws {

@@ -28,24 +28,47 @@ typealias LinearProducts = (_ x: UnsafePointer<Float>, _ outputs: [(offset: Int,
 
 extension Model {
     /// Layer `l` over `n` packed rows at `positions`. `attend` gets the buffers after RoPE and writes `att`.
-    func decoderLayer(_ l: Int, _ b: LayerBuffers, rows n: Int, positions: UnsafePointer<Int32>,
+    ///
+    /// `kept` (strictly increasing row indices; inference only, where the residual stream is updated in place): only
+    /// these rows' outputs are needed, as in the last layer when logits are wanted for some rows. Keys and values are
+    /// still computed for all `n` rows (the cache needs them); the queries, `attend`'s output, the output projection
+    /// and the MLP only for the kept rows, which are moved to the first `kept.count` rows of `q`, `att` and the residual
+    /// stream. llama.cpp does the same in its last layer (`inp_out_ids`).
+    func decoderLayer(_ l: Int, _ b: LayerBuffers, rows n: Int, positions: UnsafePointer<Int32>, kept: [Int]? = nil,
                       linear: LinearProducts, attend: (LayerBuffers) -> Void) {
         let c = config, o = layout.layers[l], p = params.base, H = c.hiddenSize, I = c.intermediateSize
         // Attention block.
         Vector.rmsNormRows(b.xIn, p + o.inputNorm, b.xn1, rows: n, count: H, eps: c.rmsNormEps)
-        linear(b.xn1, [(o.wq, b.q, c.qDim), (o.wk, b.k, c.kvDim), (o.wv, b.v, c.kvDim)], n, H, false)
-        if let bias = o.bq { Matmul.addBias(b.q, p + bias, M: n, N: c.qDim) }
+        let m = kept?.count ?? n
+        var keptPositions: [Int32] = []
+        if let kept {
+            precondition(b.xMid == b.xIn && b.xOut == b.xIn && b.qRaw == nil && b.kRaw == nil,
+                         "decoderLayer: kept rows need the inference buffers")
+            linear(b.xn1, [(o.wk, b.k, c.kvDim), (o.wv, b.v, c.kvDim)], n, H, false)
+            Model.compactRows(b.xn1, kept, width: H)
+            linear(b.xn1, [(o.wq, b.q, c.qDim)], m, H, false)
+            keptPositions = kept.map { positions[$0] }
+        } else {
+            linear(b.xn1, [(o.wq, b.q, c.qDim), (o.wk, b.k, c.kvDim), (o.wv, b.v, c.kvDim)], n, H, false)
+        }
+        if let bias = o.bq { Matmul.addBias(b.q, p + bias, M: m, N: c.qDim) }
         if let bias = o.bk { Matmul.addBias(b.k, p + bias, M: n, N: c.kvDim) }
         if let bias = o.bv { Matmul.addBias(b.v, p + bias, M: n, N: c.kvDim) }
         if let qn = o.qNorm, let kn = o.kNorm {
             if let r = b.qRaw { r.update(from: b.q, count: n * c.qDim) }
             if let r = b.kRaw { r.update(from: b.k, count: n * c.kvDim) }
-            Vector.rmsNormRows(b.qRaw ?? b.q, p + qn, b.q, rows: n * c.numHeads, count: c.headDim, eps: c.rmsNormEps)
+            Vector.rmsNormRows(b.qRaw ?? b.q, p + qn, b.q, rows: m * c.numHeads, count: c.headDim, eps: c.rmsNormEps)
             Vector.rmsNormRows(b.kRaw ?? b.k, p + kn, b.k, rows: n * c.numKVHeads, count: c.headDim, eps: c.rmsNormEps)
         }
-        applyRope(b.q, rows: n, heads: c.numHeads, positions: positions, inverse: false)
+        keptPositions.withUnsafeBufferPointer { kp in
+            let queryPositions = kept == nil ? positions : kp.baseAddress ?? positions
+            applyRope(b.q, rows: m, heads: c.numHeads, positions: queryPositions, inverse: false)
+        }
         applyRope(b.k, rows: n, heads: c.numKVHeads, positions: positions, inverse: false)
         attend(b)
+        if let kept { Model.compactRows(b.xIn, kept, width: H) }
+        let n = m   // from here on, only the rows whose outputs are needed
+        if n == 0 { return }
         if b.xMid != b.xIn { b.xMid.update(from: b.xIn, count: n * H) }
         linear(b.att, [(o.wo, b.xMid, H)], n, c.qDim, true)
         if let bias = o.bo { Matmul.addBias(b.xMid, p + bias, M: n, N: H) }
@@ -60,6 +83,14 @@ extension Model {
         }
         if b.xOut != b.xMid { b.xOut.update(from: b.xMid, count: n * H) }
         linear(b.h, [(o.down, b.xOut, H)], n, I, true)
+    }
+
+    /// Moves rows `kept[i]` (strictly increasing) of x [rows, width] to rows i, in place.
+    static func compactRows(_ x: UnsafeMutablePointer<Float>, _ kept: [Int], width: Int) {
+        for (i, r) in kept.enumerated() where r != i {
+            precondition(r > i, "compactRows: rows must be strictly increasing")
+            (x + i * width).update(from: x + r * width, count: width)
+        }
     }
 
     /// Rotary embedding of `rows` rows of `heads` heads at `positions` (`inverse`: the transpose, for backward).

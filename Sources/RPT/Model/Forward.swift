@@ -177,8 +177,13 @@ extension Model {
         // The residual stream x is updated in place; the MLP's product overwrites its gate.
         let buffers = LayerBuffers(xIn: x, xn1: xn, q: q, k: k, v: v, qRaw: nil, kRaw: nil, att: att,
                                    xMid: x, xn2: xn, gate: gate, up: up, h: gate, xOut: x)
+        // The last layer computes only the requested rows' outputs when they are fewer than all and in order
+        // (decoderLayer's `kept`); it leaves them in the first rows of x.
+        let kept: [Int]? = rows.count < n && zip(rows, rows.dropFirst()).allSatisfy({ $0 < $1 }) ? rows : nil
+        let last = layout.layers.count - 1
         for l in layout.layers.indices {
-            decoderLayer(l, buffers, rows: n, positions: pos, linear: linear) { b in
+            let keptHere = l == last ? kept : nil
+            decoderLayer(l, buffers, rows: n, positions: pos, kept: keptHere, linear: linear) { b in
                 // Append keys/values to the cache, then attend over each slot's cache.
                 var row = 0
                 for seg in batch.segments {
@@ -186,7 +191,11 @@ extension Model {
                                 values: b.v + row * c.kvDim, count: seg.count)
                     row += seg.count
                 }
-                attend(batch: batch, cache: cache, layer: l, q: b.q, out: b.att, shape: shape)
+                if let keptHere {
+                    attendRows(keptHere, batch: batch, cache: cache, layer: l, q: b.q, out: b.att, positions: pos, shape: shape)
+                } else {
+                    attend(batch: batch, cache: cache, layer: l, q: b.q, out: b.att, shape: shape)
+                }
             }
         }
         for seg in batch.segments { cache.lengths[seg.slot] += seg.count }
@@ -195,10 +204,24 @@ extension Model {
         var hidden = [Float](repeating: 0, count: rows.count * H)
         hidden.withUnsafeMutableBufferPointer { out in
             for (i, r) in rows.enumerated() {
-                Vector.rmsNorm(x + r * H, p + layout.finalNorm, out.baseAddress! + i * H, count: H, eps: c.rmsNormEps)
+                Vector.rmsNorm(x + (kept == nil ? r : i) * H, p + layout.finalNorm, out.baseAddress! + i * H, count: H,
+                               eps: c.rmsNormEps)
             }
         }
         return hidden
+    }
+
+    /// Attention for the packed rows `selected` only, whose queries are the first `selected.count` rows of `q`
+    /// (the last layer's kept rows): each sees its slot's cache up to its own position. Writes the same rows of `out`.
+    private func attendRows(_ selected: [Int], batch: ForwardBatch, cache: KVCache, layer l: Int,
+                            q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+                            positions: UnsafePointer<Int32>, shape: AttentionHeads) {
+        guard !selected.isEmpty else { return }
+        var slotOfRow: [Int] = []
+        slotOfRow.reserveCapacity(batch.tokens.count)
+        for seg in batch.segments { slotOfRow += repeatElement(seg.slot, count: seg.count) }
+        let views = selected.map { cache.view(layer: l, slot: slotOfRow[$0], count: Int(positions[$0]) + 1) }
+        Attention.rows(q: q, out: out, rows: selected.count, shape: shape) { views[$0] }
     }
 
     /// Attention for every segment: long segments through the blocked sgemm path, the rest row by row.
