@@ -19,6 +19,8 @@
 # median [min..max]), TRAIN_REPEATS=$REPEATS, THREADS=2, BATCHES=1,8,32,64, PREFILL_LENS=128,512, PROMPT_LEN=128,
 # NEW_TOKENS=64, TRAIN_SEQ_LEN=512, PAIRS=5 (rounds of the paired batch-1 decode comparison below), OUT=runs/bench,
 # NICE= (a prefix for every measured command, e.g. "nice -n 10").
+# swift-rpt's bf16 modes need AVX-512 BF16: on a CPU without it (no avx512_bf16 in /proc/cpuinfo) their columns are
+# left empty and the script says so; PyTorch's bf16 autocast and llama.cpp's BF16 still run (they emulate it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The load before this script's own setup (build, exports): whether other processes are running. Read later, the
@@ -91,8 +93,16 @@ fi
 SHAPES=(--threads "$THREADS" --prefill-lens "$PREFILL_LENS" --batches "$BATCHES" --prompt-len "$PROMPT_LEN"
         --new-tokens "$NEW_TOKENS" --repeats "$REPEATS")
 
-echo "== swift-rpt inference (fp32, bf16; fp32 weights with a bf16 KV cache, as llama.cpp's F32 with its f16 cache)"
-for d in fp32 bf16; do
+# swift-rpt's bf16 modes (--inference-dtype bf16, --train-dtype bf16) need AVX-512 BF16.
+RPT_DTYPES=(fp32 bf16)
+if ! grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null; then
+    RPT_DTYPES=(fp32)
+    echo "bench: this CPU has no AVX-512 BF16 (avx512_bf16): swift-rpt's bf16 columns stay empty" >&2
+fi
+has_dtype() { [[ " ${RPT_DTYPES[*]} " == *" $1 "* ]]; }
+
+echo "== swift-rpt inference (${RPT_DTYPES[*]}; fp32 weights with a bf16 KV cache, as llama.cpp's F32 with its f16 cache)"
+for d in "${RPT_DTYPES[@]}"; do
     $NICE $RPT bench --model runs/bench-model-f32 --inference-dtype $d --prefill-logits all,last "${SHAPES[@]}" \
         --json "$OUT/rpt-$d.json"
 done
@@ -122,6 +132,7 @@ if (( PAIRS > 0 )); then
             ours=($NICE $RPT bench --model runs/bench-model-f32 --inference-dtype $d "${P[@]}" --json "$OUT/pairs/rpt-$d-$i.json")
             theirs=($NICE "$LLAMACPP_PYTHON" scripts/bench_llamacpp.py --gguf "$OUT/bench-$t.gguf" "${P[@]}"
                     --json "$OUT/pairs/llamacpp-$t-$i.json")
+            has_dtype $d || ours=(true)
             if (( i % 2 )); then "${ours[@]}" > /dev/null; "${theirs[@]}" > /dev/null
             else "${theirs[@]}" > /dev/null; "${ours[@]}" > /dev/null; fi
         done
@@ -130,8 +141,10 @@ fi
 echo "== training step: swift-rpt (fp32, bf16), PyTorch (fp32, bf16 autocast)"
 $NICE $RPT bench --model runs/bench-model-f32 --train --seq-len "$TRAIN_SEQ_LEN" --threads "$THREADS" --repeats "$TRAIN_REPEATS" \
     --json "$OUT/rpt-train.json"
-$NICE $RPT bench --model runs/bench-model-f32 --train --train-dtype bf16 --seq-len "$TRAIN_SEQ_LEN" --threads "$THREADS" \
-    --repeats "$TRAIN_REPEATS" --json "$OUT/rpt-train-bf16.json"
+if has_dtype bf16; then
+    $NICE $RPT bench --model runs/bench-model-f32 --train --train-dtype bf16 --seq-len "$TRAIN_SEQ_LEN" --threads "$THREADS" \
+        --repeats "$TRAIN_REPEATS" --json "$OUT/rpt-train-bf16.json"
+fi
 for a in none bf16; do
     d=$([[ $a == none ]] && echo fp32 || echo bf16)
     $NICE "$PYTHON" scripts/bench_pytorch_train.py --model runs/bench-model-f32 --autocast $a --seq-len "$TRAIN_SEQ_LEN" \

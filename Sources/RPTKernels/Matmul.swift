@@ -51,6 +51,7 @@ public enum Matmul {
             }
         } else {
             _ = Parallel.threads   // OpenBLAS's kernels chosen (Parallel.openBLASCore) before its first product
+            ck_pool_nap()          // OpenBLAS's threads need the cores our idle workers spin on
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(N), Int32(K), 1, x, Int32(K), w, Int32(K),
                         accumulate ? 1 : 0, y, Int32(N))
         }
@@ -89,6 +90,7 @@ public enum Matmul {
         let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
         defer { profile?.record(M, N, K, since: t0) }
         _ = Parallel.threads
+        ck_pool_nap()
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

@@ -38,10 +38,27 @@ public enum Parallel {
         let t = min(threads, max(1, n / max(minChunk, 1)))
         if t <= 1 { body(0, n); return }
         withoutActuallyEscaping(body) { body in
+            // The thread pool (ck_pool_run, docs/kernels.md §11); Dispatch when it is busy or this is a nested region.
+            var region = Region(n: n, t: t, body: body)
+            let ran = withUnsafeMutablePointer(to: &region) { ck_pool_run(Int32(t), Int32(threads), Region.task, $0) }
+            if ran != 0 { return }
             let box = UnsafeSendable(body)
             DispatchQueue.concurrentPerform(iterations: t) { i in
                 box.value(n * i / t, n * (i + 1) / t)
             }
+        }
+    }
+
+    /// One `forRange` region as the thread pool sees it: chunk i of t is body(n·i/t, n·(i+1)/t).
+    @usableFromInline
+    struct Region {
+        @usableFromInline let n: Int, t: Int
+        @usableFromInline let body: (Int, Int) -> Void
+        @usableFromInline init(n: Int, t: Int, body: @escaping (Int, Int) -> Void) { self.n = n; self.t = t; self.body = body }
+        @usableFromInline static let task: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Void = { ctx, i in
+            let r = ctx!.assumingMemoryBound(to: Region.self).pointee
+            let i = Int(i)
+            r.body(r.n * i / r.t, r.n * (i + 1) / r.t)
         }
     }
 

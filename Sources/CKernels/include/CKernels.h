@@ -30,6 +30,14 @@ void ck_gemm_nt_small_ref(const float *x, const float *w, float *y, int M, int K
 /// times it for the read bandwidth decode can reach.
 float ck_stream_sum(const float *x, long n);
 
+// The kernels' thread pool (thread_pool.c): runs fn(ctx, i) for i in 0..<n on the calling thread and threads - 1
+// workers, and returns 1 when done; returns 0 without running anything when called from inside a task, while
+// another thread's region runs, or with n or threads below 2.
+typedef void (*ck_pool_task)(void *ctx, int i);
+int ck_pool_run(int n, int threads, ck_pool_task fn, void *ctx);
+// Idle workers stop spinning and sleep until the next region (called before OpenBLAS's threaded products).
+void ck_pool_nap(void);
+
 /// Decode attention of `heads` query heads q [heads, d] over the n cached rows of their KV head (key t at
 /// k + t·stride, value t at v + t·stride): scores[j·n + t] = scale · q_j · k_t (AVX-512 where the CPU has it).
 void ck_attention_scores(const float *q, int heads, int d, const float *k, const float *v, long stride, int n, float scale,
