@@ -1,5 +1,6 @@
 // Work splitting over the machine's cores. Kernels split their outer loop into `Parallel.threads`
-// contiguous chunks; tiny problems run inline so thread hand-off never dominates.
+// contiguous chunks, run on the kernels' thread pool (CKernels/thread_pool.c, docs/kernels.md §11); tiny problems
+// run inline so thread hand-off never dominates.
 
 import Dispatch
 import Foundation
